@@ -1,0 +1,71 @@
+/** What triggered the pipeline, in terms the core understands, whatever the CI. */
+
+export interface PullRequestInfo {
+  number: number;
+  /** The pull request's source branch (its head). */
+  headBranch?: string;
+  /** The branch it targets. */
+  baseBranch?: string;
+  /** Opened from a fork: the fork's workflows get no secrets. */
+  fork: boolean;
+  title?: string;
+  url?: string;
+  sha?: string;
+}
+
+export type PullRequestAction = 'open' | 'update' | 'close' | 'other';
+
+export type CiEvent =
+  | { kind: 'push'; branch: string; sha?: string; deleted?: boolean }
+  | { kind: 'tag'; tag: string; sha?: string }
+  | { kind: 'pull-request'; action: PullRequestAction; rawAction: string; pr: PullRequestInfo }
+  /** A run started by hand or on a schedule: deploys `branch` or the ref's branch. */
+  | { kind: 'manual'; trigger: string; branch?: string; tag?: string; sha?: string }
+  | { kind: 'other'; name: string; branch?: string; sha?: string }
+  /** No CI around us: only an explicit command can run. */
+  | { kind: 'none' };
+
+export interface CiContext {
+  platform: 'github' | 'gitlab' | 'local';
+  /** The event's own name, as the CI says it (`push`, `pull_request`, `merge_request_event`, ...). */
+  eventName: string;
+  event: CiEvent;
+  /** This pipeline's repository web URL, the default `source`. */
+  repositoryUrl?: string;
+  /** The SCM server's web root (`https://github.com`, `$CI_SERVER_URL`), used to find the SCM integration. */
+  serverUrl?: string;
+  /** The pipeline run's web page, for log links. */
+  runUrl?: string;
+  /** Commit SHA of the run. */
+  sha?: string;
+}
+
+export function eventBranch(event: CiEvent): string | undefined {
+  switch (event.kind) {
+    case 'push':
+      return event.branch;
+    case 'manual':
+    case 'other':
+      return event.branch;
+    default:
+      return undefined;
+  }
+}
+
+export function describeEvent(ctx: CiContext): string {
+  const e = ctx.event;
+  switch (e.kind) {
+    case 'push':
+      return `push to branch ${e.branch}`;
+    case 'tag':
+      return `push of tag ${e.tag}`;
+    case 'pull-request':
+      return `${ctx.eventName} ${e.rawAction} #${e.pr.number}${e.pr.headBranch ? ` (${e.pr.headBranch})` : ''}`;
+    case 'manual':
+      return `${e.trigger}${e.branch ? ` on branch ${e.branch}` : e.tag ? ` on tag ${e.tag}` : ''}`;
+    case 'other':
+      return `${e.name}${e.branch ? ` on branch ${e.branch}` : ''}`;
+    case 'none':
+      return 'no CI event';
+  }
+}

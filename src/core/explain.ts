@@ -1,0 +1,87 @@
+/** Turns any error into the one line a user reads: what happened and what to do. */
+import { CancelledError, InputError, NetworkError, ScalingoApiError, UnexpectedResponseError, UserError } from './errors.js';
+import { LINK_FIELDS } from './settings.js';
+
+export interface ExplainContext {
+  app: string;
+  region: string;
+  apiUrl: string;
+  authUrl: string;
+  source?: string;
+}
+
+const TOKENS_PAGE = 'https://dashboard.scalingo.com/account/tokens';
+const INTEGRATIONS_PAGE = 'https://dashboard.scalingo.com/account/integrations';
+
+function appInPath(path: string): string | undefined {
+  const m = /^\/v1\/apps\/([^/?]+)/.exec(path);
+  return m?.[1] ? decodeURIComponent(m[1]) : undefined;
+}
+
+function inputFor(field: string): string {
+  const f = LINK_FIELDS.find((l) => l.field === field);
+  return f ? `\`${f.input}\`` : field === 'source' ? '`source`' : field === 'auth_integration_uuid' ? '`scm-integration`' : field;
+}
+
+export function explain(err: unknown, ctx: ExplainContext): string {
+  if (err instanceof InputError || err instanceof UserError) return err.message;
+  if (err instanceof CancelledError) return `Cancelled (${err.message}).`;
+  if (err instanceof ScalingoApiError) return explainApi(err, ctx);
+  if (err instanceof NetworkError) {
+    const base = err.path.startsWith('/v1/tokens') || err.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;
+    return `Could not reach Scalingo at ${base} (${err.code} on ${err.method} ${err.path}): check \`region\`/\`api-url\`/\`auth-url\` and the runner's network, then retry.`;
+  }
+  if (err instanceof UnexpectedResponseError) {
+    return `${err.message}. Is \`api-url\` (${ctx.apiUrl}) Scalingo's API? If so, retry later.`;
+  }
+  if (err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'UND_ERR_ABORTED')) return 'Cancelled.';
+  return `Unexpected error: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+function explainApi(err: ScalingoApiError, ctx: ExplainContext): string {
+  const where = `${err.method} ${err.path}`;
+  const app = appInPath(err.path) ?? ctx.app;
+  const said = err.apiMessage ? ` (Scalingo said: ${err.apiMessage})` : '';
+  if (err.path === '/v1/tokens/exchange') {
+    if (err.status === 401 || err.status === 403) {
+      return `Scalingo refused the API token (${err.status} on the token exchange): check the \`api-token\` input or the SCALINGO_API_TOKEN secret; create a token at ${TOKENS_PAGE}.`;
+    }
+  }
+  switch (err.status) {
+    case 401:
+      return `Scalingo refused the credentials on ${where} (401) even with a fresh bearer token: check that the token's user still has access to app ${app}${said}.`;
+    case 402:
+      return `Scalingo asks for payment on ${where} (402)${said}: add a payment method or check your free trial at https://dashboard.scalingo.com/billing.`;
+    case 403:
+      if (err.method === 'POST' && err.path.endsWith('/scm_repo_link')) {
+        return `The SCM integration's own token was refused by the repository host (403 on creating the link)${said}: reconnect the integration at ${INTEGRATIONS_PAGE}.`;
+      }
+      return `Access denied on ${where} (403)${said}: the token's user needs to be a collaborator of app ${app}.`;
+    case 404:
+      if (err.details.resource === 'app' || /^\/v1\/apps\/[^/]+$/.test(err.path)) {
+        return `App "${app}" not found in region ${ctx.region} (404 on ${where}): check \`app\` and \`region\` (or \`api-url\`), and that the token's user is a collaborator of the app.`;
+      }
+      if (err.method === 'POST' && err.path.endsWith('/scm_repo_link')) {
+        return `Scalingo cannot reach repository ${ctx.source ?? ''} (404 on creating the link)${said}: check \`source\` and that the SCM integration's account can read the repository.`;
+      }
+      if (/\/scm_repo_link\//.test(err.path)) {
+        return `App "${app}" has no SCM link (404 on ${where})${said}: run with \`command: link\` (or \`auto\`) first, or link it in the dashboard.`;
+      }
+      return `Not found: ${where} (404)${said}.`;
+    case 409:
+    case 422: {
+      const fields = err.details.fieldErrors;
+      const detail = fields
+        ? Object.entries(fields).map(([f, msgs]) => `${inputFor(f)} ${msgs.join(', ')}`).join('; ')
+        : err.apiMessage;
+      return `Scalingo refused ${where} (${err.status}): ${detail}. Fix the input(s) named and run again.`;
+    }
+    case 429:
+      return `Scalingo's rate limit (60 requests per minute per user) was reached on ${where} and retries ran out: raise \`poll-interval-seconds\` or run fewer jobs at once with this token.`;
+    default:
+      if (err.status >= 500) {
+        return `Scalingo's API failed on ${where} (${err.status})${said}: the platform has a problem; retry later and check https://scalingostatus.com.`;
+      }
+      return `Scalingo answered ${err.status} on ${where}${said}.`;
+  }
+}

@@ -1,0 +1,137 @@
+/** Pure decisions: what to do to the link, and what to deploy. No request is made here. */
+import type { CiContext, CiEvent, PullRequestInfo } from './event.js';
+import { LINK_FIELDS, type LinkField, type LinkSettings, type Settings } from './settings.js';
+import type { ScmRepoLink } from '../scalingo/types.js';
+
+export interface FieldChange {
+  field: LinkField;
+  input: string;
+  from: unknown;
+  to: unknown;
+}
+
+export type LinkPlan =
+  | { kind: 'create'; settings: LinkSettings; changes: FieldChange[] }
+  | { kind: 'update'; settings: LinkSettings; changes: FieldChange[] }
+  | { kind: 'unchanged' }
+  | { kind: 'conflict'; linkedTo: string };
+
+/** The repository a link points to, as `https://host/owner/repo`, when the link says. */
+export function linkSource(link: ScmRepoLink | null): string | undefined {
+  if (!link?.owner || !link.repo) return undefined;
+  const root = (link.url ?? '').replace(/\/+$/, '');
+  return `${root}/${link.owner}/${link.repo}`;
+}
+
+/** Compares repository URLs the way the SCM does: scheme-less, case-insensitive, without `.git` or a final slash. */
+export function sameRepository(a: string, b: string): boolean {
+  const norm = (s: string): string => s.replace(/^https?:\/\//i, '').replace(/\.git$/i, '').replace(/\/+$/, '').toLowerCase();
+  return norm(a) === norm(b);
+}
+
+/**
+ * Plans the link: create it with every given setting, or change only the given settings that differ.
+ * `defaultBranch` is the branch a new link follows when `branch` is not given.
+ */
+export function planLink(current: ScmRepoLink | null, settings: Settings, defaultBranch: string | undefined): LinkPlan {
+  const wanted: LinkSettings = { ...settings.link };
+  if (current === null) {
+    if (wanted.branch === undefined && defaultBranch !== undefined) wanted.branch = defaultBranch;
+    const changes = LINK_FIELDS.filter(({ field }) => wanted[field] !== undefined).map(({ field, input }) => ({ field, input, from: undefined, to: wanted[field] }));
+    return { kind: 'create', settings: wanted, changes };
+  }
+  const linkedTo = linkSource(current);
+  if (settings.source && linkedTo && !sameRepository(linkedTo, settings.source)) return { kind: 'conflict', linkedTo };
+
+  const changes: FieldChange[] = [];
+  const update: LinkSettings = {};
+  for (const { field, input } of LINK_FIELDS) {
+    const to = wanted[field];
+    if (to === undefined || current[field] === to) continue;
+    changes.push({ field, input, from: current[field], to });
+    (update as Record<string, unknown>)[field] = to;
+  }
+  return changes.length === 0 ? { kind: 'unchanged' } : { kind: 'update', settings: update, changes };
+}
+
+export type Action =
+  | { kind: 'deploy'; branch: string; reason: string }
+  | { kind: 'review-app'; pr: PullRequestInfo; reason: string }
+  | { kind: 'review-app-closed'; pr: PullRequestInfo; reason: string }
+  | { kind: 'none'; reason: string }
+  | { kind: 'unlink'; reason: string };
+
+/** The branch a new link should follow when `branch` is not given. */
+export function newLinkBranch(event: CiEvent): string | undefined {
+  switch (event.kind) {
+    case 'push':
+      return event.branch;
+    case 'pull-request':
+      return event.pr.baseBranch;
+    case 'manual':
+    case 'other':
+      return event.branch;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Decides what the run does once the link is known. `followed` is the branch the app follows:
+ * `branch` when given, else the link's branch.
+ */
+export function decideAction(settings: Settings, ctx: CiContext, followed: string | undefined): Action {
+  const event = ctx.event;
+  switch (settings.command) {
+    case 'link':
+      return { kind: 'none', reason: 'command is link: the link is reconciled, nothing is deployed' };
+    case 'unlink':
+      return { kind: 'unlink', reason: 'command is unlink' };
+    case 'deploy': {
+      const branch = settings.link.branch ?? refBranch(event) ?? followed;
+      return branch
+        ? { kind: 'deploy', branch, reason: `command is deploy: deploying branch ${branch}` }
+        : { kind: 'none', reason: 'command is deploy but no branch is known: set `branch`' };
+    }
+    case 'review-app': {
+      const number = settings.pullRequest ?? (event.kind === 'pull-request' ? event.pr.number : undefined);
+      if (number === undefined) return { kind: 'none', reason: 'command is review-app but no pull request is known: set `pull-request`' };
+      const pr: PullRequestInfo = event.kind === 'pull-request' && event.pr.number === number ? event.pr : { number, fork: false };
+      return { kind: 'review-app', pr, reason: `command is review-app: review app of #${number}` };
+    }
+    case 'auto':
+      return decideAuto(event, followed, settings.link.branch);
+  }
+}
+
+function refBranch(event: CiEvent): string | undefined {
+  return event.kind === 'push' || event.kind === 'manual' ? event.branch : undefined;
+}
+
+function decideAuto(event: CiEvent, followed: string | undefined, branchInput: string | undefined): Action {
+  switch (event.kind) {
+    case 'push':
+      if (event.deleted) return { kind: 'none', reason: `branch ${event.branch} was deleted: nothing to deploy` };
+      if (followed !== undefined && event.branch !== followed) {
+        return { kind: 'none', reason: `push to ${event.branch}, but the app follows ${followed}: nothing deployed (set \`branch\` to change which branch deploys)` };
+      }
+      return { kind: 'deploy', branch: event.branch, reason: `push to ${event.branch}, the branch the app follows` };
+    case 'tag':
+      return { kind: 'none', reason: `push of tag ${event.tag}: tags are not deployed (use \`command: deploy\` with \`branch\` to deploy a given ref)` };
+    case 'pull-request':
+      if (event.action === 'open' || event.action === 'update') {
+        return { kind: 'review-app', pr: event.pr, reason: `pull request #${event.pr.number} ${event.rawAction}` };
+      }
+      if (event.action === 'close') return { kind: 'review-app-closed', pr: event.pr, reason: `pull request #${event.pr.number} closed` };
+      return { kind: 'none', reason: `pull request #${event.pr.number} ${event.rawAction}: nothing to deploy` };
+    case 'manual': {
+      const branch = branchInput ?? event.branch ?? followed;
+      if (branch) return { kind: 'deploy', branch, reason: `${event.trigger} run: deploying branch ${branch}` };
+      return { kind: 'none', reason: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: set \`branch\` to deploy` };
+    }
+    case 'other':
+      return { kind: 'none', reason: `event ${event.name}: only the link is reconciled` };
+    case 'none':
+      return { kind: 'none', reason: 'not in a CI run: only the link is reconciled (set `command`)' };
+  }
+}

@@ -1,0 +1,241 @@
+import { COMMANDS } from './inputs.js';
+import { InputError } from './errors.js';
+
+export type Command = (typeof COMMANDS)[number];
+
+/** The link settings a user may set. A field that is absent was not given: it is left as it is on Scalingo. */
+export interface LinkSettings {
+  branch?: string;
+  auto_deploy_enabled?: boolean;
+  deploy_review_apps_enabled?: boolean;
+  automatic_creation_from_forks_allowed?: boolean;
+  delete_on_close_enabled?: boolean;
+  hours_before_delete_on_close?: number;
+  delete_stale_enabled?: boolean;
+  hours_before_delete_stale?: number;
+}
+
+export type LinkField = keyof LinkSettings;
+
+/** Which input sets which link field, in the order they are shown. */
+export const LINK_FIELDS: readonly { input: string; field: LinkField; kind: 'string' | 'boolean' | 'integer' }[] = [
+  { input: 'branch', field: 'branch', kind: 'string' },
+  { input: 'auto-deploy', field: 'auto_deploy_enabled', kind: 'boolean' },
+  { input: 'review-apps', field: 'deploy_review_apps_enabled', kind: 'boolean' },
+  { input: 'review-apps-from-forks', field: 'automatic_creation_from_forks_allowed', kind: 'boolean' },
+  { input: 'delete-on-close', field: 'delete_on_close_enabled', kind: 'boolean' },
+  { input: 'hours-before-delete-on-close', field: 'hours_before_delete_on_close', kind: 'integer' },
+  { input: 'delete-stale', field: 'delete_stale_enabled', kind: 'boolean' },
+  { input: 'hours-before-delete-stale', field: 'hours_before_delete_stale', kind: 'integer' },
+];
+
+export interface Settings {
+  apiToken: string;
+  app: string;
+  region: string;
+  /** Regional API base URL, without `/v1` and without a trailing slash. */
+  apiUrl: string;
+  authUrl: string;
+  command: Command;
+  /** Normalised repository URL (`https://host/owner/repo`), or undefined when neither given nor known. */
+  source?: string;
+  scmIntegration?: string;
+  link: LinkSettings;
+  pullRequest?: number;
+  wait: boolean;
+  timeoutMs: number;
+  pollIntervalMs: number;
+  requestTimeoutMs: number;
+  dryRun: boolean;
+  failWithoutToken: boolean;
+}
+
+/** Reads one raw input (already resolved from the platform: input, then environment). Empty means not given. */
+export type RawInputs = (name: string) => string | undefined;
+
+export interface ParseDefaults {
+  /** The repository of the running pipeline, used when `source` is not given. */
+  source?: string;
+}
+
+const TRUE = ['true', 'True', 'TRUE'];
+const FALSE = ['false', 'False', 'FALSE'];
+const BOOLEAN_ALLOWED = 'allowed: true or false (true, True, TRUE, false, False, FALSE)';
+
+export function parseBoolean(name: string, value: string): boolean {
+  if (TRUE.includes(value)) return true;
+  if (FALSE.includes(value)) return false;
+  throw new InputError(name, value, BOOLEAN_ALLOWED);
+}
+
+export function parseNonNegativeInteger(name: string, value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new InputError(name, value, 'allowed: a whole number of 0 or more (e.g. 24)');
+  return Number(value);
+}
+
+function parsePositiveInteger(name: string, value: string): number {
+  if (!/^[1-9]\d{0,9}$/.test(value)) throw new InputError(name, value, 'allowed: a whole number of 1 or more (e.g. 42)');
+  return Number(value);
+}
+
+export function parseNumberInRange(name: string, value: string, min: number, max: number, unit: string): number {
+  const n = /^\d+(\.\d+)?$|^\.\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n > min && n <= max)) {
+    throw new InputError(name, value, `allowed: a number of ${unit} greater than ${min} and at most ${max} (decimals allowed)`);
+  }
+  return n;
+}
+
+/** App names and ids: lower-case letters, digits and hyphens. Nothing that could change the request path. */
+const APP_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+export function validateAppName(name: string, value: string): string {
+  if (!APP_NAME.test(value)) {
+    throw new InputError(name, value, 'allowed: an app name of lower-case letters, digits and hyphens (e.g. my-app)');
+  }
+  return value;
+}
+
+/** https URLs only, except http on loopback addresses (local test servers): a bearer token never travels in clear. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === '[::1]';
+}
+
+export function parseServiceUrl(name: string, value: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new InputError(name, value, 'allowed: an https URL such as https://api.osc-fr1.scalingo.com');
+  }
+  const allowedScheme = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
+  if (!allowedScheme || url.username || url.password || url.search || url.hash || !url.hostname) {
+    throw new InputError(name, value, 'allowed: an https URL with no credentials, query or fragment (http only on localhost)');
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`;
+}
+
+/** Normalises a repository URL to `https://host/owner/repo`; rejects anything else. */
+export function parseSource(name: string, value: string): string {
+  const allowed = 'allowed: the repository\'s http(s) web URL with no credentials, e.g. https://github.com/owner/repo';
+  const withScheme = /^[a-z][a-z0-9+.-]*:/i.test(value) ? value : `https://${value}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new InputError(name, value, allowed);
+  }
+  if (!['https:', 'http:'].includes(url.protocol) || url.username || url.password || url.search || url.hash) {
+    throw new InputError(name, value, allowed);
+  }
+  const path = url.pathname.replace(/\/+$/, '').replace(/\.git$/, '');
+  const segments = path.split('/').filter(Boolean);
+  if (segments.length < 2 || segments.some((s) => s === '.' || s === '..')) {
+    throw new InputError(name, value, allowed);
+  }
+  return `${url.protocol}//${url.host}/${segments.join('/')}`;
+}
+
+/** git's ref-name rules (git check-ref-format), enough that no branch can be mistaken for something else. */
+export function validateBranch(name: string, value: string): string {
+  const bad =
+    value.length > 255 ||
+    value.startsWith('-') ||
+    value.startsWith('/') ||
+    value.endsWith('/') ||
+    value.endsWith('.') ||
+    value.endsWith('.lock') ||
+    value.includes('..') ||
+    value.includes('//') ||
+    value.includes('@{') ||
+    value === '@' ||
+    // eslint-disable-next-line no-control-regex
+    /[\x00-\x20\x7f~^:?*[\\]/.test(value);
+  if (bad) throw new InputError(name, value, 'allowed: a git branch name (no spaces, `..`, `~^:?*[\\`, nor a leading `-`)');
+  return value;
+}
+
+const INTEGRATION_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * Turns raw inputs into the settings, or throws an InputError naming the input, the value and what is allowed.
+ * Pure: no request is sent before this has succeeded.
+ */
+export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Settings {
+  const get = (name: string): string | undefined => {
+    const v = raw(name)?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const v = get(name);
+    return v === undefined ? fallback : parseBoolean(name, v);
+  };
+
+  const command = get('command') ?? 'auto';
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new InputError('command', command, `allowed: ${COMMANDS.join(', ')}`);
+  }
+
+  const appRaw = get('app');
+  if (appRaw === undefined) throw new InputError('app', '', 'required: the Scalingo app name (input `app` or SCALINGO_APP)');
+  const app = validateAppName('app', appRaw);
+
+  const region = get('region') ?? 'osc-fr1';
+  if (!REGION.test(region)) throw new InputError('region', region, 'allowed: a Scalingo region such as osc-fr1 or osc-secnum-fr1');
+
+  const apiUrlRaw = get('api-url');
+  const apiUrl = apiUrlRaw === undefined ? `https://api.${region}.scalingo.com` : parseServiceUrl('api-url', apiUrlRaw);
+  const authUrl = parseServiceUrl('auth-url', get('auth-url') ?? 'https://auth.scalingo.com');
+
+  const sourceRaw = get('source');
+  const source = sourceRaw !== undefined ? parseSource('source', sourceRaw) : defaults.source ? parseSource('source', defaults.source) : undefined;
+
+  const scmIntegration = get('scm-integration');
+  if (scmIntegration !== undefined && !INTEGRATION_ID.test(scmIntegration)) {
+    throw new InputError('scm-integration', scmIntegration, 'allowed: the id (auth_integration_uuid) of one of your SCM integrations');
+  }
+
+  const link: LinkSettings = {};
+  for (const { input, field, kind } of LINK_FIELDS) {
+    const v = get(input);
+    if (v === undefined) continue;
+    if (kind === 'boolean') (link as Record<string, unknown>)[field] = parseBoolean(input, v);
+    else if (kind === 'integer') (link as Record<string, unknown>)[field] = parseNonNegativeInteger(input, v);
+    else (link as Record<string, unknown>)[field] = validateBranch(input, v);
+  }
+
+  const prRaw = get('pull-request');
+  const pullRequest = prRaw === undefined ? undefined : parsePositiveInteger('pull-request', prRaw);
+
+  const timeoutMinutes = parseNumberInRange('timeout-minutes', get('timeout-minutes') ?? '15', 0, 360, 'minutes');
+  const pollSeconds = parseNumberInRange('poll-interval-seconds', get('poll-interval-seconds') ?? '5', 0, 600, 'seconds');
+  const requestSeconds = parseNumberInRange('request-timeout-seconds', get('request-timeout-seconds') ?? '30', 0, 600, 'seconds');
+
+  const settings: Settings = {
+    apiToken: get('api-token') ?? '',
+    app,
+    region,
+    apiUrl,
+    authUrl,
+    command: command as Command,
+    link,
+    wait: bool('wait', true),
+    timeoutMs: Math.round(timeoutMinutes * 60_000),
+    pollIntervalMs: Math.round(pollSeconds * 1000),
+    requestTimeoutMs: Math.round(requestSeconds * 1000),
+    dryRun: bool('dry-run', false),
+    failWithoutToken: bool('fail-without-token', false),
+  };
+  if (source !== undefined) settings.source = source;
+  if (scmIntegration !== undefined) settings.scmIntegration = scmIntegration;
+  if (pullRequest !== undefined) settings.pullRequest = pullRequest;
+  return settings;
+}
+
+/** A copy safe to print: the token replaced by its length. */
+export function describeSettings(settings: Settings): Record<string, unknown> {
+  const { apiToken, ...rest } = settings;
+  return { ...rest, apiToken: apiToken ? `(${apiToken.length} characters, masked)` : '(none)' };
+}

@@ -1,0 +1,157 @@
+/**
+ * The pull request comment and GitHub deployments. octokit is imported only when one of them is needed, and any
+ * failure here is a warning: a deploy never fails because GitHub could not be told about it.
+ */
+import type { CiContext } from '../core/event.js';
+import type { Logger } from '../core/log.js';
+import { commentMarker, renderComment, type CommentState } from '../core/report.js';
+import type { DeploymentEvent, RunReport } from '../core/run.js';
+
+type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>;
+
+export interface FeatureOptions {
+  token: string;
+  comment: boolean;
+  deployment: boolean;
+  environment: string | undefined;
+  ctx: CiContext;
+  repository: string | undefined;
+  dryRun: boolean;
+  log: Logger;
+}
+
+export class GitHubFeatures {
+  private octokit?: Promise<Octokit>;
+  private commentId?: number;
+  private deploymentId?: number;
+  private readonly owner?: string;
+  private readonly repo?: string;
+
+  constructor(private readonly opts: FeatureOptions) {
+    const [owner, repo] = (opts.repository ?? '').split('/');
+    if (owner && repo) {
+      this.owner = owner;
+      this.repo = repo;
+    }
+  }
+
+  private get pullRequest(): number | undefined {
+    const e = this.opts.ctx.event;
+    return e.kind === 'pull-request' ? e.pr.number : undefined;
+  }
+
+  private wantsComment(): boolean {
+    return this.opts.comment && !this.opts.dryRun && this.pullRequest !== undefined;
+  }
+
+  private client(): Promise<Octokit> {
+    this.octokit ??= import('@actions/github').then((gh) => gh.getOctokit(this.opts.token));
+    return this.octokit;
+  }
+
+  /** Runs a GitHub call; a failure is a warning that says what to grant. */
+  private async attempt(what: string, permission: string, fn: (o: Octokit) => Promise<void>): Promise<void> {
+    if (!this.opts.token || !this.owner || !this.repo) {
+      this.opts.log.warning(`${what} skipped: no GitHub token or repository (set \`github-token\`).`);
+      return;
+    }
+    try {
+      await fn(await this.client());
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      this.opts.log.warning(`${what} failed${status ? ` (${status})` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}. The workflow needs \`permissions: ${permission}\`; pull requests from forks get a read-only token.`, 'GitHub API');
+    }
+  }
+
+  async started(e: DeploymentEvent): Promise<void> {
+    const sha = this.sha(e.pullRequest?.sha);
+    if (this.wantsComment() && e.reviewApp) {
+      await this.upsertComment({ app: e.parentApp, reviewApp: e.reviewApp, status: 'queued', ...opt('appUrl', e.appUrl), dashboardUrl: e.dashboardUrl, ...opt('sha', sha), ...opt('runUrl', this.opts.ctx.runUrl) });
+    }
+    if (this.opts.deployment && !this.opts.dryRun && sha) {
+      const review = e.reviewApp !== undefined;
+      const environment = this.opts.environment ? (review ? `${this.opts.environment}-pr${e.pullRequest?.number}` : this.opts.environment) : e.app;
+      await this.attempt('GitHub deployment', 'deployments: write', async (o) => {
+        const created = await o.rest.repos.createDeployment({
+          owner: this.owner!, repo: this.repo!, ref: sha, environment,
+          auto_merge: false, required_contexts: [], transient_environment: review, production_environment: !review,
+          description: `Scalingo deployment ${e.deploymentId} of ${e.app}`,
+          payload: { scalingo_app: e.app, scalingo_deployment: e.deploymentId },
+        });
+        const id = (created.data as { id?: number }).id;
+        if (typeof id !== 'number') throw new Error('GitHub did not create the deployment');
+        this.deploymentId = id;
+        await o.rest.repos.createDeploymentStatus({
+          owner: this.owner!, repo: this.repo!, deployment_id: id, state: 'in_progress',
+          ...opt('log_url', this.opts.ctx.runUrl), ...opt('environment_url', e.appUrl),
+          description: 'Deploying on Scalingo',
+        });
+      });
+    }
+  }
+
+  async finished(report: RunReport): Promise<void> {
+    const pr = report.pullRequest;
+    if (this.wantsComment() && pr && report.reviewApp) {
+      const closed = report.action?.kind === 'review-app-closed';
+      await this.upsertComment({
+        app: report.settingsApp,
+        reviewApp: report.reviewApp,
+        status: closed ? 'closed' : (report.deployment?.status ?? report.outcome),
+        ...opt('appUrl', report.appUrl),
+        ...opt('dashboardUrl', report.dashboardUrl),
+        ...opt('sha', this.sha(pr.sha)),
+        ...opt('runUrl', this.opts.ctx.runUrl),
+        ...opt('note', closed ? report.notes[0] : report.ok ? undefined : report.message),
+      }, closed);
+    }
+    if (this.deploymentId !== undefined) {
+      const id = this.deploymentId;
+      const state = report.outcome === 'success' ? 'success' : report.outcome === 'failed' ? 'failure' : 'error';
+      await this.attempt('GitHub deployment status', 'deployments: write', async (o) => {
+        await o.rest.repos.createDeploymentStatus({
+          owner: this.owner!, repo: this.repo!, deployment_id: id, state,
+          ...opt('log_url', report.dashboardUrl ?? this.opts.ctx.runUrl), ...opt('environment_url', report.appUrl),
+          description: `Scalingo: ${report.deployment?.status ?? report.outcome}`.slice(0, 140),
+          auto_inactive: true,
+        });
+      });
+    }
+  }
+
+  private sha(prSha: string | undefined): string | undefined {
+    return prSha ?? this.opts.ctx.sha;
+  }
+
+  /** One comment per app, found by its hidden marker: updated on every run, created only the first time. */
+  private async upsertComment(state: CommentState, onlyUpdate = false): Promise<void> {
+    const number = this.pullRequest;
+    if (number === undefined) return;
+    const body = renderComment(state);
+    await this.attempt('Pull request comment', 'pull-requests: write', async (o) => {
+      const owner = this.owner!;
+      const repo = this.repo!;
+      if (this.commentId === undefined) {
+        const marker = commentMarker(state.app);
+        for await (const page of o.paginate.iterator(o.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 })) {
+          const found = page.data.find((c) => c.body?.includes(marker));
+          if (found) {
+            this.commentId = found.id;
+            break;
+          }
+        }
+      }
+      if (this.commentId !== undefined) {
+        await o.rest.issues.updateComment({ owner, repo, comment_id: this.commentId, body });
+      } else if (!onlyUpdate) {
+        const created = await o.rest.issues.createComment({ owner, repo, issue_number: number, body });
+        this.commentId = created.data.id;
+      }
+    });
+  }
+}
+
+/** `{ key: value }` when value is defined, else `{}`: optional fields without `undefined` values. */
+function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

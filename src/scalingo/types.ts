@@ -1,0 +1,63 @@
+/** The parts of Scalingo's API objects this product reads. Every field is optional where the API may omit it. */
+
+export interface ScmRepoLink {
+  id?: string;
+  app_id?: string;
+  /** SCM root URL, e.g. https://github.com */
+  url?: string;
+  owner?: string;
+  repo?: string;
+  branch?: string;
+  scm_type?: string;
+  auth_integration_uuid?: string;
+  auto_deploy_enabled?: boolean;
+  deploy_review_apps_enabled?: boolean;
+  delete_on_close_enabled?: boolean;
+  delete_stale_enabled?: boolean;
+  hours_before_delete_on_close?: number;
+  hours_before_delete_stale?: number;
+  automatic_creation_from_forks_allowed?: boolean;
+}
+
+export interface ScmIntegration {
+  id: string;
+  scm_type?: string;
+  url?: string;
+  username?: string;
+}
+
+export interface App {
+  id?: string;
+  name?: string;
+  url?: string;
+  base_url?: string;
+  last_deployment_id?: string | null;
+}
+
+export interface Deployment {
+  id: string;
+  status: string;
+  created_at?: string;
+  finished_at?: string;
+  git_ref?: string;
+  duration?: number;
+  links?: { output?: string };
+}
+
+export interface ReviewApp {
+  id?: string;
+  app_id?: string;
+  app_name?: string;
+  stale_deletion_date?: string | null;
+  on_close_deletion_date?: string | null;
+  pull_request?: { number?: number | string; branch_name?: string; html_url?: string; title?: string } | null;
+  last_deployment?: { id?: string; upstream_deployment_id?: string; status?: string; created_at?: string } | null;
+}
+
+export const IN_PROGRESS_STATUSES = ['queued', 'building', 'pushing', 'starting'] as const;
+export const KNOWN_TERMINAL_STATUSES = ['success', 'aborted', 'build-error', 'crashed-error', 'timeout-error', 'hook-error'] as const;
+
+/** As the official Go client: anything that is not in progress is finished, and anything but success failed. */
+export function isFinished(status: string): boolean {
+  return !(IN_PROGRESS_STATUSES as readonly string[]).includes(status);
+}

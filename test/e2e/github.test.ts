@@ -1,0 +1,251 @@
+/**
+ * The built action (dist/index.js) run as GitHub's runner runs it, with real webhook payloads, against the fake
+ * Scalingo API. Each scenario checks the requests Scalingo received, the outputs, the exit code and that no token
+ * shows anywhere.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { leaks, runAction, type RunResult } from '../support/runner.js';
+import { byAction, byRef, webhook } from '../support/payloads.js';
+import { calls, IN_STEP_LINK, inputs, pollsOf, REPO, secretsOf, sortedCalls, startFakeScalingo, writes, type Fake, type FakeOptions } from './helpers.js';
+
+let fake: Fake | undefined;
+
+afterEach(async () => {
+  await fake?.close();
+  fake = undefined;
+});
+
+async function world(options: FakeOptions = {}): Promise<Fake> {
+  fake = await startFakeScalingo(options);
+  return fake;
+}
+
+function expectNoLeak(f: Fake, result: RunResult): void {
+  expect(leaks(result.everything, secretsOf(f))).toEqual([]);
+}
+
+const push = () => webhook('push', byRef('refs/heads/'));
+const pr = (action: string) => webhook('pull_request', byAction(action));
+
+describe('push', () => {
+  it('with no link: creates the link on the pushed branch, deploys it and follows it to success', async () => {
+    const f = await world({ links: {} });
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { 'auto-deploy': 'false' }) });
+
+    expect(r.code).toBe(0);
+    expect(writes(f)).toEqual([
+      { method: 'POST', path: '/v1/apps/my-app/scm_repo_link', body: { scm_repo_link: { source: REPO, auth_integration_uuid: 'int-github-1', branch: 'master', auto_deploy_enabled: false } } },
+      { method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } },
+    ]);
+    expect(calls(f).slice(0, 1)).toEqual(['auth POST /v1/tokens/exchange']);
+    expect(calls(f)).toContain('auth GET /v1/scm_integrations');
+    const deployment = f.deploymentsCreated()[0]!;
+    expect(r.outputs).toEqual({
+      app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': deployment.id, 'deployment-status': 'success',
+      'review-app': '', link: 'created', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${deployment.id}`,
+    });
+    expect(r.stdout).toContain('building (');
+    expect(r.stdout).toContain('Deployed my-app: https://my-app.osc-fr1.scalingo.io');
+    expectNoLeak(f, r);
+  });
+
+  it('with a link in step: no link write at all, and five requests when the deployment ends at once', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'success'] });
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { branch: 'master', 'auto-deploy': 'false' }) });
+
+    expect(r.code).toBe(0);
+    expect(sortedCalls(f)).toEqual([
+      'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/deployments/' + f.deploymentsCreated()[0]!.id,
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
+      'auth POST /v1/tokens/exchange',
+    ]);
+    expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } }]);
+    expect(r.outputs.link).toBe('unchanged');
+    expect(r.outputs['deployment-status']).toBe('success');
+    expectNoLeak(f, r);
+  });
+
+  it('with drifted settings: PATCHes only the given settings that differ', async () => {
+    const f = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true, hours_before_delete_stale: 24 } } });
+    const r = await runAction({
+      event: 'push', ref: 'refs/heads/master', payload: push(),
+      inputs: inputs(f, { branch: 'master', 'auto-deploy': 'false', 'delete-on-close': 'true', 'hours-before-delete-stale': '0', 'review-apps': 'false' }),
+    });
+
+    expect(r.code).toBe(0);
+    expect(writes(f)).toEqual([
+      { method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', body: { scm_repo_link: { auto_deploy_enabled: false, hours_before_delete_stale: 0 } } },
+      { method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } },
+    ]);
+    expect(r.outputs.link).toBe('updated');
+    expect(r.stdout).toContain('auto_deploy_enabled: true -> false');
+    expect(r.summary).toContain('`auto_deploy_enabled` `true` → `false`');
+    expectNoLeak(f, r);
+  });
+
+  it('warns of a double deploy when the link auto-deploys the branch it deploys', async () => {
+    const f = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true } } });
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f) });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/::warning title=Double deploy::The link's auto-deploy is on for master.*Set `auto-deploy: false`/);
+  });
+
+  it('to another branch than the one the app follows: deploys nothing and says so', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const payload = push();
+    const r = await runAction({ event: 'push', ref: 'refs/heads/feature', payload, inputs: inputs(f) });
+
+    expect(r.code).toBe(0);
+    expect(writes(f)).toEqual([]);
+    expect(r.stdout).toContain('push to feature, but the app follows master: nothing deployed');
+    expect(r.outputs).toMatchObject({ link: 'unchanged', 'deployment-id': '', 'timed-out': 'false' });
+  });
+
+  it('of a tag: deploys nothing and says so', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const r = await runAction({ event: 'push', ref: 'refs/tags/simple-tag', payload: webhook('push', byRef('refs/tags/')), inputs: inputs(f) });
+
+    expect(r.code).toBe(0);
+    expect(writes(f)).toEqual([]);
+    expect(r.stdout).toContain('push of tag simple-tag: tags are not deployed');
+  });
+
+  it('with a build error: fails the step with the status, prints the build output, and sets the outputs', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building', 'build-error'] });
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f) });
+
+    expect(r.code).toBe(1);
+    const id = f.deploymentsCreated()[0]!.id;
+    expect(r.outputs).toMatchObject({ app: 'my-app', 'deployment-id': id, 'deployment-status': 'build-error', 'timed-out': 'false' });
+    expect(r.stdout).toMatch(new RegExp(`::error::Deployment ${id} of my-app ended with status build-error`));
+    expect(r.stdout).toContain('::group::Build output of');
+    // read where the deployment's links.output says (the app's id), on the API host
+    expect(calls(f).filter((c) => c.endsWith(`/deployments/${id}/output`))).toEqual([`api GET /v1/apps/${f.state.apps['my-app']!.id}/deployments/${id}/output`]);
+    expect(r.stdout).toMatch(/::group::Build output of \S+ \(last \d+ lines\)\n(.*\n)*.*error/);
+    expectNoLeak(f, r);
+  });
+
+  it('past the deadline: fails with timed-out=true and says the deployment goes on', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building'] });
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { 'timeout-minutes': '0.01', 'poll-interval-seconds': '0.2' }) });
+
+    expect(r.code).toBe(1);
+    expect(r.outputs).toMatchObject({ 'timed-out': 'true', 'deployment-status': 'building' });
+    expect(r.stdout).toMatch(/::error::Deployment \S+ of my-app was still building after 1 s \(timeout-minutes\): it goes on on Scalingo/);
+    expect(pollsOf(f)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('pull request', () => {
+  it('opened: creates the review app and follows its first deployment', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK }, pulls: { 2: { head_branch: 'changes' } } });
+    const r = await runAction({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened'), inputs: inputs(f) });
+
+    expect(r.code).toBe(0);
+    expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app', body: { pull_request_id: 2 } }]);
+    expect(calls(f)).toContain('api GET /v1/apps/my-app/scm_repo_link/review_apps');
+    const deployment = f.deploymentsCreated()[0]!;
+    expect(deployment.app).toBe('my-app-pr2');
+    expect(r.outputs).toMatchObject({ app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'app-url': 'https://my-app-pr2.osc-fr1.scalingo.io', 'deployment-id': deployment.id, 'deployment-status': 'success', link: 'unchanged' });
+    expectNoLeak(f, r);
+  });
+
+  it('synchronize with an existing review app: redeploys it with the head branch', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
+    const r = await runAction({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('synchronize'), inputs: inputs(f) });
+
+    expect(r.code).toBe(0);
+    expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', body: { branch: 'changes' } }]);
+    expect(r.outputs).toMatchObject({ app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'deployment-status': 'success' });
+    expect(r.stdout).toContain('Review app my-app-pr2 exists: redeploying branch changes');
+  });
+
+  it('closed: deploys nothing and says what Scalingo does with the review app', async () => {
+    const f = await world({ links: { 'my-app': { ...IN_STEP_LINK, delete_on_close_enabled: true, hours_before_delete_on_close: 2 } }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
+    const r = await runAction({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed'), inputs: inputs(f) });
+
+    expect(r.code).toBe(0);
+    expect(writes(f)).toEqual([]);
+    expect(r.stdout).toContain('Pull request #2 is closed: Scalingo deletes review app my-app-pr2 in 2 hour(s) (delete-on-close is on).');
+    expect(r.outputs).toMatchObject({ 'review-app': 'my-app-pr2', 'deployment-id': '' });
+  });
+});
+
+describe('errors', () => {
+  it('a refused token: one line that says what to do, no request after the exchange', async () => {
+    const f = await world();
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { ...inputs(f), 'api-token': 'tk-us-wrong-token-000000' } });
+
+    expect(r.code).toBe(1);
+    expect(calls(f)).toEqual(['auth POST /v1/tokens/exchange']);
+    expect(r.stdout).toContain('::error::Scalingo refused the API token (401 on the token exchange): check the `api-token` input or the SCALINGO_API_TOKEN secret');
+    expect(leaks(r.everything, ['tk-us-wrong-token-000000'])).toEqual([]);
+  });
+
+  it('an unknown app', async () => {
+    const f = await world();
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { app: 'no-such-app' }) });
+
+    expect(r.code).toBe(1);
+    expect(writes(f)).toEqual([]);
+    expect(r.stdout).toContain('::error::App "no-such-app" not found in region osc-fr1 (404 on GET /v1/apps/no-such-app');
+  });
+
+  it('an app linked to another repository is never re-linked', async () => {
+    const f = await world({ links: { 'my-app': { ...IN_STEP_LINK, source: 'https://github.com/someone/else' } } });
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f) });
+
+    expect(r.code).toBe(1);
+    expect(writes(f)).toEqual([]);
+    expect(r.stdout).toContain(`::error::App my-app is linked to https://github.com/someone/else, not to ${REPO}: this step never re-links an app.`);
+  });
+
+  it('no SCM integration for the repository host lists what was found', async () => {
+    const f = await world({ links: {}, integrations: [{ id: 'int-gitlab-1', scm_type: 'gitlab', url: 'https://gitlab.com', username: 'tanuki' }] });
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f) });
+
+    expect(r.code).toBe(1);
+    expect(writes(f)).toEqual([]);
+    expect(r.stdout).toContain('::error::No SCM integration of the token\'s user matches https://github.com (found: gitlab https://gitlab.com (tanuki) id int-gitlab-1)');
+  });
+
+  it('a 422 from the API names the input to fix', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
+    f.fault({ kind: 'status', method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', status: 422, body: { errors: { branch: ['does not exist in the repository'] } } });
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { branch: 'nope' }) });
+
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('::error::Scalingo refused PATCH /v1/apps/my-app/scm_repo_link (422): `branch` does not exist in the repository. Fix the input(s) named and run again.');
+  });
+});
+
+describe('commands', () => {
+  it('unlink deletes the link', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const r = await runAction({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch'), inputs: inputs(f, { command: 'unlink' }) });
+
+    expect(r.code).toBe(0);
+    expect(writes(f)).toEqual([{ method: 'DELETE', path: '/v1/apps/my-app/scm_repo_link', body: null }]);
+    expect(r.outputs.link).toBe('deleted');
+  });
+
+  it('deploy from workflow_dispatch deploys the given branch', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const r = await runAction({ event: 'workflow_dispatch', ref: 'refs/heads/main', payload: webhook('workflow_dispatch'), inputs: inputs(f, { command: 'deploy', branch: 'master' }) });
+
+    expect(r.code).toBe(0);
+    expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } }]);
+    expect(r.outputs['deployment-status']).toBe('success');
+  });
+
+  it('link only reconciles the link', async () => {
+    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { command: 'link', 'review-apps': 'true' }) });
+
+    expect(r.code).toBe(0);
+    expect(writes(f)).toEqual([{ method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', body: { scm_repo_link: { deploy_review_apps_enabled: true } } }]);
+    expect(r.outputs).toMatchObject({ link: 'updated', 'deployment-id': '' });
+  });
+});

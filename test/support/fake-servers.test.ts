@@ -1,0 +1,423 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from './fake-github.js';
+import { startFakeScalingo, type FakeScalingo, type FakeScalingoOptions, type ScmRepoLink } from './fake-scalingo.js';
+
+const TOKEN = 'tk-us-test-0123456789abcdef';
+const SOURCE = 'https://github.com/octo-org/octo-repo';
+
+/** A response; `json` is the parsed body (undefined when it is not JSON), typed by the caller. */
+interface Answer<T> {
+  status: number;
+  contentType: string | null;
+  text: string;
+  json: T;
+}
+
+/** The parts of API objects these tests read. */
+interface Deployment {
+  id: string;
+  status: string;
+  finished_at: string | null;
+  links: { output: string };
+}
+interface ReviewApp {
+  app_name: string;
+  last_deployment: { upstream_deployment_id: string; status: string } | null;
+}
+interface Comment {
+  url: string;
+  body: string;
+}
+
+const running: Array<{ close: () => Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((server) => server.close()));
+});
+
+async function scalingo(options: FakeScalingoOptions = {}): Promise<FakeScalingo> {
+  const fake = await startFakeScalingo(options);
+  running.push(fake);
+  return fake;
+}
+
+async function github(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
+  const fake = await startFakeGitHub(options);
+  running.push(fake);
+  return fake;
+}
+
+async function call<T = unknown>(url: string, init: { method?: string; authorization?: string; body?: unknown } = {}): Promise<Answer<T>> {
+  const response = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: {
+      accept: 'application/json',
+      ...(init.authorization && { authorization: init.authorization }),
+      ...(init.body !== undefined && { 'content-type': 'application/json' }),
+    },
+    ...(init.body !== undefined && { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, contentType: response.headers.get('content-type'), text, json: json as T };
+}
+
+const basic = (token: string, username = '') => `Basic ${Buffer.from(`${username}:${token}`).toString('base64')}`;
+
+async function exchange(fake: FakeScalingo, token = TOKEN): Promise<string> {
+  const answer = await call<{ token: string }>(`${fake.authUrl}/v1/tokens/exchange`, { method: 'POST', authorization: basic(token), body: {} });
+  expect(answer.status).toBe(200);
+  return answer.json.token;
+}
+
+/** A client of the regional API with a fresh bearer token. */
+async function apiClient(fake: FakeScalingo) {
+  const bearer = `Bearer ${await exchange(fake)}`;
+  return <T = unknown>(method: string, path: string, body?: unknown) =>
+    call<T>(`${fake.apiUrl}${path}`, { method, authorization: bearer, body });
+}
+
+type ApiClient = Awaited<ReturnType<typeof apiClient>>;
+
+const deploy = (api: ApiClient) =>
+  api<{ deployment: Deployment }>('POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: 'main' });
+
+describe('fake Scalingo: authentication', () => {
+  it('exchanges a valid API token for an unsigned JWT with exp', async () => {
+    const fake = await scalingo({ bearerTtlSeconds: 600 });
+    const jwt = await exchange(fake);
+    const [header, payload, signature] = jwt.split('.');
+    expect(JSON.parse(Buffer.from(header!, 'base64url').toString())).toEqual({ alg: 'none', typ: 'JWT' });
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+    expect(claims.exp - claims.iat).toBe(600);
+    expect(signature).toBe('');
+    expect(fake.requests[0]).toMatchObject({ service: 'auth', method: 'POST', path: '/v1/tokens/exchange', body: {}, processed: true, status: 200 });
+
+    const self = await call(`${fake.authUrl}/v1/users/self`, { authorization: `Bearer ${jwt}` });
+    expect(self.json).toMatchObject({ user: { username: 'test-user' } });
+  });
+
+  it('answers 401 to bad tokens, a non-empty username and missing bearers', async () => {
+    const fake = await scalingo();
+    const exchangeUrl = `${fake.authUrl}/v1/tokens/exchange`;
+    for (const authorization of [basic('tk-us-wrong'), basic(TOKEN, 'user'), `Bearer ${TOKEN}`]) {
+      const answer = await call(exchangeUrl, { method: 'POST', authorization, body: {} });
+      expect(answer.status).toBe(401);
+      expect(answer.json).toEqual({ error: expect.any(String) });
+    }
+    expect((await call(`${fake.apiUrl}/v1/apps/my-app`)).status).toBe(401);
+    expect((await call(`${fake.apiUrl}/v1/apps/my-app`, { authorization: 'Bearer forged' })).status).toBe(401);
+  });
+
+  it('rejects every bearer issued before revokeBearers()', async () => {
+    const fake = await scalingo();
+    const api = await apiClient(fake);
+    expect((await api('GET', '/v1/apps/my-app')).status).toBe(200);
+    fake.revokeBearers();
+    const answer = await api('GET', '/v1/apps/my-app');
+    expect(answer.status).toBe(401);
+    expect(answer.json).toEqual({ error: 'invalid token' });
+    expect((await (await apiClient(fake))('GET', '/v1/apps/my-app')).status).toBe(200);
+  });
+
+  it('serves integrations (by id or scm_type) and regions on the auth host only', async () => {
+    const fake = await scalingo();
+    const authorization = `Bearer ${await exchange(fake)}`;
+    const list = await call(`${fake.authUrl}/v1/scm_integrations`, { authorization });
+    expect(list.json).toEqual({
+      scm_integrations: [
+        expect.objectContaining({ id: 'int-github-1', scm_type: 'github', url: 'https://github.com', username: 'octocat', access_token: expect.any(String) }),
+      ],
+    });
+    const byType = await call(`${fake.authUrl}/v1/scm_integrations/github`, { authorization });
+    expect(byType.json).toMatchObject({ scm_integration: { id: 'int-github-1' } });
+    const regions = await call(`${fake.authUrl}/v1/regions`, { authorization });
+    expect(regions.json).toMatchObject({ regions: [{ name: 'osc-fr1', api: fake.apiUrl, default: true }] });
+    expect((await call(`${fake.apiUrl}/v1/scm_integrations`, { authorization })).status).toBe(404);
+  });
+});
+
+describe('fake Scalingo: SCM repo link', () => {
+  it('creates, shows, updates and deletes a link with the documented statuses', async () => {
+    const fake = await scalingo({ links: {} });
+    const api = await apiClient(fake);
+    const path = '/v1/apps/my-app/scm_repo_link';
+
+    const missing = await api('GET', path);
+    expect(missing.status).toBe(404);
+    expect(missing.json).toEqual({ resource: 'scm_repo_link', error: 'not found' });
+
+    const created = await api('POST', path, { scm_repo_link: { source: SOURCE, auth_integration_uuid: 'int-github-1', branch: 'main' } });
+    expect(created.status).toBe(201);
+    expect(created.contentType).toBe('application/json; charset=utf-8');
+    expect(created.json).toHaveProperty('scm_repo_link');
+    expect(fake.state.links['my-app']).toMatchObject({
+      url: 'https://github.com',
+      owner: 'octo-org',
+      repo: 'octo-repo',
+      branch: 'main',
+      scm_type: 'github',
+      auto_deploy_enabled: false,
+      hours_before_delete_stale: 0,
+      last_auto_deploy_at: null,
+    });
+
+    const patched = await api<{ scm_repo_link: ScmRepoLink }>('PATCH', path, { scm_repo_link: { auto_deploy_enabled: true, unknown_key: 1 } });
+    expect(patched.status).toBe(200);
+    expect(patched.json.scm_repo_link).toMatchObject({ branch: 'main', auto_deploy_enabled: true });
+    expect(fake.state.links['my-app']?.auto_deploy_enabled).toBe(true);
+    expect((await api('GET', path)).json).toEqual(patched.json);
+
+    const deleted = await api('DELETE', path);
+    expect(deleted.status).toBe(204);
+    expect(deleted.text).toBe('');
+    expect((await api('GET', path)).status).toBe(404);
+  });
+
+  it('validates create and update bodies', async () => {
+    const fake = await scalingo({ links: { 'my-app': { source: SOURCE } }, apps: { 'my-app': {}, other: {} }, unreachableRepos: ['https://github.com/octo-org/private'] });
+    const api = await apiClient(fake);
+    const create = (body: unknown) => api('POST', '/v1/apps/other/scm_repo_link', body);
+
+    expect((await create({ source: SOURCE, auth_integration_uuid: 'int-github-1' })).status).toBe(422); // unwrapped
+    expect((await create({ scm_repo_link: { auth_integration_uuid: 'int-github-1' } })).json).toEqual({ errors: { source: ["can't be blank"] } });
+    expect((await create({ scm_repo_link: { source: SOURCE, auth_integration_uuid: 'nope' } })).json).toHaveProperty('errors.auth_integration_uuid');
+    const hours = await create({ scm_repo_link: { source: SOURCE, auth_integration_uuid: 'int-github-1', hours_before_delete_stale: -1 } });
+    expect(hours.json).toHaveProperty('errors.hours_before_delete_stale');
+    const unreachable = await create({ scm_repo_link: { source: 'https://github.com/octo-org/private', auth_integration_uuid: 'int-github-1' } });
+    expect(unreachable.status).toBe(404);
+    expect(unreachable.json).toEqual({ error: 'repository not found or not accessible' });
+
+    const duplicate = await api('POST', '/v1/apps/my-app/scm_repo_link', { scm_repo_link: { source: SOURCE, auth_integration_uuid: 'int-github-1' } });
+    expect(duplicate.json).toEqual({ errors: { app: ['is already linked to a repository'] } });
+    expect((await api('PUT', '/v1/apps/my-app/scm_repo_link', { scm_repo_link: { delete_stale_enabled: 'yes' } })).status).toBe(422);
+    expect((await api('GET', '/v1/apps/ghost/scm_repo_link')).json).toEqual({ resource: 'app', error: 'not found' });
+    expect((await api('POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', '{"branch": ')).json).toEqual({ error: 'invalid JSON' });
+  });
+});
+
+describe('fake Scalingo: deployments', () => {
+  it('creates a queued deployment on manual_deploy and advances it one step per GET', async () => {
+    const fake = await scalingo();
+    const api = await apiClient(fake);
+    const deployed = await deploy(api);
+    expect(deployed.status).toBe(200);
+    const { id, status, links } = deployed.json.deployment;
+    expect(status).toBe('queued');
+    expect(links.output).toMatch(new RegExp(`^${fake.apiUrl}/v1/apps/[^/]+/deployments/${id}/output$`));
+
+    const show = () => api<{ deployment: Deployment }>('GET', `/v1/apps/my-app/deployments/${id}`);
+    const seen = [];
+    for (let i = 0; i < 5; i += 1) seen.push((await show()).json.deployment.status);
+    expect(seen).toEqual(['building', 'pushing', 'starting', 'success', 'success']);
+
+    expect((await show()).json.deployment.finished_at).toEqual(expect.any(String));
+    const output = await call(links.output, { authorization: fake.requests.at(-1)!.headers.authorization });
+    expect(output.contentType).toMatch(/^text\/plain/);
+    expect(output.text).toContain('https://my-app.osc-fr1.scalingo.io');
+    expect((await api('GET', '/v1/apps/my-app')).json).toMatchObject({ app: { last_deployment_id: id } });
+    expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ id, app: 'my-app', trigger: 'manual_deploy', status: 'success' })]);
+
+    expect((await api('POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', {})).json).toEqual({ errors: { branch: ["can't be blank"] } });
+  });
+
+  it('follows per-app scripts and reports failures in the log', async () => {
+    const fake = await scalingo({ deployScripts: { 'my-app': ['queued', 'build-error'] } });
+    const api = await apiClient(fake);
+    const { id } = (await deploy(api)).json.deployment;
+    expect((await api('GET', `/v1/apps/my-app/deployments/${id}`)).json).toMatchObject({ deployment: { status: 'build-error' } });
+    expect((await api('GET', `/v1/apps/my-app/deployments/${id}/output`)).text).toMatch(/Build failed/);
+    expect((await api('GET', '/v1/apps/my-app/deployments/unknown')).json).toEqual({ resource: 'deployment', error: 'not found' });
+  });
+
+  it('runs timed scripts on the wall clock', async () => {
+    const fake = await scalingo({ deployScript: { durationMs: 200, final: 'crashed-error' } });
+    const api = await apiClient(fake);
+    const { id } = (await deploy(api)).json.deployment;
+    expect(fake.deploymentTimeline(id)?.finalAt).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await api('GET', `/v1/apps/my-app/deployments/${id}`)).json).toMatchObject({ deployment: { status: 'crashed-error' } });
+    const timeline = fake.deploymentTimeline(id)!;
+    expect(timeline.finalAt! - timeline.createdAt).toBe(200);
+  });
+
+  it('lists deployments newest first with pagination', async () => {
+    const fake = await scalingo();
+    const api = await apiClient(fake);
+    const ids = [];
+    for (let i = 0; i < 3; i += 1) ids.push((await deploy(api)).json.deployment.id);
+    const page = await api<{ deployments: Deployment[]; meta: unknown }>('GET', '/v1/apps/my-app/deployments?page=1&per_page=2');
+    expect(page.json.deployments.map((d) => d.id)).toEqual([ids[2], ids[1]]);
+    expect(page.json.meta).toEqual({ pagination: { current_page: 1, prev_page: null, next_page: 2, total_pages: 2, total_count: 3 } });
+  });
+});
+
+describe('fake Scalingo: review apps', () => {
+  it('creates a review app with its own link and deployment, then lists it', async () => {
+    const fake = await scalingo({ pulls: { 42: { head_branch: 'feat/login', title: 'Login' } } });
+    const api = await apiClient(fake);
+    const created = await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: '42' });
+    expect(created.status).toBe(200);
+    expect(created.json).toMatchObject({ review_app: { app_name: 'my-app-pr42', parent_app_name: 'my-app', pull_request: { number: 42, title: 'Login' } } });
+    expect(fake.state.links['my-app-pr42']?.branch).toBe('feat/login');
+
+    const list = await api<{ review_apps: ReviewApp[] }>('GET', '/v1/apps/my-app/scm_repo_link/review_apps');
+    expect(list.json.review_apps).toHaveLength(1);
+    const { deployments } = (await api<{ deployments: Deployment[] }>('GET', '/v1/apps/my-app-pr42/deployments')).json;
+    expect(list.json.review_apps[0]?.last_deployment?.upstream_deployment_id).toBe(deployments[0]?.id);
+    expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr42', trigger: 'review_app', branch: 'feat/login' })]);
+
+    const again = await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 42 });
+    expect(again.status).toBe(422);
+    expect(again.json).toHaveProperty('errors.pull_request_id');
+    expect((await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 'x' })).status).toBe(422);
+  });
+
+  it('supports seeded review apps, body variants and a delayed first deployment', async () => {
+    const fake = await scalingo({
+      reviewApps: [{ pr: 7, head_branch: 'feature-x' }],
+      reviewAppResponse: 'no-body',
+      reviewAppExists: 'ok',
+      reviewAppDeploymentDelay: 1,
+    });
+    const api = await apiClient(fake);
+    const seeded = await api('GET', '/v1/apps/my-app/scm_repo_link/review_apps');
+    expect(seeded.json).toMatchObject({ review_apps: [{ app_name: 'my-app-pr7', last_deployment: { status: 'success' } }] });
+
+    const existing = await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 7 });
+    expect(existing).toMatchObject({ status: 200, text: '' });
+
+    await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 8 });
+    const listDeployments = () => api<{ deployments: Deployment[] }>('GET', '/v1/apps/my-app-pr8/deployments');
+    expect((await listDeployments()).json.deployments).toEqual([]);
+    expect((await listDeployments()).json.deployments).toHaveLength(1);
+    expect(fake.deploymentsCreated()).toHaveLength(1);
+  });
+});
+
+describe('fake Scalingo: faults', () => {
+  it('answers a status fault once without processing, then works again', async () => {
+    const fake = await scalingo();
+    const api = await apiClient(fake);
+    fake.fault({ kind: 'status', status: 503, service: 'api', method: 'POST', path: /manual_deploy$/, headers: { 'retry-after': '1' } });
+    const failed = await deploy(api);
+    expect(failed.status).toBe(503);
+    expect(failed.json).toEqual({ error: expect.any(String) });
+    expect(fake.requests.at(-1)).toMatchObject({ fault: 'status', processed: false });
+    expect(fake.deploymentsCreated()).toHaveLength(0);
+    expect((await deploy(api)).status).toBe(200);
+    expect(fake.deploymentsCreated()).toHaveLength(1);
+  });
+
+  it('drops the connection before or after processing', async () => {
+    const fake = await scalingo();
+    const api = await apiClient(fake);
+
+    fake.fault({ kind: 'reset-before', path: '/v1/apps/my-app/scm_repo_link/manual_deploy' });
+    await expect(deploy(api)).rejects.toThrow();
+    expect(fake.requests.at(-1)).toMatchObject({ fault: 'reset-before', processed: false });
+    expect(fake.deploymentsCreated()).toHaveLength(0);
+
+    fake.fault({ kind: 'reset-after', path: '/v1/apps/my-app/scm_repo_link/manual_deploy' });
+    await expect(deploy(api)).rejects.toThrow();
+    expect(fake.requests.at(-1)).toMatchObject({ fault: 'reset-after', processed: true });
+    expect(fake.deploymentsCreated()).toHaveLength(1);
+    expect(fake.mutating().map((r) => r.path)).toEqual(Array(2).fill('/v1/apps/my-app/scm_repo_link/manual_deploy'));
+  });
+
+  it('rate-limits with a plain-text body', async () => {
+    const fake = await scalingo({ rateLimitPerMinute: 2 });
+    const api = await apiClient(fake);
+    expect((await api('GET', '/v1/apps/my-app')).status).toBe(200);
+    expect((await api('GET', '/v1/apps/my-app')).status).toBe(200);
+    const limited = await api('GET', '/v1/apps/my-app');
+    expect(limited).toMatchObject({ status: 429, text: 'Retry later' });
+    expect(limited.contentType).toMatch(/^text\/plain/);
+
+    fake.setScenario({ rateLimitPerMinute: undefined });
+    fake.fault({ kind: 'rate-limit', retryAfter: 2 });
+    expect((await api('GET', '/v1/apps/my-app')).text).toBe('Retry later');
+  });
+
+  it('serves HTML, malformed JSON, unknown statuses and delays', async () => {
+    const fake = await scalingo();
+    const api = await apiClient(fake);
+    const { id } = (await deploy(api)).json.deployment;
+    const path = `/v1/apps/my-app/deployments/${id}`;
+
+    fake.fault({ kind: 'html', path });
+    expect(await api('GET', path)).toMatchObject({ status: 502, contentType: 'text/html; charset=utf-8' });
+    fake.fault({ kind: 'malformed-json', path });
+    const malformed = await api('GET', path);
+    expect(malformed.status).toBe(200);
+    expect(malformed.json).toBeUndefined();
+    fake.fault({ kind: 'unknown-status', value: 'exploded', path });
+    expect((await api('GET', path)).json).toMatchObject({ deployment: { status: 'exploded' } });
+    // Only processed reads advance the script: html and malformed-json did not.
+    fake.fault({ kind: 'delay', ms: 100, path, after: 1 });
+    expect((await api('GET', path)).json).toMatchObject({ deployment: { status: 'pushing' } });
+    const started = Date.now();
+    expect((await api('GET', path)).json).toMatchObject({ deployment: { status: 'starting' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+  });
+
+  it('leaves a request hanging after processing it, without blocking close()', async () => {
+    const fake = await scalingo();
+    const api = await apiClient(fake);
+    fake.fault({ kind: 'hang-after', path: '/v1/apps/my-app/scm_repo_link/manual_deploy' });
+    const hanging = deploy(api);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fake.deploymentsCreated()).toHaveLength(1);
+    await fake.close();
+    await expect(hanging).rejects.toThrow();
+  });
+});
+
+describe('fake GitHub', () => {
+  it('creates, updates and lists issue comments across pages', async () => {
+    const fake = await github({ existingComments: { 5: ['first', 'second', { body: 'third', login: 'someone-else' }] } });
+    const authorization = 'token ghs_test';
+    const comments = `${fake.url}/repos/octo-org/octo-repo/issues/5/comments`;
+
+    const created = await call<Comment>(comments, { method: 'POST', authorization, body: { body: '<!-- marker --> hello' } });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ body: '<!-- marker --> hello', user: { login: 'github-actions[bot]', type: 'Bot' } });
+
+    const updated = await call(created.json.url, { method: 'PATCH', authorization, body: { body: '<!-- marker --> bye' } });
+    expect(updated.status).toBe(200);
+    expect(fake.state.comments.at(-1)?.body).toBe('<!-- marker --> bye');
+
+    const response = await fetch(`${comments}?per_page=2`, { headers: { authorization } });
+    expect(response.headers.get('link')).toContain('rel="next"');
+    const second = await call<Comment[]>(`${comments}?per_page=2&page=2`, { authorization });
+    expect(second.json.map((c) => c.body)).toEqual(['third', '<!-- marker --> bye']);
+
+    expect((await call(comments)).status).toBe(401);
+    expect((await call(`${fake.url}/repos/octo-org/octo-repo/pulls/5`, { authorization })).json).toMatchObject({ message: 'Not Found' });
+  });
+
+  it('records deployments and statuses, and injects status faults', async () => {
+    const fake = await github({ tokens: ['good'] });
+    const authorization = 'Bearer good';
+    const base = `${fake.url}/repos/octo-org/octo-repo/deployments`;
+    expect((await call(base, { method: 'POST', authorization: 'Bearer bad', body: { ref: 'main' } })).json).toEqual({ message: 'Bad credentials' });
+
+    const deployment = await call<{ id: number }>(base, { method: 'POST', authorization, body: { ref: 'main', environment: 'review-pr42', transient_environment: true } });
+    expect(deployment.status).toBe(201);
+    fake.fault({ kind: 'status', status: 502 });
+    expect((await call(`${base}/${deployment.json.id}/statuses`, { method: 'POST', authorization, body: { state: 'success' } })).status).toBe(502);
+    const status = await call(`${base}/${deployment.json.id}/statuses`, {
+      method: 'POST',
+      authorization,
+      body: { state: 'success', environment_url: 'https://my-app-pr42.osc-fr1.scalingo.io' },
+    });
+    expect(status.status).toBe(201);
+    const listed = await call(`${base}/${deployment.json.id}/statuses`, { authorization });
+    expect(listed.json).toEqual([expect.objectContaining({ state: 'success', environment: 'review-pr42' })]);
+    expect(fake.state.statuses).toHaveLength(1);
+  });
+});
