@@ -82,7 +82,7 @@ export function renderMarkdown(r: RunReport): string {
   const lines = [`### ${ICONS[r.outcome]} Scalingo: ${headline(r)}`, '', '| | |', '| --- | --- |'];
   for (const [label, value] of rows(r, code, link)) lines.push(`| ${label} | ${escapeCell(value)} |`);
   lines.push('');
-  if (r.message) lines.push(`> ${escapeCell(r.message)}`, '');
+  if (r.message && r.outcome !== 'success') lines.push(`> ${escapeCell(r.message)}`, '');
   for (const w of r.warnings) lines.push(`> [!WARNING]`, `> ${escapeCell(w)}`, '');
   for (const n of r.notes) if (n !== r.message) lines.push(`${n}`, '');
   if (r.outcome === 'failed' && r.deployment?.outputTail) {
@@ -96,7 +96,7 @@ export function renderText(r: RunReport): string {
   const width = Math.max(...out.map(([label]) => label.length));
   const lines = [`${ICONS[r.outcome]} Scalingo: ${headline(r)}`];
   for (const [label, value] of out) lines.push(`  ${label.padEnd(width)}  ${value}`);
-  if (r.message) lines.push(`  ${r.message}`);
+  if (r.message && r.outcome !== 'success') lines.push(`  ${r.message}`);
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   return lines.join('\n');
 }
