@@ -650,7 +650,13 @@ class Job {
     } catch (err) {
       if (!isAmbiguous(err)) throw err;
       this.log.info(`No clear answer (${describeTransient(err)}): checking whether it took effect before anything else`);
-      const effect = await check();
+      let effect = await check();
+      // A server slower than our timeout may still be processing it: look twice more, a timeout apart.
+      for (let look = 0; effect === undefined && isTimeout(err) && look < 2 && this.now() < this.deadline; look++) {
+        this.log.info('Not yet: looking again, in case the server is only slow');
+        await this.sleep(Math.min(this.settings.requestTimeoutMs, this.deadline - this.now()), this.deps.signal);
+        effect = await check();
+      }
       if (effect !== undefined) {
         this.log.info('It did: carrying on with it');
         return effect;
@@ -666,6 +672,10 @@ function isAmbiguous(err: unknown): boolean {
   if (err instanceof NetworkError) return !err.notSent;
   if (err instanceof UnexpectedResponseError) return true;
   return err instanceof ScalingoApiError && err.status >= 500;
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof NetworkError && ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'].includes(err.code);
 }
 
 function describeTransient(err: unknown): string {

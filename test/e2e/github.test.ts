@@ -3,34 +3,20 @@
  * Scalingo API. Each scenario checks the requests Scalingo received, the outputs, the exit code and that no token
  * shows anywhere.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { leaks, runAction, type RunResult } from '../support/runner.js';
+import { describe, expect, it } from 'vitest';
 import { byAction, byRef, webhook } from '../support/payloads.js';
-import { calls, IN_STEP_LINK, inputs, pollsOf, REPO, secretsOf, sortedCalls, startFakeScalingo, writes, type Fake, type FakeOptions } from './helpers.js';
+import { calls, checkEveryRun, IN_STEP_LINK, pollsOf, REPO, sortedCalls, TOKEN, world, writes } from './helpers.js';
 
-let fake: Fake | undefined;
-
-afterEach(async () => {
-  await fake?.close();
-  fake = undefined;
-});
-
-async function world(options: FakeOptions = {}): Promise<Fake> {
-  fake = await startFakeScalingo(options);
-  return fake;
-}
-
-function expectNoLeak(f: Fake, result: RunResult): void {
-  expect(leaks(result.everything, secretsOf(f))).toEqual([]);
-}
+checkEveryRun();
 
 const push = () => webhook('push', byRef('refs/heads/'));
 const pr = (action: string) => webhook('pull_request', byAction(action));
 
 describe('push', () => {
   it('with no link: creates the link on the pushed branch, deploys it and follows it to success', async () => {
-    const f = await world({ links: {} });
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { 'auto-deploy': 'false' }) });
+    const w = await world({ links: {} });
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'auto-deploy': 'false' } });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([
@@ -46,12 +32,12 @@ describe('push', () => {
     });
     expect(r.stdout).toContain('building (');
     expect(r.stdout).toContain('Deployed my-app: https://my-app.osc-fr1.scalingo.io');
-    expectNoLeak(f, r);
   });
 
   it('with a link in step: no link write at all, and five requests when the deployment ends at once', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'success'] });
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { branch: 'master', 'auto-deploy': 'false' }) });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'success'] });
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { branch: 'master', 'auto-deploy': 'false' } });
 
     expect(r.code).toBe(0);
     expect(sortedCalls(f)).toEqual([
@@ -64,14 +50,14 @@ describe('push', () => {
     expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } }]);
     expect(r.outputs.link).toBe('unchanged');
     expect(r.outputs['deployment-status']).toBe('success');
-    expectNoLeak(f, r);
   });
 
   it('with drifted settings: PATCHes only the given settings that differ', async () => {
-    const f = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true, hours_before_delete_stale: 24 } } });
-    const r = await runAction({
+    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true, hours_before_delete_stale: 24 } } });
+    const f = w.fake;
+    const r = await w.action({
       event: 'push', ref: 'refs/heads/master', payload: push(),
-      inputs: inputs(f, { branch: 'master', 'auto-deploy': 'false', 'delete-on-close': 'true', 'hours-before-delete-stale': '0', 'review-apps': 'false' }),
+      inputs: { branch: 'master', 'auto-deploy': 'false', 'delete-on-close': 'true', 'hours-before-delete-stale': '0', 'review-apps': 'false' },
     });
 
     expect(r.code).toBe(0);
@@ -82,20 +68,21 @@ describe('push', () => {
     expect(r.outputs.link).toBe('updated');
     expect(r.stdout).toContain('auto_deploy_enabled: true -> false');
     expect(r.summary).toContain('`auto_deploy_enabled` `true` → `false`');
-    expectNoLeak(f, r);
   });
 
   it('warns of a double deploy when the link auto-deploys the branch it deploys', async () => {
-    const f = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true } } });
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f) });
+    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true } } });
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(),  });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/::warning title=Double deploy::The link's auto-deploy is on for master.*Set `auto-deploy: false`/);
   });
 
   it('to another branch than the one the app follows: deploys nothing and says so', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const f = w.fake;
     const payload = push();
-    const r = await runAction({ event: 'push', ref: 'refs/heads/feature', payload, inputs: inputs(f) });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/feature', payload,  });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([]);
@@ -104,8 +91,9 @@ describe('push', () => {
   });
 
   it('of a tag: deploys nothing and says so', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const r = await runAction({ event: 'push', ref: 'refs/tags/simple-tag', payload: webhook('push', byRef('refs/tags/')), inputs: inputs(f) });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/tags/simple-tag', payload: webhook('push', byRef('refs/tags/')),  });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([]);
@@ -113,8 +101,9 @@ describe('push', () => {
   });
 
   it('with a build error: fails the step with the status, prints the build output, and sets the outputs', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building', 'build-error'] });
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f) });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building', 'build-error'] });
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(),  });
 
     expect(r.code).toBe(1);
     const id = f.deploymentsCreated()[0]!.id;
@@ -124,12 +113,12 @@ describe('push', () => {
     // read where the deployment's links.output says (the app's id), on the API host
     expect(calls(f).filter((c) => c.endsWith(`/deployments/${id}/output`))).toEqual([`api GET /v1/apps/${f.state.apps['my-app']!.id}/deployments/${id}/output`]);
     expect(r.stdout).toMatch(/::group::Build output of \S+ \(last \d+ lines\)\n(.*\n)*.*error/);
-    expectNoLeak(f, r);
   });
 
   it('past the deadline: fails with timed-out=true and says the deployment goes on', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building'] });
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { 'timeout-minutes': '0.01', 'poll-interval-seconds': '0.2' }) });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building'] });
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'timeout-minutes': '0.01', 'poll-interval-seconds': '0.2' } });
 
     expect(r.code).toBe(1);
     expect(r.outputs).toMatchObject({ 'timed-out': 'true', 'deployment-status': 'building' });
@@ -140,8 +129,9 @@ describe('push', () => {
 
 describe('pull request', () => {
   it('opened: creates the review app and follows its first deployment', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK }, pulls: { 2: { head_branch: 'changes' } } });
-    const r = await runAction({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened'), inputs: inputs(f) });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, pulls: { 2: { head_branch: 'changes' } } });
+    const f = w.fake;
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened'),  });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app', body: { pull_request_id: 2 } }]);
@@ -149,12 +139,12 @@ describe('pull request', () => {
     const deployment = f.deploymentsCreated()[0]!;
     expect(deployment.app).toBe('my-app-pr2');
     expect(r.outputs).toMatchObject({ app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'app-url': 'https://my-app-pr2.osc-fr1.scalingo.io', 'deployment-id': deployment.id, 'deployment-status': 'success', link: 'unchanged' });
-    expectNoLeak(f, r);
   });
 
   it('synchronize with an existing review app: redeploys it with the head branch', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
-    const r = await runAction({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('synchronize'), inputs: inputs(f) });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
+    const f = w.fake;
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('synchronize'),  });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', body: { branch: 'changes' } }]);
@@ -163,8 +153,9 @@ describe('pull request', () => {
   });
 
   it('closed: deploys nothing and says what Scalingo does with the review app', async () => {
-    const f = await world({ links: { 'my-app': { ...IN_STEP_LINK, delete_on_close_enabled: true, hours_before_delete_on_close: 2 } }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
-    const r = await runAction({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed'), inputs: inputs(f) });
+    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, delete_on_close_enabled: true, hours_before_delete_on_close: 2 } }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
+    const f = w.fake;
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed'),  });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([]);
@@ -175,18 +166,19 @@ describe('pull request', () => {
 
 describe('errors', () => {
   it('a refused token: one line that says what to do, no request after the exchange', async () => {
-    const f = await world();
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { ...inputs(f), 'api-token': 'tk-us-wrong-token-000000' } });
+    const w = await world();
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'api-token': 'tk-us-wrong-token-000000' } });
 
     expect(r.code).toBe(1);
     expect(calls(f)).toEqual(['auth POST /v1/tokens/exchange']);
     expect(r.stdout).toContain('::error::Scalingo refused the API token (401 on the token exchange): check the `api-token` input or the SCALINGO_API_TOKEN secret');
-    expect(leaks(r.everything, ['tk-us-wrong-token-000000'])).toEqual([]);
   });
 
   it('an unknown app', async () => {
-    const f = await world();
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { app: 'no-such-app' }) });
+    const w = await world();
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { app: 'no-such-app' } });
 
     expect(r.code).toBe(1);
     expect(writes(f)).toEqual([]);
@@ -194,8 +186,9 @@ describe('errors', () => {
   });
 
   it('an app linked to another repository is never re-linked', async () => {
-    const f = await world({ links: { 'my-app': { ...IN_STEP_LINK, source: 'https://github.com/someone/else' } } });
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f) });
+    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, source: 'https://github.com/someone/else' } } });
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(),  });
 
     expect(r.code).toBe(1);
     expect(writes(f)).toEqual([]);
@@ -203,8 +196,9 @@ describe('errors', () => {
   });
 
   it('no SCM integration for the repository host lists what was found', async () => {
-    const f = await world({ links: {}, integrations: [{ id: 'int-gitlab-1', scm_type: 'gitlab', url: 'https://gitlab.com', username: 'tanuki' }] });
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f) });
+    const w = await world({ links: {}, integrations: [{ id: 'int-gitlab-1', scm_type: 'gitlab', url: 'https://gitlab.com', username: 'tanuki' }] });
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(),  });
 
     expect(r.code).toBe(1);
     expect(writes(f)).toEqual([]);
@@ -212,9 +206,10 @@ describe('errors', () => {
   });
 
   it('a 422 from the API names the input to fix', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const f = w.fake;
     f.fault({ kind: 'status', method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', status: 422, body: { errors: { branch: ['does not exist in the repository'] } } });
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { branch: 'nope' }) });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { branch: 'nope' } });
 
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('::error::Scalingo refused PATCH /v1/apps/my-app/scm_repo_link (422): `branch` does not exist in the repository. Fix the input(s) named and run again.');
@@ -223,8 +218,9 @@ describe('errors', () => {
 
 describe('commands', () => {
   it('unlink deletes the link', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const r = await runAction({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch'), inputs: inputs(f, { command: 'unlink' }) });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const f = w.fake;
+    const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch'), inputs: { command: 'unlink' } });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([{ method: 'DELETE', path: '/v1/apps/my-app/scm_repo_link', body: null }]);
@@ -232,8 +228,9 @@ describe('commands', () => {
   });
 
   it('deploy from workflow_dispatch deploys the given branch', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const r = await runAction({ event: 'workflow_dispatch', ref: 'refs/heads/main', payload: webhook('workflow_dispatch'), inputs: inputs(f, { command: 'deploy', branch: 'master' }) });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const f = w.fake;
+    const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/main', payload: webhook('workflow_dispatch'), inputs: { command: 'deploy', branch: 'master' } });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } }]);
@@ -241,11 +238,63 @@ describe('commands', () => {
   });
 
   it('link only reconciles the link', async () => {
-    const f = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const r = await runAction({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: inputs(f, { command: 'link', 'review-apps': 'true' }) });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const f = w.fake;
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { command: 'link', 'review-apps': 'true' } });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([{ method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', body: { scm_repo_link: { deploy_review_apps_enabled: true } } }]);
     expect(r.outputs).toMatchObject({ link: 'updated', 'deployment-id': '' });
   });
 });
+
+describe('secrets', () => {
+  const fromFork = () => {
+    const payload = pr('opened') as { pull_request: { head: { repo: unknown } } };
+    payload.pull_request.head.repo = { full_name: 'someone/Hello-World', fork: true };
+    return payload as Record<string, unknown>;
+  };
+
+  it('a pull request from a fork without the token skips, explains why, and passes', async () => {
+    const w = await world();
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: fromFork(), inputs: { 'api-token': '' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('::warning title=Scalingo deploy skipped::No Scalingo API token: pull request #2 comes from a fork, and GitHub gives no secrets to pipelines of forks. Skipped (set `fail-without-token: true` to fail instead).');
+    expect(w.fake.requests).toEqual([]);
+  });
+
+  it('can be told to fail instead', async () => {
+    const w = await world();
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: fromFork(), inputs: { 'api-token': '', 'fail-without-token': 'true' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('::error::No Scalingo API token: set `api-token: ${{ secrets.SCALINGO_API_TOKEN }}` on the step');
+  });
+
+  it('without a token elsewhere, fails with the fix', async () => {
+    const w = await world();
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'api-token': '' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('::error::No Scalingo API token: set `api-token: ${{ secrets.SCALINGO_API_TOKEN }}` on the step (or the SCALINGO_API_TOKEN environment variable), after adding the secret in the repository settings.');
+    expect(w.fake.requests).toEqual([]);
+  });
+
+  it('falls back to SCALINGO_API_TOKEN and SCALINGO_APP from the environment', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'api-token': '', app: '' }, env: { SCALINGO_API_TOKEN: TOKEN, SCALINGO_APP: 'my-app' } });
+    expect(r.code).toBe(0);
+    expect(r.outputs.app).toBe('my-app');
+  });
+
+  it('runs in debug mode, where every request is logged without a credential (checked after each test)', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/::debug::POST \/v1\/tokens\/exchange -> 200 \(\d+ ms, request id [\w-]+\)/);
+    expect(r.stdout).toMatch(/::debug::settings: \{.*"apiToken":"\(given, masked\)"/);
+    // the runner is told to mask the token, its Basic form and every bearer
+    const masked = r.stdout.split('\n').filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length));
+    expect(masked).toEqual(expect.arrayContaining([TOKEN, Buffer.from(`:${TOKEN}`).toString('base64')]));
+    expect(masked.length).toBeGreaterThanOrEqual(3);
+  });
+});
+

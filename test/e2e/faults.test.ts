@@ -1,0 +1,202 @@
+/**
+ * Fault injection: the built action against a fake Scalingo API that fails in chosen ways. Transient faults are
+ * absorbed, real failures are reported precisely, and one run never triggers two deployments.
+ */
+import { describe, expect, it } from 'vitest';
+import { byRef, webhook } from '../support/payloads.js';
+import { calls, checkEveryRun, IN_STEP_LINK, writes, world, type Fake, type FakeOptions } from './helpers.js';
+
+checkEveryRun();
+
+const DEPLOY = '/v1/apps/my-app/scm_repo_link/manual_deploy';
+const STATUS = /^\/v1\/apps\/my-app\/deployments\/[^/]+$/;
+
+/** A push to master, link in step, deployments that need three polls. */
+async function pushWith(faults: FakeOptions['faults'], inputs: Record<string, string> = {}, options: FakeOptions = {}) {
+  const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building', 'starting', 'success'], faults, ...options });
+  const result = await w.action({ event: 'push', ref: 'refs/heads/master', payload: webhook('push', byRef('refs/heads/')), inputs });
+  return { fake: w.fake, result };
+}
+
+function deploysSent(fake: Fake): number {
+  return calls(fake).filter((c) => c === `api POST ${DEPLOY}`).length;
+}
+
+function expectOneDeploymentThatSucceeded(fake: Fake, result: { code: number | null; outputs: Record<string, string> }): void {
+  expect(result.code).toBe(0);
+  expect(fake.deploymentsCreated()).toHaveLength(1);
+  expect(result.outputs['deployment-id']).toBe(fake.deploymentsCreated()[0]!.id);
+  expect(result.outputs['deployment-status']).toBe('success');
+}
+
+describe('reads are retried', () => {
+  it.each([500, 502, 503])('%i on the link read', async (status) => {
+    const { fake, result } = await pushWith([{ kind: 'status', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', status, times: 2 }]);
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(calls(fake).filter((c) => c === 'api GET /v1/apps/my-app/scm_repo_link')).toHaveLength(3);
+  });
+
+  it('503 on the token exchange', async () => {
+    const { fake, result } = await pushWith([{ kind: 'status', service: 'auth', path: '/v1/tokens/exchange', status: 503, times: 2 }]);
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(calls(fake).filter((c) => c === 'auth POST /v1/tokens/exchange')).toHaveLength(3);
+  });
+
+  it('429 with a plain-text "Retry later" body, honouring Retry-After', async () => {
+    const { fake, result } = await pushWith([{ kind: 'rate-limit', method: 'GET', path: '/v1/apps/my-app', retryAfter: 1 }]);
+    expectOneDeploymentThatSucceeded(fake, result);
+    const appReads = fake.requests.filter((r) => r.method === 'GET' && r.path === '/v1/apps/my-app');
+    expect(appReads).toHaveLength(2);
+    expect(appReads[1]!.at - appReads[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it('a connection reset on a read', async () => {
+    const { fake, result } = await pushWith([{ kind: 'reset-before', method: 'GET', path: '/v1/apps/my-app/scm_repo_link' }]);
+    expectOneDeploymentThatSucceeded(fake, result);
+  });
+
+  it('a slow answer past the request timeout', async () => {
+    const { fake, result } = await pushWith([{ kind: 'delay', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', ms: 1500 }], { 'request-timeout-seconds': '0.5' });
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(result.stdout).toMatch(/::debug::GET \/v1\/apps\/my-app\/scm_repo_link: UND_ERR_HEADERS_TIMEOUT, attempt 2/);
+  });
+
+  it('gives up after 5 attempts, saying what the API answered', async () => {
+    const { fake, result } = await pushWith([{ kind: 'html', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', status: 502, times: Infinity }]);
+    expect(result.code).toBe(1);
+    expect(calls(fake).filter((c) => c === 'api GET /v1/apps/my-app/scm_repo_link')).toHaveLength(5);
+    expect(result.stdout).toContain("::error::Scalingo's API failed on GET /v1/apps/my-app/scm_repo_link (502) (Scalingo said: server error, still failing after 5 attempts): the platform has a problem; retry later");
+    expect(fake.deploymentsCreated()).toHaveLength(0);
+  });
+});
+
+describe('a deploy is never sent twice blindly', () => {
+  it.each([
+    ['500, not processed', { kind: 'status' as const, status: 500 }],
+    ['502 HTML page, not processed', { kind: 'html' as const, status: 502 }],
+    ['connection reset before processing', { kind: 'reset-before' as const }],
+    ['malformed JSON answer, not processed', { kind: 'malformed-json' as const }],
+  ])('%s: checks the deployments, finds none, sends it once more', async (_name, fault) => {
+    const { fake, result } = await pushWith([{ ...fault, method: 'POST', path: DEPLOY }]);
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(deploysSent(fake)).toBe(2);
+    expect(calls(fake)).toContain('api GET /v1/apps/my-app/deployments?page=1&per_page=10');
+    expect(result.stdout).toContain('checking whether it took effect before anything else');
+    expect(result.stdout).toContain('It did not: sending it once more');
+  });
+
+  it('connection reset after processing: finds the deployment it started and follows it', async () => {
+    const { fake, result } = await pushWith([{ kind: 'reset-after', method: 'POST', path: DEPLOY }]);
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(deploysSent(fake)).toBe(1);
+    expect(result.stdout).toContain('It did: carrying on with it');
+  });
+
+  it('an answer slower than the timeout: waits for the slow server instead of deploying again', async () => {
+    // undici's timers are coarse: the 0.5 s timeout fires between 0.5 and 1.5 s; the server answers at 1.2 s.
+    const { fake, result } = await pushWith([{ kind: 'delay', method: 'POST', path: DEPLOY, ms: 1200 }], { 'request-timeout-seconds': '0.5' });
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(deploysSent(fake)).toBe(1);
+    expect(result.stdout).toContain('No clear answer (UND_ERR_HEADERS_TIMEOUT): checking whether it took effect');
+    expect(result.stdout).toContain('It did: carrying on with it');
+  });
+
+  it('429 on the deploy: rate limited, so surely not processed, sent again after Retry-After', async () => {
+    const { fake, result } = await pushWith([{ kind: 'rate-limit', method: 'POST', path: DEPLOY, retryAfter: 0 }]);
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(deploysSent(fake)).toBe(2);
+    expect(result.stdout).not.toContain('checking whether it took effect');
+  });
+
+  it('a review app creation that timed out after processing is not sent again', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, faults: [{ kind: 'reset-after', method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app' }] });
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: webhook('pull_request', (p) => p.action === 'opened') });
+    expect(r.code).toBe(0);
+    expect(calls(w.fake).filter((c) => c.endsWith('/manual_review_app'))).toHaveLength(1);
+    expect(w.fake.deploymentsCreated()).toHaveLength(1);
+    expect(r.outputs['review-app']).toBe('my-app-pr2');
+  });
+
+  it('a link creation whose answer was lost is found and not sent again', async () => {
+    const w = await world({ links: {}, faults: [{ kind: 'reset-after', method: 'POST', path: '/v1/apps/my-app/scm_repo_link' }] });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: webhook('push', byRef('refs/heads/')) });
+    expect(r.code).toBe(0);
+    expect(writes(w.fake).filter((x) => x.method === 'POST' && x.path === '/v1/apps/my-app/scm_repo_link')).toHaveLength(1);
+    expect(r.outputs.link).toBe('created');
+  });
+});
+
+describe('following', () => {
+  it('survives the status endpoint being down for a while', async () => {
+    const { fake, result } = await pushWith([{ kind: 'status', method: 'GET', path: STATUS, status: 503, times: 7 }]);
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(result.stdout).toContain('status not read (HTTP 503): trying again');
+  });
+
+  it('survives malformed JSON and HTML pages from the status endpoint', async () => {
+    const { fake, result } = await pushWith([
+      { kind: 'malformed-json', method: 'GET', path: STATUS, times: 1 },
+      { kind: 'html', method: 'GET', path: STATUS, status: 200, times: 1 },
+    ]);
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(result.stdout).toContain('status not read (unreadable answer): trying again');
+  });
+
+  it('treats an unknown final status as a failure, and says so', async () => {
+    const { fake, result } = await pushWith([{ kind: 'unknown-status', method: 'GET', path: STATUS, value: 'exploded', after: 1 }]);
+    expect(result.code).toBe(1);
+    expect(fake.deploymentsCreated()).toHaveLength(1);
+    expect(result.outputs['deployment-status']).toBe('exploded');
+    expect(result.stdout).toContain('ended with status exploded (a status this step does not know: counted as a failure)');
+  });
+
+  it('gets a new bearer once on a 401 in the middle of a run', async () => {
+    const { fake, result } = await pushWith([{ kind: 'status', method: 'GET', path: STATUS, status: 401, after: 1 }]);
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(calls(fake).filter((c) => c === 'auth POST /v1/tokens/exchange')).toHaveLength(2);
+    expect(result.stdout).toContain('-> 401: exchanging the API token again and retrying once');
+  });
+
+  it('exchanges the token again before the bearer expires', async () => {
+    const { fake, result } = await pushWith([], {}, { bearerTtlSeconds: 300 });
+    expectOneDeploymentThatSucceeded(fake, result);
+    // a bearer valid for 5 minutes is already due for renewal: every authenticated call gets a fresh one
+    expect(calls(fake).filter((c) => c === 'auth POST /v1/tokens/exchange').length).toBeGreaterThan(2);
+  });
+
+  it('stops on SIGTERM, says which deployment still runs, sets the outputs it knows and fails', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building'] });
+    const r = await w.action({
+      event: 'push', ref: 'refs/heads/master', payload: webhook('push', byRef('refs/heads/')),
+      inputs: { 'poll-interval-seconds': '0.2' }, kill: { signal: 'SIGTERM', when: /building \(/ },
+    });
+    const id = w.fake.deploymentsCreated()[0]!.id;
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`::error::Cancelled while following: deployment ${id} of my-app is still building on Scalingo, see https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}.`);
+    expect(r.outputs).toMatchObject({ 'deployment-id': id, 'deployment-status': 'building', 'timed-out': 'false', app: 'my-app' });
+  });
+});
+
+describe('concurrency', () => {
+  it('a link deleted by someone else between the read and the update is read again and re-planned once', async () => {
+    let deleted = false;
+    const w = await world({
+      links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true } },
+      onRequest: (record: { method: string; path: string }) => {
+        if (!deleted && record.method === 'GET' && record.path === '/v1/apps/my-app/scm_repo_link') {
+          deleted = true;
+          delete w.fake.state.links['my-app'];
+        }
+      },
+    });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: webhook('push', byRef('refs/heads/')), inputs: { 'auto-deploy': 'false' } });
+    expect(r.code).toBe(0);
+    expect(writes(w.fake).map((x) => `${x.method} ${x.path}`)).toEqual([
+      'PATCH /v1/apps/my-app/scm_repo_link',
+      'POST /v1/apps/my-app/scm_repo_link',
+      'POST /v1/apps/my-app/scm_repo_link/manual_deploy',
+    ]);
+    expect(r.stdout).toContain('The link changed while this run was updating it');
+    expect(r.outputs.link).toBe('created');
+  });
+});
