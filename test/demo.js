@@ -86,6 +86,7 @@ async function main() {
       },
     });
     console.log(`\n${bold('━━ GitLab CI (the command line in a merge request pipeline of another app) ━━')}  (exit code ${gitlabRun.code})\n`);
+    // eslint-disable-next-line no-control-regex -- GitLab's section markers and colours
     console.log(gitlabRun.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]|section_(start|end):\d+:\w+(\[collapsed=\w+\])?\r/g, '').trim().split('\n').map((l) => `    ${l}`).join('\n'));
     console.log(`\n  ${bold('dotenv report')}`);
     console.log(gitlabRun.dotenv.trim().split('\n').map((l) => `    ${l}`).join('\n'));

@@ -28,8 +28,7 @@ describe('push', () => {
     const deployment = f.deploymentsCreated()[0]!;
     expect(r.outputs).toEqual({
       app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': deployment.id, 'deployment-status': 'success',
-      'review-app': '', link: 'created', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${deployment.id}`,
-    });
+      'review-app': '', link: 'created', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${deployment.id}` });
     expect(r.stdout).toContain('building (');
     expect(r.stdout).toContain('Deployed my-app: https://my-app.osc-fr1.scalingo.io');
   });
@@ -57,8 +56,7 @@ describe('push', () => {
     const f = w.fake;
     const r = await w.action({
       event: 'push', ref: 'refs/heads/master', payload: push(),
-      inputs: { branch: 'master', 'auto-deploy': 'false', 'delete-on-close': 'true', 'hours-before-delete-stale': '0', 'review-apps': 'false' },
-    });
+      inputs: { branch: 'master', 'auto-deploy': 'false', 'delete-on-close': 'true', 'hours-before-delete-stale': '0', 'review-apps': 'false' } });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([
@@ -72,8 +70,7 @@ describe('push', () => {
 
   it('warns of a double deploy when the link auto-deploys the branch it deploys', async () => {
     const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true } } });
-    const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(),  });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/::warning title=Double deploy::The link's auto-deploy is on for master.*Set `auto-deploy: false`/);
   });
@@ -82,7 +79,7 @@ describe('push', () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK } });
     const f = w.fake;
     const payload = push();
-    const r = await w.action({ event: 'push', ref: 'refs/heads/feature', payload,  });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/feature', payload });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([]);
@@ -93,7 +90,7 @@ describe('push', () => {
   it('of a tag: deploys nothing and says so', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK } });
     const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/tags/simple-tag', payload: webhook('push', byRef('refs/tags/')),  });
+    const r = await w.action({ event: 'push', ref: 'refs/tags/simple-tag', payload: webhook('push', byRef('refs/tags/')) });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([]);
@@ -103,7 +100,7 @@ describe('push', () => {
   it('with a build error: fails the step with the status, prints the build output, and sets the outputs', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building', 'build-error'] });
     const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(),  });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
 
     expect(r.code).toBe(1);
     const id = f.deploymentsCreated()[0]!.id;
@@ -131,7 +128,7 @@ describe('pull request', () => {
   it('opened: creates the review app and follows its first deployment', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK }, pulls: { 2: { head_branch: 'changes' } } });
     const f = w.fake;
-    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened'),  });
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened') });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app', body: { pull_request_id: 2 } }]);
@@ -144,7 +141,7 @@ describe('pull request', () => {
   it('synchronize with an existing review app: redeploys it with the head branch', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
     const f = w.fake;
-    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('synchronize'),  });
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('synchronize') });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', body: { branch: 'changes' } }]);
@@ -155,7 +152,7 @@ describe('pull request', () => {
   it('closed: deploys nothing and says what Scalingo does with the review app', async () => {
     const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, delete_on_close_enabled: true, hours_before_delete_on_close: 2 } }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
     const f = w.fake;
-    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed'),  });
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed') });
 
     expect(r.code).toBe(0);
     expect(writes(f)).toEqual([]);
@@ -188,7 +185,7 @@ describe('errors', () => {
   it('an app linked to another repository is never re-linked', async () => {
     const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, source: 'https://github.com/someone/else' } } });
     const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(),  });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
 
     expect(r.code).toBe(1);
     expect(writes(f)).toEqual([]);
@@ -198,7 +195,7 @@ describe('errors', () => {
   it('no SCM integration for the repository host lists what was found', async () => {
     const w = await world({ links: {}, integrations: [{ id: 'int-gitlab-1', scm_type: 'gitlab', url: 'https://gitlab.com', username: 'tanuki' }] });
     const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(),  });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
 
     expect(r.code).toBe(1);
     expect(writes(f)).toEqual([]);
