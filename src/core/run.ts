@@ -63,6 +63,8 @@ export interface DeploymentEvent {
   app: string;
   parentApp: string;
   deploymentId: string;
+  /** Its status when triggered. */
+  status: string;
   reviewApp?: string;
   pullRequest?: PullRequestInfo;
   appUrl?: string;
@@ -221,11 +223,11 @@ class Job {
     const prefetch = this.prefetchFor();
     const { link, app, reviewApps } = await this.log.group(`Link ${s.app} to ${s.source ?? 'its repository'}`, async () => {
       await client.exchange();
-      const [link, app, reviewApps] = await Promise.all([
+      const [link, app, reviewApps] = await allOf(
         s.command === 'unlink' ? client.getLink(s.app) : this.reconcileLink(),
         prefetch.app ? client.getApp(s.app) : Promise.resolve(undefined),
         prefetch.reviewApps ? client.listReviewApps(s.app) : Promise.resolve(undefined),
-      ]);
+      );
       return { link, app, reviewApps };
     });
 
@@ -558,7 +560,7 @@ class Job {
 
     if (this.deps.hooks?.deploymentStarted) {
       await urlRead;
-      const event: DeploymentEvent = { app, parentApp: s.app, deploymentId: initial.id, dashboardUrl: this.report.dashboardUrl };
+      const event: DeploymentEvent = { app, parentApp: s.app, deploymentId: initial.id, status: initial.status, dashboardUrl: this.report.dashboardUrl };
       if (pr) event.pullRequest = pr;
       if (app !== s.app) event.reviewApp = app;
       if (this.report.appUrl) event.appUrl = this.report.appUrl;
@@ -665,6 +667,13 @@ class Job {
       return send();
     }
   }
+}
+
+/** Like Promise.all, but settles every request before failing, so that none is left running behind the report. */
+async function allOf<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[A, B, C]> {
+  const [ra, rb, rc] = await Promise.allSettled([a, b, c]);
+  for (const r of [ra, rb, rc]) if (r.status === 'rejected') throw r.reason;
+  return [(ra as PromiseFulfilledResult<A>).value, (rb as PromiseFulfilledResult<B>).value, (rc as PromiseFulfilledResult<C>).value];
 }
 
 /** A write that failed this way may or may not have been processed. */

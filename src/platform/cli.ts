@@ -13,6 +13,7 @@ import type { CiContext } from '../core/event.js';
 import { gitlabContext } from './gitlab-event.js';
 import { githubContext, type GitHubPayload } from './github-event.js';
 import { cancellation } from './signals.js';
+import { lowerPeakMemory } from './runtime.js';
 import { VERSION } from '../version.js';
 
 type Env = Record<string, string | undefined>;
@@ -44,9 +45,9 @@ export const DOTENV_KEYS = {
   SCALINGO_DASHBOARD_URL: 'dashboard-url',
 } as const;
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
-interface Parsed {
+export interface Parsed {
   flags: Map<string, string>;
   dotenv?: string | false;
   help: boolean;
@@ -183,12 +184,33 @@ export function dotenv(report: RunReport): string {
     .join('\n') + '\n';
 }
 
+export interface CliInvocation {
+  settings: Settings;
+  ctx: CiContext;
+  dotenv: string | false;
+}
+
+/**
+ * Reads flags, SCALINGO_* variables and the CI's own variables into the settings object the action uses too.
+ * Throws a UsageError or an InputError before anything is sent.
+ */
+export function resolveCli(parsed: Parsed, env: Env): CliInvocation {
+  const raw = (name: string): string | undefined => {
+    if (name === 'api-token') return env.SCALINGO_API_TOKEN;
+    return parsed.flags.get(name) ?? env[inputSpec(name).env];
+  };
+  const ctx = detectContext(env);
+  const settings = parseSettings(raw, ctx.repositoryUrl ? { source: ctx.repositoryUrl } : {});
+  if (ctx.platform === 'local' && settings.command === 'auto') {
+    throw new InputError('command', 'auto', 'outside a CI run there is no event to decide from: set --command link, deploy, review-app or unlink');
+  }
+  return { settings, ctx, dotenv: parsed.dotenv ?? (env.GITLAB_CI === 'true' ? GITLAB_DOTENV : false) };
+}
+
 export async function runCli(argv: readonly string[], env: Env, io: Io = defaultIo): Promise<number> {
-  let parsed: Parsed;
-  let settings: Settings;
-  let ctx: CiContext;
+  let invocation: CliInvocation;
   try {
-    parsed = parseArgs(argv);
+    const parsed = parseArgs(argv);
     if (parsed.help) {
       io.out(helpText());
       return 0;
@@ -197,16 +219,7 @@ export async function runCli(argv: readonly string[], env: Env, io: Io = default
       io.out(VERSION);
       return 0;
     }
-    const flags = parsed.flags;
-    const raw = (name: string): string | undefined => {
-      if (name === 'api-token') return env.SCALINGO_API_TOKEN;
-      return flags.get(name) ?? env[inputSpec(name).env];
-    };
-    ctx = detectContext(env);
-    settings = parseSettings(raw, ctx.repositoryUrl ? { source: ctx.repositoryUrl } : {});
-    if (ctx.platform === 'local' && settings.command === 'auto') {
-      throw new InputError('command', 'auto', 'outside a CI run there is no event to decide from: set --command link, deploy, review-app or unlink');
-    }
+    invocation = resolveCli(parsed, env);
   } catch (err) {
     if (err instanceof UsageError || err instanceof InputError) {
       io.err(`scalingo-deploy: ${err.message}`);
@@ -214,7 +227,9 @@ export async function runCli(argv: readonly string[], env: Env, io: Io = default
     }
     throw err;
   }
+  const { settings, ctx } = invocation;
 
+  lowerPeakMemory();
   const log = textLogger(io, env);
   const cancel = cancellation();
   let report: RunReport;
@@ -226,7 +241,7 @@ export async function runCli(argv: readonly string[], env: Env, io: Io = default
 
   io.out('');
   io.out(renderText(report));
-  const dotenvFile = parsed.dotenv ?? (env.GITLAB_CI === 'true' ? GITLAB_DOTENV : false);
+  const dotenvFile = invocation.dotenv;
   if (dotenvFile) {
     try {
       writeFileSync(dotenvFile, dotenv(report));

@@ -45,7 +45,10 @@ export class GitHubFeatures {
   }
 
   private client(): Promise<Octokit> {
-    this.octokit ??= import('@actions/github').then((gh) => gh.getOctokit(this.opts.token));
+    this.octokit ??= import('@actions/github').then((gh) => {
+      this.opts.log.debug('GitHub API client loaded');
+      return gh.getOctokit(this.opts.token);
+    });
     return this.octokit;
   }
 
@@ -66,7 +69,7 @@ export class GitHubFeatures {
   async started(e: DeploymentEvent): Promise<void> {
     const sha = this.sha(e.pullRequest?.sha);
     if (this.wantsComment() && e.reviewApp) {
-      await this.upsertComment({ app: e.parentApp, reviewApp: e.reviewApp, status: 'queued', ...opt('appUrl', e.appUrl), dashboardUrl: e.dashboardUrl, ...opt('sha', sha), ...opt('runUrl', this.opts.ctx.runUrl) });
+      await this.upsertComment({ app: e.parentApp, reviewApp: e.reviewApp, status: e.status, ...opt('appUrl', e.appUrl), dashboardUrl: e.dashboardUrl, ...opt('sha', sha), ...opt('runUrl', this.opts.ctx.runUrl) });
     }
     if (this.opts.deployment && !this.opts.dryRun && sha) {
       const review = e.reviewApp !== undefined;

@@ -10,6 +10,7 @@ import type { CiContext } from '../core/event.js';
 import { githubContext, type GitHubPayload } from './github-event.js';
 import { GitHubFeatures } from './github-features.js';
 import { cancellation } from './signals.js';
+import { lowerPeakMemory } from './runtime.js';
 import { VERSION } from '../version.js';
 
 function rawInput(name: string): string | undefined {
@@ -69,6 +70,7 @@ export async function runAction(): Promise<void> {
   }
   logSettings(settings, ctx);
 
+  lowerPeakMemory();
   const cancel = cancellation();
   let report: RunReport;
   try {

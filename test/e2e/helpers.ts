@@ -58,7 +58,7 @@ export async function world(options: FakeOptions = {}): Promise<World> {
     async action(run) {
       const inputs = { ...defaultInputs(fake), ...run.inputs };
       const result = await runAction({ ...run, inputs, env: { ...DEBUG_ENV, ...run.env } });
-      results.push({ result, extraSecrets: [inputs['api-token'] ?? ''].filter(Boolean) });
+      results.push({ result, extraSecrets: [inputs['api-token'] ?? '', inputs['github-token'] ?? ''].filter(Boolean) });
       return result;
     },
     async cli(run) {

@@ -1,0 +1,72 @@
+/** The job summary (Markdown and text) and the pull request comment, by snapshot. */
+import { describe, expect, it } from 'vitest';
+import { renderComment, renderMarkdown, renderText } from '../../src/core/report.js';
+import type { RunReport } from '../../src/core/run.js';
+
+const base: RunReport = {
+  ok: true, outcome: 'success', message: 'deployment d-123 of my-app succeeded', settingsApp: 'my-app', region: 'osc-fr1',
+  source: 'https://github.com/octo-org/octo-repo', event: 'push to branch main', timedOut: false, notes: [], warnings: [],
+  requests: 5, durationMs: 64_000, sha: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
+};
+
+const REPORTS: Record<string, RunReport> = {
+  'push-success': {
+    ...base,
+    app: 'my-app', appUrl: 'https://my-app.osc-fr1.scalingo.io', branch: 'main',
+    link: { result: 'updated', changes: [{ field: 'auto_deploy_enabled', input: 'auto-deploy', from: true, to: false }, { field: 'branch', input: 'branch', from: 'master', to: 'main' }] },
+    deployment: { app: 'my-app', id: 'd-123', status: 'success', startedAt: 1_000, endedAt: 63_000 },
+    dashboardUrl: 'https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/d-123',
+    warnings: ["The link's auto-deploy is on for main: Scalingo deploys this push by itself too, so it is deployed twice. Set `auto-deploy: false` to let this step deploy alone."],
+  },
+  'push-build-error': {
+    ...base, ok: false, outcome: 'failed',
+    message: 'Deployment d-9 of my-app ended with status build-error: see the build output above and https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/d-9',
+    app: 'my-app', branch: 'main', link: { result: 'unchanged', changes: [] },
+    deployment: { app: 'my-app', id: 'd-9', status: 'build-error', startedAt: 0, endedAt: 95_000, outputTail: '-----> Installing dependencies\nnpm ERR! missing script: build\n !     Build failed' },
+    dashboardUrl: 'https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/d-9',
+  },
+  'review-app': {
+    ...base, event: 'pull_request opened #42 (feature)', app: 'my-app-pr42', reviewApp: 'my-app-pr42', branch: 'feature',
+    pullRequest: { number: 42, fork: false, url: 'https://github.com/octo-org/octo-repo/pull/42', sha: 'abcdef0123456789' },
+    appUrl: 'https://my-app-pr42.osc-fr1.scalingo.io', link: { result: 'created', changes: [{ field: 'branch', input: 'branch', from: undefined, to: 'main' }] },
+    deployment: { app: 'my-app-pr42', id: 'd-42', status: 'success', startedAt: 0, endedAt: 130_000 },
+    dashboardUrl: 'https://dashboard.scalingo.com/apps/osc-fr1/my-app-pr42/deploy/d-42',
+  },
+  'dry-run': {
+    ...base, outcome: 'dry-run', message: 'dry run: would deploy branch main of my-app', branch: 'main', app: 'my-app',
+    link: { result: 'would-update', changes: [{ field: 'hours_before_delete_stale', input: 'hours-before-delete-stale', from: 24, to: 0 }] },
+  },
+  'timed-out': {
+    ...base, ok: false, outcome: 'timed-out', timedOut: true, app: 'my-app', branch: 'main',
+    message: 'Deployment d-7 of my-app was still building after 15 min 00 s (timeout-minutes): it goes on on Scalingo, see https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/d-7; raise `timeout-minutes` if it needs longer.',
+    deployment: { app: 'my-app', id: 'd-7', status: 'building', startedAt: 0 }, link: { result: 'unchanged', changes: [] },
+  },
+  skipped: { ...base, outcome: 'skipped', message: 'No Scalingo API token: pull request #3 comes from a fork, and GitHub gives no secrets to pipelines of forks. Skipped (set `fail-without-token: true` to fail instead).', requests: 0 },
+};
+
+describe('job summary', () => {
+  it.each(Object.keys(REPORTS))('%s (Markdown)', async (name) => {
+    await expect(renderMarkdown(REPORTS[name]!)).toMatchFileSnapshot(`snapshots/summary-${name}.md`);
+  });
+
+  it.each(Object.keys(REPORTS))('%s (text, GitLab and the command line)', async (name) => {
+    await expect(renderText(REPORTS[name]!)).toMatchFileSnapshot(`snapshots/summary-${name}.txt`);
+  });
+
+  it('escapes table cells', () => {
+    expect(renderMarkdown({ ...base, message: 'a | b', outcome: 'error', ok: false })).toContain('> a \\| b');
+  });
+});
+
+describe('pull request comment', () => {
+  it.each([
+    ['deploying', { app: 'my-app', reviewApp: 'my-app-pr42', status: 'building', appUrl: 'https://my-app-pr42.osc-fr1.scalingo.io', sha: 'abcdef0123', dashboardUrl: 'https://dashboard.scalingo.com/apps/osc-fr1/my-app-pr42/deploy/d-42', runUrl: 'https://github.com/octo-org/octo-repo/actions/runs/1' }],
+    ['deployed', { app: 'my-app', reviewApp: 'my-app-pr42', status: 'success', appUrl: 'https://my-app-pr42.osc-fr1.scalingo.io', sha: 'abcdef0123' }],
+    ['failed', { app: 'my-app', reviewApp: 'my-app-pr42', status: 'build-error', note: 'Deployment d-42 of my-app-pr42 ended with status build-error: see the build output.' }],
+    ['closed', { app: 'my-app', reviewApp: 'my-app-pr42', status: 'closed', note: 'Pull request #42 is closed: Scalingo deletes review app my-app-pr42 now (delete-on-close is on).' }],
+  ] as const)('%s', async (name, state) => {
+    const body = renderComment(state);
+    expect(body.startsWith('<!-- scalingo-deploy:my-app -->\n')).toBe(true);
+    await expect(body).toMatchFileSnapshot(`snapshots/comment-${name}.md`);
+  });
+});
