@@ -41,6 +41,7 @@ describe('logs', () => {
       env: { GITLAB_CI: 'true', CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '7', CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature', CI_PROJECT_URL: 'https://gitlab.com/acme/shop', CI_SERVER_URL: 'https://gitlab.com', SCALINGO_POLL_INTERVAL_SECONDS: '0.05' },
     });
     expect(r.code).toBe(0);
+    // eslint-disable-next-line no-control-regex -- GitLab's section markers
     expect(r.stdout).toMatch(/\x1b\[0Ksection_start:\d+:scalingo_1\[collapsed=false\]\r\x1b\[0K/);
     await expect(normalise(r.stdout, [w.fake.apiUrl, w.fake.authUrl])).toMatchFileSnapshot('snapshots/gitlab-merge-request.log');
   });
