@@ -183,6 +183,13 @@ class Job {
     this.log.debug(`error detail: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
 
+  /** "pull request #2" on GitHub, "merge request !2" on GitLab. */
+  private prName(number?: number): string {
+    const gitlab = this.ctx.platform === 'gitlab';
+    const name = gitlab ? 'merge request' : 'pull request';
+    return number === undefined ? name : `${name} ${gitlab ? '!' : '#'}${number}`;
+  }
+
   private warn(message: string, title?: string): void {
     this.report.warnings.push(message);
     this.log.warning(message, title);
@@ -268,7 +275,7 @@ class Job {
     const e = this.ctx.event;
     const fromFork = e.kind === 'pull-request' && e.pr.fork;
     if (fromFork && !this.settings.failWithoutToken) {
-      const msg = `No Scalingo API token: pull request #${e.pr.number} comes from a fork, and ${this.ctx.platform === 'gitlab' ? 'GitLab' : 'GitHub'} gives no secrets to pipelines of forks. Skipped (set \`fail-without-token: true\` to fail instead).`;
+      const msg = `No Scalingo API token: ${this.prName(e.pr.number)} comes from a fork, and ${this.ctx.platform === 'gitlab' ? 'GitLab' : 'GitHub'} gives no secrets to pipelines of forks. Skipped (set \`fail-without-token: true\` to fail instead).`;
       this.warn(msg, 'Scalingo deploy skipped');
       this.finish(true, 'skipped', msg);
       return;
@@ -359,11 +366,11 @@ class Job {
         for (const c of plan.changes) this.log.info(`  ${c.field}: ${show(c.to)}`);
         break;
       case 'update':
-        this.log.info(`Link ${linkSource(current) ?? ''}: ${verb}change ${plan.changes.length} setting(s)`);
+        this.log.info(`Link to ${linkSource(current) ?? 'the repository'}: ${verb}change ${plan.changes.length} setting(s)`);
         for (const c of plan.changes) this.log.info(`  ${c.field}: ${show(c.from)} -> ${show(c.to)}`);
         break;
       case 'unchanged':
-        this.log.info(`Link ${linkSource(current) ?? ''} (branch ${current?.branch ?? '?'}): in step, nothing to change`);
+        this.log.info(`Link to ${linkSource(current) ?? 'the repository'} (branch ${current?.branch ?? '?'}): already as given, nothing to change`);
         break;
       case 'conflict':
         break;
@@ -451,31 +458,31 @@ class Job {
     const client = this.api();
     this.report.pullRequest = pr;
     if (link?.deploy_review_apps_enabled) {
-      this.warn('The link\'s automatic review apps are on: Scalingo creates and deploys review apps for pull requests by itself too, so they are deployed twice. Set `review-apps: false` to let this step manage them alone.', 'Double deploy');
+      this.warn(`The link's automatic review apps are on: Scalingo creates and deploys review apps for ${this.prName()}s by itself too, so they are deployed twice. Set \`review-apps: false\` to let this step manage them alone.`, 'Double deploy');
     }
     if (pr.fork) {
-      this.log.info(`Pull request #${pr.number} comes from a fork: its code will run on Scalingo in the review app.`);
+      this.log.info(`${capital(this.prName(pr.number))} comes from a fork: its code will run on Scalingo in the review app.`);
     }
     const existing = findReviewApp(reviewApps, pr.number);
     const headBranch = pr.headBranch ?? branchName(existing?.pull_request?.branch_name);
     if (headBranch) this.report.branch = headBranch;
 
     if (s.dryRun) {
-      const what = existing?.app_name ? `redeploy review app ${existing.app_name} (branch ${headBranch ?? '?'})` : `create the review app of pull request #${pr.number}`;
+      const what = existing?.app_name ? `redeploy review app ${existing.app_name} (branch ${headBranch ?? '?'})` : `create the review app of ${this.prName(pr.number)}`;
       if (existing?.app_name) this.report.reviewApp = existing.app_name;
       this.log.info(`Would ${what}`);
       this.finish(true, 'dry-run', `dry run: would ${what}`);
       return;
     }
 
-    const { name, deployment } = await this.log.group(`Review app of pull request #${pr.number}`, async () => {
+    const { name, deployment } = await this.log.group(`Review app of ${this.prName(pr.number)}`, async () => {
       if (existing?.app_name) {
-        if (!headBranch) throw new UserError(`Review app ${existing.app_name} exists but the pull request's branch is unknown: run on a pull request event.`);
+        if (!headBranch) throw new UserError(`Review app ${existing.app_name} exists but the ${this.prName()}'s branch is unknown: run on a ${this.prName()} event.`);
         this.log.info(`Review app ${existing.app_name} exists: redeploying branch ${headBranch}`);
         const deployment = await this.trigger(existing.app_name, headBranch, existing.last_deployment?.id);
         return { name: existing.app_name, deployment };
       }
-      this.log.info(`Creating the review app of pull request #${pr.number}`);
+      this.log.info(`Creating the review app of ${this.prName(pr.number)}`);
       let created: ReviewApp | undefined;
       try {
         created = await this.once(
@@ -525,17 +532,17 @@ class Job {
     const existing = findReviewApp(reviewApps, pr.number);
     let note: string;
     if (!existing) {
-      note = `Pull request #${pr.number} is closed and has no review app on ${s.app}: nothing to do.`;
+      note = `${capital(this.prName(pr.number))} is closed and has no review app on ${s.app}: nothing to do.`;
     } else {
       const name = existing.app_name ?? `${s.app}-pr${pr.number}`;
       this.report.reviewApp = name;
       if (link?.delete_on_close_enabled) {
         const hours = link.hours_before_delete_on_close ?? 0;
-        note = `Pull request #${pr.number} is closed: Scalingo deletes review app ${name} ${hours > 0 ? `in ${hours} hour(s)` : 'now'} (delete-on-close is on).`;
+        note = `${capital(this.prName(pr.number))} is closed: Scalingo deletes review app ${name} ${hours > 0 ? `in ${hours} hour(s)` : 'now'} (delete-on-close is on).`;
       } else if (link?.delete_stale_enabled) {
-        note = `Pull request #${pr.number} is closed: review app ${name} stays until Scalingo deletes it as stale, ${link.hours_before_delete_stale ?? 0} hour(s) after its last deploy (set \`delete-on-close: true\` to delete it on close).`;
+        note = `${capital(this.prName(pr.number))} is closed: review app ${name} stays until Scalingo deletes it as stale, ${link.hours_before_delete_stale ?? 0} hour(s) after its last deploy (set \`delete-on-close: true\` to delete it on close).`;
       } else {
-        note = `Pull request #${pr.number} is closed: review app ${name} stays, since delete-on-close and delete-stale are off. Delete it in the dashboard, or set \`delete-on-close: true\`.`;
+        note = `${capital(this.prName(pr.number))} is closed: review app ${name} stays, since delete-on-close and delete-stale are off. Delete it in the dashboard, or set \`delete-on-close: true\`.`;
       }
     }
     this.report.notes.push(note);
@@ -725,6 +732,10 @@ function linkState(link: ScmRepoLink | null): string {
 
 function describeIntegration(i: ScmIntegration): string {
   return `${i.scm_type ?? 'scm'} ${i.url ?? '?'}${i.username ? ` (${i.username})` : ''} id ${i.id}`;
+}
+
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function show(value: unknown): string {

@@ -121,7 +121,7 @@ export function helpText(): string {
   }
   lines.push(
     `  --dotenv FILE, --no-dotenv`,
-    `      Write SCALINGO_APP, SCALINGO_APP_URL, SCALINGO_DEPLOYMENT_ID, SCALINGO_DEPLOYMENT_STATUS, SCALINGO_REVIEW_APP, SCALINGO_LINK to FILE (default inside GitLab: ${GITLAB_DOTENV}).`,
+    `      Write ${Object.keys(DOTENV_KEYS).join(', ')} to FILE (default inside GitLab: ${GITLAB_DOTENV}).`,
     '  --help, --version',
     '',
     `Environment: SCALINGO_API_TOKEN (required), ${inputSpec('region').env}, ${inputSpec('api-url').env}, ${inputSpec('auth-url').env}; SCALINGO_DEBUG=true prints debug lines.`,
@@ -197,7 +197,8 @@ export interface CliInvocation {
 export function resolveCli(parsed: Parsed, env: Env): CliInvocation {
   const raw = (name: string): string | undefined => {
     if (name === 'api-token') return env.SCALINGO_API_TOKEN;
-    return parsed.flags.get(name) ?? env[inputSpec(name).env];
+    // An empty flag means "not given", as an empty input does: the variable still applies.
+    return parsed.flags.get(name) || env[inputSpec(name).env];
   };
   const ctx = detectContext(env);
   const settings = parseSettings(raw, ctx.repositoryUrl ? { source: ctx.repositoryUrl } : {});

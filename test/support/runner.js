@@ -6,7 +6,7 @@
  * and the benchmark, so plain JavaScript.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,7 @@ export async function runAction(run) {
   const { code, stdout, stderr, exitedAt } = await spawnNode(ACTION, [], env, run);
   const outputsText = readFileSync(outputPath, 'utf8');
   const summary = existsSync(summaryPath) ? readFileSync(summaryPath, 'utf8') : '';
+  rmSync(dir, { recursive: true, force: true });
   return { code, stdout, stderr, outputs: parseOutputFile(outputsText), summary, everything: [stdout, stderr, outputsText, summary].join('\n'), exitedAt };
 }
 
@@ -165,6 +166,7 @@ export async function runCli(run) {
   const args = run.dotenv === false ? run.args : [...run.args, '--dotenv', dotenvPath];
   const { code, stdout, stderr, exitedAt } = await spawnNode(CLI, args, env, { cwd: dir, ...run });
   const dotenv = existsSync(dotenvPath) ? readFileSync(dotenvPath, 'utf8') : '';
+  rmSync(dir, { recursive: true, force: true });
   const outputs = Object.fromEntries(dotenv.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   return { code, stdout, stderr, outputs, summary: '', dotenv, everything: [stdout, stderr, dotenv].join('\n'), exitedAt };
 }

@@ -1,0 +1,261 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/core/inputs.js';
+import { Project, README, ROOT, SETTING_INPUTS, TEMPLATE_ONLY_INPUTS, hasCommand, readTemplate, type Json } from './helpers.js';
+
+const { text, inputs, jobs } = readTemplate();
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+const TRI_STATE = ['', 'true', 'false'];
+
+describe('GitLab component: spec:inputs', () => {
+  it('has exactly the GitLab settings (no secret) plus the job inputs', () => {
+    expect(Object.keys(inputs).sort()).toEqual([...SETTING_INPUTS.map((i) => i.name), ...TEMPLATE_ONLY_INPUTS].sort());
+  });
+
+  it('takes no token: it comes from the SCALINGO_API_TOKEN variable', () => {
+    expect(Object.keys(inputs).filter((name) => /token/.test(name))).toEqual(['fail-without-token']);
+    expect(text).not.toMatch(/inputs\.(api-token|github-token)/);
+  });
+
+  it('describes every input and gives it a type or options, and a default unless it is the required app', () => {
+    for (const [name, def] of Object.entries(inputs)) {
+      expect(typeof def.description, name).toBe('string');
+      expect(String(def.description).length, name).toBeGreaterThan(10);
+      expect(def.type !== undefined || def.options !== undefined, name).toBe(true);
+      if (name === 'app') expect(def, 'app is required: no default').not.toHaveProperty('default');
+      else expect(def, name).toHaveProperty('default');
+    }
+  });
+
+  it('types each setting after the input table, with consistent defaults and options', () => {
+    for (const spec of SETTING_INPUTS) {
+      const def = inputs[spec.name]!;
+      const where = `input ${spec.name}`;
+      switch (spec.type) {
+        case 'boolean':
+          if (spec.default === undefined) {
+            // Not given means "leave it as it is": a boolean input could not say that.
+            expect(def.options, where).toEqual(TRI_STATE);
+            expect(def.default, where).toBe('');
+          } else {
+            expect(def.type, where).toBe('boolean');
+            expect(def.default, where).toBe(spec.default === 'true');
+          }
+          break;
+        case 'number':
+          expect(def.type, where).toBe('number');
+          expect(def.default, where).toBe(Number(spec.default));
+          break;
+        case 'integer': {
+          expect(def.type, where).toBe('string');
+          expect(def.default, where).toBe(spec.default ?? '');
+          const regex = new RegExp(String(def.regex));
+          expect(['', '1', '24', '240'].every((v) => regex.test(v)), where).toBe(true);
+          expect(['-1', '1.5', 'x', ' 2'].some((v) => regex.test(v)), where).toBe(false);
+          break;
+        }
+        case 'enum':
+          expect(def.options, where).toEqual(spec.options);
+          expect(def.default, where).toBe(spec.default);
+          break;
+        case 'string':
+          expect(def.type, where).toBe('string');
+          if (spec.name === 'app') break;
+          if (def.default === '' && spec.default !== undefined) {
+            // Empty lets scalingo-deploy apply its own default: the environment variable, then the documented value.
+            expect(spec.description, where).toContain(`Default: \`${spec.env}\``);
+          } else {
+            expect(def.default, where).toBe(spec.default ?? '');
+          }
+          break;
+        default:
+          throw new Error(`${where}: unexpected type ${spec.type}`);
+      }
+    }
+    expect(inputs.command?.options).toEqual([...COMMANDS]);
+    expect(new RegExp(String(inputs['pull-request']?.regex)).test('0')).toBe(false);
+  });
+
+  it('defaults the job inputs sensibly, the package to this very release', () => {
+    expect(inputs.stage).toMatchObject({ type: 'string', default: 'deploy' });
+    expect(inputs['job-prefix']).toMatchObject({ type: 'string', default: 'scalingo' });
+    expect(inputs.image).toMatchObject({ type: 'string', default: 'node:24-alpine' });
+    expect(inputs.package).toMatchObject({ type: 'string', default: `${pkg.name}@${pkg.version}` });
+    expect(inputs['auto-stop-in']).toMatchObject({ type: 'string', default: '1 week' });
+  });
+
+  it('uses every input it declares, and only those', () => {
+    const used = new Set([...text.matchAll(/\$\[\[\s*inputs\.([\w-]+)\s*\]\]/g)].map((m) => m[1]));
+    expect([...used].sort()).toEqual(Object.keys(inputs).sort());
+  });
+});
+
+describe('GitLab component: jobs', () => {
+  const deploy = jobs['$[[ inputs.job-prefix ]]-deploy'] as Json;
+  const review = jobs['$[[ inputs.job-prefix ]]-review'] as Json;
+  const stop = jobs['$[[ inputs.job-prefix ]]-stop-review'] as Json;
+
+  it('defines three jobs named after job-prefix, in the stage and image of the inputs, and no global keyword', () => {
+    expect(Object.keys(jobs)).toEqual(['$[[ inputs.job-prefix ]]-deploy', '$[[ inputs.job-prefix ]]-review', '$[[ inputs.job-prefix ]]-stop-review']);
+    for (const job of [deploy, review, stop]) {
+      expect(job.stage).toBe('$[[ inputs.stage ]]');
+      expect(job.image).toBe('$[[ inputs.image ]]');
+    }
+  });
+
+  it('passes every setting as a flag, each once, and runs the package with npx', () => {
+    const script = (deploy.script as string[]).join('\n');
+    for (const spec of SETTING_INPUTS) {
+      expect(script.split(`--${spec.name}=`).length - 1, spec.name).toBe(1);
+    }
+    expect(script).toContain('npx --yes --package="$SCALINGO_INPUT_PACKAGE" -- scalingo-deploy "$@"');
+    expect(review.script).toEqual(deploy.script);
+    expect(stop.script).toEqual(deploy.script);
+  });
+
+  it('records environments, with the review app URL from the dotenv report and a stop job', () => {
+    expect(deploy.environment).toEqual({ name: '$[[ inputs.app ]]', url: '$SCALINGO_APP_URL' });
+    expect(review.environment).toEqual({
+      name: 'review/$[[ inputs.app ]]-pr$CI_MERGE_REQUEST_IID',
+      url: '$SCALINGO_APP_URL',
+      on_stop: '$[[ inputs.job-prefix ]]-stop-review',
+      auto_stop_in: '$[[ inputs.auto-stop-in ]]',
+    });
+    expect(stop.environment).toEqual({ name: 'review/$[[ inputs.app ]]-pr$CI_MERGE_REQUEST_IID', action: 'stop' });
+    for (const job of [deploy, review]) expect(job.artifacts).toEqual({ when: 'always', reports: { dotenv: 'scalingo.env' } });
+    expect(stop.allow_failure).toBe(true);
+    expect(stop.variables).toMatchObject({ SCALINGO_MERGE_REQUEST_STATE: 'closed', SCALINGO_INPUT_COMMAND: 'auto', GIT_STRATEGY: 'none' });
+  });
+
+  it('never runs two deployments of one app, or of one review app, at once', () => {
+    expect(deploy.resource_group).toBe('scalingo-$[[ inputs.app ]]');
+    expect(review.resource_group).toBe('scalingo-$[[ inputs.app ]]-pr$CI_MERGE_REQUEST_IID');
+    expect(stop.resource_group).toBe(review.resource_group);
+    expect(review.interruptible).toBe(true);
+    expect(deploy.interruptible).toBeUndefined();
+  });
+});
+
+describe('GitLab component: the script, interpolated', () => {
+  let project: Project;
+  let job: Json;
+  let work: string;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'scalingo-script-'));
+    project = Project.including({
+      app: 'my-app',
+      package: 'scalingo-deploy@9.9.9',
+      branch: 'release/2.x',
+      source: 'https://gitlab.example.com/group/sub group/project',
+      'auto-deploy': 'false',
+      'delete-on-close': 'true',
+      'hours-before-delete-on-close': '0',
+      wait: false,
+      'poll-interval-seconds': 0.5,
+    });
+    job = (await project.preview()).config['scalingo-deploy'] as Json;
+  }, 60_000);
+
+  afterAll(() => {
+    project?.remove();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  const script = (): string => (job.script as string[]).join('\n');
+
+  it('turns each non-empty input into one flag, values intact, and leaves out the empty ones (POSIX sh)', () => {
+    // The job's own variables, and an npx that prints the arguments it gets, one a line.
+    writeFileSync(join(work, 'npx'), '#!/bin/sh\nfor a in "$@"; do printf \'%s\\n\' "$a"; done\n', { mode: 0o755 });
+    const variables = Object.fromEntries(Object.entries(job.variables as Json).map(([k, v]) => [k, String(v)]));
+    const result = spawnSync('sh', ['-c', script()], { env: { PATH: `${work}:/usr/bin:/bin`, ...variables }, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout.split('\n').slice(0, -1)).toEqual([
+      '--yes', '--package=scalingo-deploy@9.9.9', '--', 'scalingo-deploy',
+      '--app=my-app', '--command=auto',
+      '--wait=false', '--dry-run=false', '--fail-without-token=false',
+      '--timeout-minutes=15', '--poll-interval-seconds=0.5', '--request-timeout-seconds=30', '--dotenv=scalingo.env',
+      '--source=https://gitlab.example.com/group/sub group/project',
+      '--branch=release/2.x',
+      '--auto-deploy=false',
+      '--delete-on-close=true',
+      '--hours-before-delete-on-close=0',
+    ]);
+  });
+
+  it.runIf(hasCommand('shellcheck'))('is clean for shellcheck as POSIX sh', () => {
+    const file = join(work, 'script.sh');
+    writeFileSync(file, `#!/bin/sh\n${script()}\n`);
+    const result = spawnSync('shellcheck', ['--shell=sh', file], { encoding: 'utf8' });
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
+
+describe('GitLab component: which pipelines run which job', () => {
+  let project: Project;
+  let onBranch: Project;
+
+  beforeAll(() => {
+    project = Project.including({ app: 'my-app' });
+    onBranch = Project.including({ app: 'my-app', branch: 'production', 'job-prefix': 'prod' });
+  });
+
+  afterAll(() => {
+    project?.remove();
+    onBranch?.remove();
+  });
+
+  const MR = {
+    variables: { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '42' },
+    unset: ['CI_COMMIT_BRANCH'],
+  };
+
+  it('deploys branch pipelines (push, web, schedule, API, trigger) of the default branch only', async () => {
+    expect(await project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push' } })).toEqual({
+      'scalingo-deploy': 'on_success', 'scalingo-review': 'never', 'scalingo-stop-review': 'never',
+    });
+    for (const source of ['web', 'schedule', 'api', 'trigger']) {
+      expect((await project.jobs({ variables: { CI_PIPELINE_SOURCE: source } }))['scalingo-deploy'], source).toBe('on_success');
+    }
+    expect((await project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'feature' } }))['scalingo-deploy']).toBe('never');
+    expect((await project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: 'v1.0.0' }, unset: ['CI_COMMIT_BRANCH'] }))['scalingo-deploy']).toBe('never');
+  }, 60_000);
+
+  it('makes review apps in merge request pipelines, with a manual stop job', async () => {
+    expect(await project.jobs(MR)).toEqual({ 'scalingo-deploy': 'never', 'scalingo-review': 'on_success', 'scalingo-stop-review': 'manual' });
+  }, 60_000);
+
+  it('deploys the branch given as input instead of the default branch', async () => {
+    expect((await onBranch.jobs({ variables: { CI_PIPELINE_SOURCE: 'push' } }))['prod-deploy']).toBe('never');
+    expect((await onBranch.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'production' } }))['prod-deploy']).toBe('on_success');
+    expect(Object.keys(await onBranch.jobs(MR))).toEqual(['prod-deploy', 'prod-review', 'prod-stop-review']);
+  }, 60_000);
+});
+
+describe('GitLab component: README', () => {
+  it('documents every input with its type and default, and every dotenv variable', () => {
+    const readme = readFileSync(README, 'utf8');
+    const rows = new Map<string, string[]>();
+    for (const line of readme.split('\n')) {
+      const m = /^\| `([a-z-]+)` \|(.*)\|\s*$/.exec(line);
+      if (m) rows.set(m[1]!, m[2]!.split('|').map((c) => c.trim()));
+    }
+    for (const [name, def] of Object.entries(inputs)) {
+      const row = rows.get(name);
+      expect(row, `README row of input ${name}`).toBeDefined();
+      const [type, dflt] = row!;
+      const expectedType = def.options ? (def.options as string[]).map((o) => `\`${JSON.stringify(o).slice(1, -1) || "''"}\``).join(', ') : `${String(def.type)}`;
+      expect(type, `type of ${name}`).toBe(expectedType);
+      const expectedDefault = !('default' in def) ? 'required' : def.default === '' ? "`''`" : `\`${String(def.default)}\``;
+      expect(dflt, `default of ${name}`).toBe(expectedDefault);
+    }
+    for (const key of ['SCALINGO_APP', 'SCALINGO_APP_URL', 'SCALINGO_DEPLOYMENT_ID', 'SCALINGO_DEPLOYMENT_STATUS', 'SCALINGO_REVIEW_APP', 'SCALINGO_LINK', 'SCALINGO_TIMED_OUT', 'SCALINGO_DASHBOARD_URL']) {
+      expect(readme, key).toContain(`| \`${key}\` |`);
+    }
+  });
+});
