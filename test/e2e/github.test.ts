@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { byAction, byRef, webhook } from '../support/payloads.js';
-import { calls, checkEveryRun, IN_STEP_LINK, pollsOf, REPO, sortedCalls, TOKEN, world, writes } from './helpers.js';
+import { calls, checkEveryRun, IN_STEP_LINK, pollsOf, REPO, requestsOf, sortedCalls, TOKEN, world, writes } from './helpers.js';
 
 checkEveryRun();
 
@@ -19,6 +19,18 @@ describe('push', () => {
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'auto-deploy': 'false' } });
 
     expect(r.code).toBe(0);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'api POST /v1/apps/my-app/scm_repo_link',
+      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
+      'auth GET /v1/scm_integrations',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([
       { method: 'POST', path: '/v1/apps/my-app/scm_repo_link', body: { scm_repo_link: { source: REPO, auth_integration_uuid: 'int-github-1', branch: 'master', auto_deploy_enabled: false } } },
       { method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } },
@@ -59,6 +71,17 @@ describe('push', () => {
       inputs: { branch: 'master', 'auto-deploy': 'false', 'delete-on-close': 'true', 'hours-before-delete-stale': '0', 'review-apps': 'false' } });
 
     expect(r.code).toBe(0);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'api PATCH /v1/apps/my-app/scm_repo_link',
+      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([
       { method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', body: { scm_repo_link: { auto_deploy_enabled: false, hours_before_delete_stale: 0 } } },
       { method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } },
@@ -82,6 +105,11 @@ describe('push', () => {
     const r = await w.action({ event: 'push', ref: 'refs/heads/feature', payload });
 
     expect(r.code).toBe(0);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([]);
     expect(r.stdout).toContain('push to feature, but the app follows master: nothing deployed');
     expect(r.outputs).toMatchObject({ link: 'unchanged', 'deployment-id': '', 'timed-out': 'false' });
@@ -93,6 +121,10 @@ describe('push', () => {
     const r = await w.action({ event: 'push', ref: 'refs/tags/simple-tag', payload: webhook('push', byRef('refs/tags/')) });
 
     expect(r.code).toBe(0);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([]);
     expect(r.stdout).toContain('push of tag simple-tag: tags are not deployed');
   });
@@ -103,6 +135,15 @@ describe('push', () => {
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
 
     expect(r.code).toBe(1);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/<app-id>/deployments/<id>/output',
+      'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
+      'auth POST /v1/tokens/exchange',
+    ]);
     const id = f.deploymentsCreated()[0]!.id;
     expect(r.outputs).toMatchObject({ app: 'my-app', 'deployment-id': id, 'deployment-status': 'build-error', 'timed-out': 'false' });
     expect(r.stdout).toMatch(new RegExp(`::error::Deployment ${id} of my-app ended with status build-error`));
@@ -131,6 +172,18 @@ describe('pull request', () => {
     const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened') });
 
     expect(r.code).toBe(0);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/my-app-pr2',
+      'api GET /v1/apps/my-app-pr2/deployments/<id>',
+      'api GET /v1/apps/my-app-pr2/deployments/<id>',
+      'api GET /v1/apps/my-app-pr2/deployments/<id>',
+      'api GET /v1/apps/my-app-pr2/deployments/<id>',
+      'api GET /v1/apps/my-app-pr2/deployments?page=1&per_page=1',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'api GET /v1/apps/my-app/scm_repo_link/review_apps',
+      'api POST /v1/apps/my-app/scm_repo_link/manual_review_app',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app', body: { pull_request_id: 2 } }]);
     expect(calls(f)).toContain('api GET /v1/apps/my-app/scm_repo_link/review_apps');
     const deployment = f.deploymentsCreated()[0]!;
@@ -144,6 +197,17 @@ describe('pull request', () => {
     const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('synchronize') });
 
     expect(r.code).toBe(0);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/my-app-pr2',
+      'api GET /v1/apps/my-app-pr2/deployments/<id>',
+      'api GET /v1/apps/my-app-pr2/deployments/<id>',
+      'api GET /v1/apps/my-app-pr2/deployments/<id>',
+      'api GET /v1/apps/my-app-pr2/deployments/<id>',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'api GET /v1/apps/my-app/scm_repo_link/review_apps',
+      'api POST /v1/apps/my-app-pr2/scm_repo_link/manual_deploy',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', body: { branch: 'changes' } }]);
     expect(r.outputs).toMatchObject({ app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'deployment-status': 'success' });
     expect(r.stdout).toContain('Review app my-app-pr2 exists: redeploying branch changes');
@@ -155,6 +219,11 @@ describe('pull request', () => {
     const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed') });
 
     expect(r.code).toBe(0);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'api GET /v1/apps/my-app/scm_repo_link/review_apps',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([]);
     expect(r.stdout).toContain('Pull request #2 is closed: Scalingo deletes review app my-app-pr2 in 2 hour(s) (delete-on-close is on).');
     expect(r.outputs).toMatchObject({ 'review-app': 'my-app-pr2', 'deployment-id': '' });
@@ -178,6 +247,11 @@ describe('errors', () => {
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { app: 'no-such-app' } });
 
     expect(r.code).toBe(1);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/no-such-app',
+      'api GET /v1/apps/no-such-app/scm_repo_link',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([]);
     expect(r.stdout).toContain('::error::App "no-such-app" not found in region osc-fr1 (404 on GET /v1/apps/no-such-app');
   });
@@ -188,6 +262,11 @@ describe('errors', () => {
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
 
     expect(r.code).toBe(1);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([]);
     expect(r.stdout).toContain(`::error::App my-app is linked to https://github.com/someone/else, not to ${REPO}: this step never re-links an app.`);
   });
@@ -220,6 +299,11 @@ describe('commands', () => {
     const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch'), inputs: { command: 'unlink' } });
 
     expect(r.code).toBe(0);
+    expect(requestsOf(f)).toEqual([
+      'api DELETE /v1/apps/my-app/scm_repo_link',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([{ method: 'DELETE', path: '/v1/apps/my-app/scm_repo_link', body: null }]);
     expect(r.outputs.link).toBe('deleted');
   });
@@ -230,6 +314,16 @@ describe('commands', () => {
     const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/main', payload: webhook('workflow_dispatch'), inputs: { command: 'deploy', branch: 'master' } });
 
     expect(r.code).toBe(0);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
+      'auth POST /v1/tokens/exchange',
+    ]);
     expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } }]);
     expect(r.outputs['deployment-status']).toBe('success');
   });

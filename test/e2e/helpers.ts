@@ -100,6 +100,20 @@ export function sortedCalls(fake: Fake): string[] {
   return [...calls(fake)].sort();
 }
 
+/**
+ * Every request the fake received, as sorted `service METHOD path` lines (requests made concurrently arrive in
+ * either order), with deployment ids as `<id>` and the app's id as `<app-id>`.
+ */
+export function requestsOf(fake: Fake): string[] {
+  const ids = fake.deploymentsCreated().map((d) => d.id);
+  const appId = fake.state.apps['my-app']?.id;
+  return sortedCalls(fake).map((c) => {
+    let line = c;
+    for (const id of ids) line = line.split(id).join('<id>');
+    return appId ? line.split(appId).join('<app-id>') : line;
+  });
+}
+
 /** Every bearer token the fake saw, and the API token: what must never be printed. */
 export function secretsOf(fake: Fake): string[] {
   const bearers = fake.requests
