@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeScalingo, type FakeScalingo, type FakeScalingoOptions } from '../support/fake-scalingo.js';
+import { leaks } from '../support/runner.js';
 import { PROJECT_URL, Project, TOKEN, hasCommand, lines, offlineNpm, packPackage, type Json, type SeenRequest } from './helpers.js';
 
 const RSYNC = hasCommand('rsync');
@@ -64,7 +65,15 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
     return { fake, project };
   }
 
-  function pipeline(variables: Record<string, string>, options: { unset?: string[]; jobs?: string[] } = {}) {
+  /** Runs the pipeline; whatever it printed must hold no credential (token, bearers, their Basic form). */
+  async function pipeline(variables: Record<string, string>, options: { unset?: string[]; jobs?: string[] } = {}) {
+    const run = await runPipeline(variables, options);
+    const bearers = fake!.requests.map((r) => r.headers.authorization ?? '').filter((h) => h.startsWith('Bearer ')).map((h) => h.slice(7));
+    expect(leaks(run.output, [TOKEN, ...bearers]), 'a credential was printed').toEqual([]);
+    return run;
+  }
+
+  function runPipeline(variables: Record<string, string>, options: { unset?: string[]; jobs?: string[] } = {}) {
     return project!.pipeline({
       variables: {
         // GitLab sets it to true; gitlab-ci-local to false.

@@ -50,6 +50,25 @@ describe('README workflows', () => {
   });
 });
 
+describe('README concurrency set-up', () => {
+  interface WithConcurrency { concurrency?: { group: string; 'cancel-in-progress': boolean | string }; jobs: Record<string, { concurrency?: WithConcurrency['concurrency'] }> }
+  const section = readme.slice(readme.indexOf('### Concurrency'), readme.indexOf('### Dry run'));
+  const recipe = yaml.load(/```yaml\n([\s\S]*?)```/.exec(section)![1]!) as WithConcurrency;
+
+  it('keeps one group per app and per pull request, queues production deploys and cancels stale pull request runs', () => {
+    expect(recipe.concurrency?.group).toBe("scalingo-my-app-${{ github.event.pull_request.number || 'production' }}");
+    expect(recipe.concurrency?.['cancel-in-progress']).toBe("${{ github.event_name == 'pull_request' }}");
+  });
+
+  it('never cancels a production deploy halfway in any recipe', () => {
+    for (const text of workflows) {
+      const wf = yaml.load(text) as WithConcurrency & { on: Record<string, unknown> };
+      const groups = [wf.concurrency, ...Object.values(wf.jobs).map((j) => j.concurrency)].filter(Boolean);
+      for (const c of groups) if ('push' in wf.on) expect(c!['cancel-in-progress'], text).not.toBe(true);
+    }
+  });
+});
+
 describe('repository workflows', () => {
   const dir = join(ROOT, '.github/workflows');
   it.each(readdirSync(dir).filter((f) => f.endsWith('.yml')))('%s passes actionlint', async (file) => {
