@@ -140,6 +140,8 @@ class Job {
   private readonly start: number;
   private readonly deadline: number;
   private readonly log: Logger;
+  /** The last request sent that starts something (the link, a deploy, a review app), for a cancelled run's report. */
+  private lastWrite?: string;
 
   constructor(
     private readonly settings: Settings,
@@ -178,8 +180,16 @@ class Job {
 
   fail(err: unknown): void {
     this.report.ok = false;
-    if (this.report.outcome !== 'cancelled' && this.report.outcome !== 'timed-out') this.report.outcome = 'error';
-    this.report.message = explain(err, this.settings);
+    if (err instanceof CancelledError || this.deps.signal?.aborted) {
+      this.report.outcome = 'cancelled';
+      const where = dashboardUrl(this.settings.region, this.report.app ?? this.settings.app);
+      this.report.message = this.lastWrite
+        ? `Cancelled after the ${this.lastWrite} was requested, before a deployment was followed: see ${where} for what runs.`
+        : 'Cancelled before anything was changed or started on Scalingo.';
+    } else {
+      if (this.report.outcome !== 'timed-out') this.report.outcome = 'error';
+      this.report.message = explain(err, this.settings);
+    }
     this.log.debug(`error detail: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
 
@@ -338,6 +348,7 @@ class Job {
         }
         const params = { source: s.source, auth_integration_uuid: integration, ...plan.settings };
         const created = await this.once(
+          'link creation',
           () => client.createLink(s.app, params),
           async () => {
             const link = await client.getLink(s.app);
@@ -444,6 +455,7 @@ class Job {
     const client = this.api();
     const since = this.now();
     const deployment = await this.once(
+      `deploy of branch ${branch} of ${app}`,
       () => client.manualDeploy(app, branch),
       async () => {
         return newDeployment(await client.listDeployments(app, 10), previousId, since);
@@ -479,13 +491,16 @@ class Job {
       if (existing?.app_name) {
         if (!headBranch) throw new UserError(`Review app ${existing.app_name} exists but the ${this.prName()}'s branch is unknown: run on a ${this.prName()} event.`);
         this.log.info(`Review app ${existing.app_name} exists: redeploying branch ${headBranch}`);
-        const deployment = await this.trigger(existing.app_name, headBranch, existing.last_deployment?.id);
+        // The list names the deployment by its platform id (upstream_deployment_id) and an id of its own.
+        const previous = existing.last_deployment?.upstream_deployment_id ?? existing.last_deployment?.id;
+        const deployment = await this.trigger(existing.app_name, headBranch, previous);
         return { name: existing.app_name, deployment };
       }
       this.log.info(`Creating the review app of ${this.prName(pr.number)}`);
       let created: ReviewApp | undefined;
       try {
         created = await this.once(
+          `review app of ${this.prName(pr.number)}`,
           async () => (await client.manualReviewApp(s.app, pr.number)) ?? {},
           async () => findReviewApp(await client.listReviewApps(s.app), pr.number),
         );
@@ -653,7 +668,8 @@ class Job {
    * Runs a request that must not be repeated blindly. After a failure that leaves unknown whether it took effect,
    * `check` looks for its effect; found, the run carries on with it; not found, the request is sent once more.
    */
-  private async once<T>(send: () => Promise<T>, check: () => Promise<T | undefined>): Promise<T> {
+  private async once<T>(what: string, send: () => Promise<T>, check: () => Promise<T | undefined>): Promise<T> {
+    this.lastWrite = what;
     try {
       return await send();
     } catch (err) {

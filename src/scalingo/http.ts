@@ -181,7 +181,8 @@ export class Http {
       const what = e.statusCode === 429 ? 'rate limited (Retry later)' : 'server error';
       return new ScalingoApiError(e.statusCode, spec.method, spec.path, `${what}, still failing after ${attempts ?? 'several'} attempts`, attempts ? { attempts } : {});
     }
-    if (e?.name === 'AbortError' || e?.code === 'UND_ERR_ABORTED') return e;
+    // Cancelled by the run (SIGINT/SIGTERM): say that, not a network failure.
+    if (this.opts.signal?.aborted) return this.opts.signal.reason instanceof Error ? this.opts.signal.reason : e;
     const code = e?.code ?? e?.name ?? 'unknown error';
     return new NetworkError(spec.method, spec.path, code, NOT_SENT.has(code));
   }

@@ -12,9 +12,9 @@ const DEPLOY = '/v1/apps/my-app/scm_repo_link/manual_deploy';
 const STATUS = /^\/v1\/apps\/my-app\/deployments\/[^/]+$/;
 
 /** A push to master, link in step, deployments that need three polls. */
-async function pushWith(faults: FakeOptions['faults'], inputs: Record<string, string> = {}, options: FakeOptions = {}) {
+async function pushWith(faults: FakeOptions['faults'], inputs: Record<string, string> = {}, options: FakeOptions = {}, kill?: { signal: NodeJS.Signals; when: RegExp }) {
   const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building', 'starting', 'success'], faults, ...options });
-  const result = await w.action({ event: 'push', ref: 'refs/heads/master', payload: webhook('push', byRef('refs/heads/')), inputs });
+  const result = await w.action({ event: 'push', ref: 'refs/heads/master', payload: webhook('push', byRef('refs/heads/')), inputs, ...(kill ? { kill } : {}) });
   return { fake: w.fake, result };
 }
 
@@ -174,6 +174,21 @@ describe('following', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`::error::Cancelled while following: deployment ${id} of my-app is still building on Scalingo, see https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}.`);
     expect(r.outputs).toMatchObject({ 'deployment-id': id, 'deployment-status': 'building', 'timed-out': 'false', app: 'my-app' });
+  });
+});
+
+describe('cancellation before following', () => {
+  it('while reading the link: nothing was changed', async () => {
+    const { fake, result } = await pushWith([{ kind: 'delay', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', ms: 3000 }], {}, {}, { signal: 'SIGTERM', when: /::group::Link/ });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('::error::Cancelled before anything was changed or started on Scalingo.');
+    expect(fake.deploymentsCreated()).toHaveLength(0);
+  });
+
+  it('while the deploy request is under way: says it may run, and where to look', async () => {
+    const { result } = await pushWith([{ kind: 'delay', method: 'POST', path: DEPLOY, ms: 3000 }], {}, {}, { signal: 'SIGINT', when: /::group::Deploy branch/ });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('::error::Cancelled after the deploy of branch master of my-app was requested, before a deployment was followed: see https://dashboard.scalingo.com/apps/osc-fr1/my-app for what runs.');
   });
 });
 
