@@ -45,6 +45,7 @@ function section(readme: string, name: string): string | undefined {
 describe('action.yml', () => {
   it('runs the bundle on node24 and has branding', () => {
     expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
+    expect(action.description.length).toBeLessThanOrEqual(125); // the Marketplace's limit
     expect(action.branding.icon).toBeTruthy();
     expect(action.branding.color).toBeTruthy();
   });
