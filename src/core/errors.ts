@@ -7,9 +7,15 @@ export class InputError extends Error {
     readonly value: string,
     allowed: string,
   ) {
-    super(value === '' ? `Input \`${input}\` is missing: ${allowed}.` : `Input \`${input}\` has value ${JSON.stringify(value)}: ${allowed}.`);
+    const shown = /^source$|-url$/.test(input) ? hideCredentials(value) : value;
+    super(shown === '' ? `Input \`${input}\` is missing: ${allowed}.` : `Input \`${input}\` has value ${JSON.stringify(shown)}: ${allowed}.`);
     this.name = 'InputError';
   }
+}
+
+/** A URL's `user:password@` part becomes `***@`: an error message is no place for credentials. */
+export function hideCredentials(value: string): string {
+  return value.replace(/\/\/[^/@\s]*@/, '//***@').replace(/^[^/@\s:]+:[^/@\s]*@/, '***@');
 }
 
 /** A failure the user can act on, already explained. */

@@ -16,17 +16,26 @@ export type LinkPlan =
   | { kind: 'unchanged' }
   | { kind: 'conflict'; linkedTo: string };
 
-/** The repository a link points to, as `https://host/owner/repo`, when the link says. */
+/**
+ * The repository a link points to, as `https://host/owner/repo`, when the link says; as `owner/repo` when the
+ * link does not give its SCM's URL.
+ */
 export function linkSource(link: ScmRepoLink | null): string | undefined {
   if (!link?.owner || !link.repo) return undefined;
   const root = (link.url ?? '').replace(/\/+$/, '');
-  return `${root}/${link.owner}/${link.repo}`;
+  return root ? `${root}/${link.owner}/${link.repo}` : `${link.owner}/${link.repo}`;
 }
 
-/** Compares repository URLs the way the SCM does: scheme-less, case-insensitive, without `.git` or a final slash. */
+/**
+ * Compares repository URLs the way the SCM does: scheme-less, case-insensitive, without `.git` or a final slash.
+ * A scheme-less `owner/repo` (a link without its SCM's URL) matches that path on any host.
+ */
 export function sameRepository(a: string, b: string): boolean {
   const norm = (s: string): string => s.replace(/^https?:\/\//i, '').replace(/\.git$/i, '').replace(/\/+$/, '').toLowerCase();
-  return norm(a) === norm(b);
+  const hasHost = (s: string): boolean => /^https?:\/\//i.test(s);
+  const path = (s: string): string => norm(s).replace(/^[^/]+\//, '');
+  if (hasHost(a) === hasHost(b)) return norm(a) === norm(b);
+  return hasHost(a) ? path(a) === norm(b) : norm(a) === path(b);
 }
 
 /**

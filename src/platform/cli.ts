@@ -66,7 +66,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
       parsed.version = true;
       continue;
     }
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}: settings are flags such as --app my-app (see --help)`);
+    // Not echoed: a stray argument may be a pasted token.
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument at position ${i + 1} (${arg.length} characters): settings are flags such as --app my-app, the token goes in SCALINGO_API_TOKEN (see --help)`);
     const eq = arg.indexOf('=');
     let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
@@ -223,7 +224,8 @@ export async function runCli(argv: readonly string[], env: Env, io: Io = default
     invocation = resolveCli(parsed, env);
   } catch (err) {
     if (err instanceof UsageError || err instanceof InputError) {
-      io.err(`scalingo-deploy: ${err.message}`);
+      const token = env.SCALINGO_API_TOKEN;
+      io.err(`scalingo-deploy: ${token ? err.message.split(token).join('***') : err.message}`);
       return 2;
     }
     throw err;

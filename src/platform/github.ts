@@ -2,7 +2,7 @@
 import * as core from '@actions/core';
 import { readFileSync } from 'node:fs';
 import { parseBoolean, parseSettings, type Settings } from '../core/settings.js';
-import { inputSpec } from '../core/inputs.js';
+import { inputSpec, OUTPUTS } from '../core/inputs.js';
 import { reportOutputs, run, type RunReport } from '../core/run.js';
 import { renderMarkdown } from '../core/report.js';
 import type { Logger } from '../core/log.js';
@@ -64,7 +64,8 @@ export async function runAction(): Promise<void> {
       log: githubLogger,
     });
   } catch (err) {
-    core.setOutput('timed-out', 'false');
+    // Every output is set, empty, so that later steps read a known value.
+    for (const { name } of OUTPUTS) core.setOutput(name, name === 'timed-out' ? 'false' : '');
     core.setFailed(err instanceof Error ? err.message : String(err));
     return;
   }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { byRef, webhook } from '../support/payloads.js';
-import { checkEveryRun, world } from './helpers.js';
+import { checkEveryRun, TOKEN, world } from './helpers.js';
 
 checkEveryRun();
 
@@ -39,6 +39,7 @@ const BAD: [string, string, string][] = [
   ['app', 'my-app?x=1', 'allowed: an app name'],
   ['source', 'git@github.com:octo-org/octo-repo.git', "allowed: the repository's http(s) web URL with no credentials"],
   ['source', 'https://user:secret@github.com/octo-org/octo-repo', 'with no credentials'],
+  ['source', 'bot:tok@github.com/octo-org/octo-repo', 'with no credentials'],
   ['source', 'ftp://github.com/octo-org/octo-repo', "allowed: the repository's http(s) web URL"],
   ['source', 'https://github.com/octo-org', "allowed: the repository's http(s) web URL"],
   ['source', 'https://github.com/octo-org/../other', "allowed: the repository's http(s) web URL"],
@@ -63,15 +64,29 @@ const BAD_GITHUB: [string, string, string][] = [
 
 const push = () => webhook('push', byRef('refs/heads/'));
 
+/** How an error shows a value: a URL's credentials are replaced by ***. */
+const shown = (input: string, value: string): string => (/^source$|-url$/.test(input) ? value.replace(/\/\/[^/@]*@/, '//***@').replace(/^[^/@:]+:[^/@]*@/, '***@') : value);
+
 describe('GitHub Action', () => {
   it.each([...BAD, ...BAD_GITHUB])('%s: %s', async (input, value, allowed) => {
     const w = await world();
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { [input]: value } });
     expect(r.code).not.toBe(0);
     const errors = r.stdout.split('\n').filter((l) => l.startsWith('::error::'));
-    expect(errors).toEqual([`::error::Input \`${input}\` has value ${JSON.stringify(value)}: ${errors[0]?.split(': ').slice(1).join(': ')}`]);
+    expect(errors).toEqual([`::error::Input \`${input}\` has value ${JSON.stringify(shown(input, value))}: ${errors[0]?.split(': ').slice(1).join(': ')}`]);
     expect(errors[0]).toContain(allowed);
     expect(errors[0]).not.toContain('%0A');
+    expect(w.fake.requests).toEqual([]);
+  });
+
+  it('a URL with credentials is refused without showing them, and every output is set (empty)', async () => {
+    const w = await world();
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { source: 'https://deploy-bot:s3cr3t-pw@github.com/octo-org/octo-repo' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('::error::Input `source` has value "https://***@github.com/octo-org/octo-repo"');
+    expect(r.everything).not.toContain('s3cr3t-pw');
+    expect(r.everything).not.toContain('deploy-bot');
+    expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '' });
     expect(w.fake.requests).toEqual([]);
   });
 
@@ -97,7 +112,7 @@ describe('command line (flags and SCALINGO_* variables)', () => {
     const w = await world();
     const r = await w.cli({ args: ['--app', 'my-app', '--command', 'deploy', `--${input}=${value}`] });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`scalingo-deploy: Input \`${input}\` has value ${JSON.stringify(value)}: ${r.stderr.split(': ').slice(2).join(': ')}`);
+    expect(r.stderr).toBe(`scalingo-deploy: Input \`${input}\` has value ${JSON.stringify(shown(input, value))}: ${r.stderr.split(': ').slice(2).join(': ')}`);
     expect(r.stderr).toContain(allowed);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(w.fake.requests).toEqual([]);
@@ -107,7 +122,7 @@ describe('command line (flags and SCALINGO_* variables)', () => {
     const w = await world();
     const r = await w.cli({ args: ['--app', 'my-app'], env: { SCALINGO_COMMAND: 'deploy', [`SCALINGO_${input.toUpperCase().replace(/-/g, '_')}`]: value } });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`Input \`${input}\` has value ${JSON.stringify(value)}`);
+    expect(r.stderr).toContain(`Input \`${input}\` has value ${JSON.stringify(shown(input, value))}`);
     expect(r.stderr).toContain(allowed);
     expect(w.fake.requests).toEqual([]);
   });
@@ -116,12 +131,21 @@ describe('command line (flags and SCALINGO_* variables)', () => {
     [['--bogus', 'x'], 'unknown flag --bogus (see --help)'],
     [['--api-token', 'tk-us-xyz'], '--api-token is not a flag: a token on the command line shows in process lists and shell history. Set the SCALINGO_API_TOKEN environment variable.'],
     [['--app'], '--app needs a value'],
-    [['deploy'], 'unexpected argument "deploy": settings are flags such as --app my-app (see --help)'],
+    [['deploy'], 'unexpected argument at position 1 (6 characters): settings are flags such as --app my-app, the token goes in SCALINGO_API_TOKEN (see --help)'],
+    [['--app', 'my-app', 'tk-us-pasted-by-mistake'], 'unexpected argument at position 3 (23 characters): settings are flags such as --app my-app, the token goes in SCALINGO_API_TOKEN (see --help)'],
   ])('%j', async (args, message) => {
     const w = await world();
     const r = await w.cli({ args: args as string[], dotenv: false });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`scalingo-deploy: ${message}\n`);
+    expect(w.fake.requests).toEqual([]);
+  });
+
+  it('a token pasted as a flag value is not echoed', async () => {
+    const w = await world();
+    const r = await w.cli({ args: ['--app', 'my-app', '--command', 'review-app', '--pull-request', TOKEN] });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('scalingo-deploy: Input `pull-request` has value "***": allowed: a whole number of 1 or more (e.g. 42).\n');
     expect(w.fake.requests).toEqual([]);
   });
 

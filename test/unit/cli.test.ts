@@ -29,7 +29,7 @@ describe('parseArgs', () => {
     [['--nope'], 'unknown flag --nope'],
     [['--no-app'], 'unknown flag --no-app'],
     [['--branch'], '--branch needs a value'],
-    [['stray'], 'unexpected argument "stray"'],
+    [['stray'], 'unexpected argument at position 1 (5 characters)'],
   ])('refuses %j', (args, message) => {
     expect(() => parseArgs(args)).toThrow(UsageError);
     expect(() => parseArgs(args)).toThrow(message);

@@ -61,6 +61,15 @@ describe('planLink', () => {
     expect(linkSource({ url: 'https://github.com/', owner: 'a', repo: 'b' })).toBe('https://github.com/a/b');
     expect(linkSource(null)).toBeUndefined();
   });
+
+  it('matches a link that does not give its SCM URL by owner/repo, and still sees a different repository', () => {
+    const { url: _url, ...noUrl } = LINK;
+    expect(linkSource(noUrl)).toBe('octo-org/octo-repo');
+    expect(planLink({ ...noUrl, branch: 'main' }, settings({ branch: 'main' }), 'main')).toEqual({ kind: 'unchanged' });
+    expect(planLink({ ...noUrl, repo: 'other' }, settings(), 'main')).toEqual({ kind: 'conflict', linkedTo: 'octo-org/other' });
+    expect(sameRepository('Octo-Org/Octo-Repo', 'https://gitlab.example.com/octo-org/octo-repo.git')).toBe(true);
+    expect(sameRepository('https://github.com/group/sub/repo', 'group/sub/repo')).toBe(true);
+  });
 });
 
 describe('decideAction', () => {
