@@ -43,7 +43,8 @@ export class ScalingoClient {
           throw new UnexpectedResponseError(res.status, 'POST', '/v1/tokens/exchange', 'a body without a token', res.text.slice(0, 40).replace(/"token"\s*:\s*"[^"]*"/, '"token":"***"'));
         }
         this.opts.onSecret(token);
-        this.bearer = { token, refreshAt: jwtExpiry(token, Date.now()) - REFRESH_MARGIN_MS };
+        const now = Date.now();
+        this.bearer = { token, refreshAt: bearerRefreshAt(jwtExpiry(token, now), now) };
         return token;
       } finally {
         this.pending = undefined;
@@ -192,6 +193,14 @@ function checkDeployment(res: HttpResponse, method: string, path: string, d: Dep
     throw new UnexpectedResponseError(res.status, method, path, 'a deployment without id or status', res.text.slice(0, 120));
   }
   return d;
+}
+
+/**
+ * When to exchange the token again: 5 minutes before the bearer expires; a bearer that short-lived is still used
+ * for half its life, rather than exchanged again before every call.
+ */
+export function bearerRefreshAt(expiry: number, now: number): number {
+  return Math.max(expiry - REFRESH_MARGIN_MS, now + (expiry - now) / 2);
 }
 
 /** Reads the `exp` claim of a JWT without verifying it (the server does that); one hour when absent. */

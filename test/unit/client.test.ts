@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MockAgent } from 'undici';
-import { ScalingoClient, jwtExpiry } from '../../src/scalingo/client.js';
+import { bearerRefreshAt, jwtExpiry, ScalingoClient } from '../../src/scalingo/client.js';
 import { NetworkError, ScalingoApiError, UnexpectedResponseError } from '../../src/core/errors.js';
 
 const AUTH = 'https://auth.scalingo.com';
@@ -123,15 +123,28 @@ describe('ScalingoClient', () => {
     expect(await client().getApp('my-app')).toEqual({ name: 'my-app' });
   });
 
-  it('refreshes the bearer 5 minutes before it expires', async () => {
-    const soon = jwt(Math.floor(Date.now() / 1000) + 240);
+  it('plans the renewal 5 minutes before expiry, or at half the life of a shorter-lived bearer', () => {
+    const min = 60_000;
+    expect(bearerRefreshAt(60 * min, 0)).toBe(55 * min);
+    expect(bearerRefreshAt(12 * min, 0)).toBe(7 * min);
+    expect(bearerRefreshAt(8 * min, 0)).toBe(4 * min);
+    expect(bearerRefreshAt(2000, 0)).toBe(1000);
+    expect(bearerRefreshAt(-1000, 0)).toBeLessThan(0);
+  });
+
+  it('uses a bearer shorter-lived than 5 minutes for half its life, then renews it', async () => {
+    const short = jwt(Math.floor(Date.now() / 1000) + 2);
     const fresh = jwt(Math.floor(Date.now() / 1000) + 3600);
-    exchanges(soon);
+    exchanges(short);
     exchanges(fresh);
+    agent.get(API).intercept({ path: '/v1/apps/my-app', method: 'GET', headers: { authorization: `Bearer ${short}` } }).reply(200, { app: { name: 'my-app' } }, JSON_HEADERS).times(2);
     agent.get(API).intercept({ path: '/v1/apps/my-app', method: 'GET', headers: { authorization: `Bearer ${fresh}` } }).reply(200, { app: { name: 'my-app' } }, JSON_HEADERS);
     const c = client();
     await c.exchange();
-    expect(await c.getApp('my-app')).toEqual({ name: 'my-app' });
+    await c.getApp('my-app');
+    await c.getApp('my-app');
+    await new Promise((r) => setTimeout(r, 1600));
+    await c.getApp('my-app');
   });
 
   it('reports a bad token on the exchange as a 401 of the exchange', async () => {
