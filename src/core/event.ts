@@ -40,18 +40,6 @@ export interface CiContext {
   sha?: string;
 }
 
-export function eventBranch(event: CiEvent): string | undefined {
-  switch (event.kind) {
-    case 'push':
-      return event.branch;
-    case 'manual':
-    case 'other':
-      return event.branch;
-    default:
-      return undefined;
-  }
-}
-
 export function describeEvent(ctx: CiContext): string {
   const e = ctx.event;
   switch (e.kind) {

@@ -102,7 +102,7 @@ export const OUTPUTS = [
   { name: 'deployment-id', description: 'Scalingo deployment id.' },
   { name: 'deployment-status', description: 'Final Scalingo deployment status (`success`, `build-error`, ...), or the last one seen.' },
   { name: 'review-app', description: 'Review app name, on pull requests.' },
-  { name: 'link', description: '`created`, `updated`, `unchanged` or `deleted` (dry run: `would-create`, `would-update`).' },
+  { name: 'link', description: '`created`, `updated`, `unchanged` or `deleted` (dry run: `would-create`, `would-update`, `would-delete`).' },
   { name: 'timed-out', description: '`true` when the deadline passed before the deployment ended.' },
   { name: 'dashboard-url', description: 'Link to the deployment (or the app) in the Scalingo dashboard.' },
 ] as const;

@@ -4,7 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { ScalingoClient } from '../scalingo/client.js';
-import { type App, type Deployment, type ReviewApp, type ScmIntegration, type ScmRepoLink } from '../scalingo/types.js';
+import { KNOWN_TERMINAL_STATUSES, type App, type Deployment, type ReviewApp, type ScmIntegration, type ScmRepoLink } from '../scalingo/types.js';
 import { describeEvent, type CiContext, type PullRequestInfo } from './event.js';
 import { CancelledError, NetworkError, ScalingoApiError, UnexpectedResponseError, UserError } from './errors.js';
 import { explain } from './explain.js';
@@ -127,6 +127,8 @@ export async function run(settings: Settings, ctx: CiContext, deps: RunDeps): Pr
   }
   const report = job.report;
   report.message = secrets.redact(report.message);
+  report.warnings = report.warnings.map((w) => secrets.redact(w));
+  report.notes = report.notes.map((n) => secrets.redact(n));
   report.requests = job.requests();
   report.durationMs = job.elapsed();
   return report;
@@ -140,7 +142,7 @@ class Job {
   private readonly start: number;
   private readonly deadline: number;
   private readonly log: Logger;
-  /** The last request sent that starts something (the link, a deploy, a review app), for a cancelled run's report. */
+  /** The last request sent that changes something (the link, a deploy, a review app), for a cancelled run's report. */
   private lastWrite?: string;
 
   constructor(
@@ -183,11 +185,19 @@ class Job {
     if (err instanceof CancelledError || this.deps.signal?.aborted) {
       this.report.outcome = 'cancelled';
       const where = dashboardUrl(this.settings.region, this.report.app ?? this.settings.app);
-      this.report.message = this.lastWrite
-        ? `Cancelled after the ${this.lastWrite} was requested, before a deployment was followed: see ${where} for what runs.`
-        : 'Cancelled before anything was changed or started on Scalingo.';
+      this.report.message = !this.lastWrite
+        ? 'Cancelled before anything was changed or started on Scalingo.'
+        : this.lastWrite.startsWith('link ')
+          ? `Cancelled after the ${this.lastWrite} was requested, before anything was deployed: it may have taken effect, check the link of the app in ${where}.`
+          : `Cancelled after the ${this.lastWrite} was requested, before a deployment was followed: see ${where} for what runs.`;
+    } else if (this.report.outcome === 'timed-out' || this.now() >= this.deadline) {
+      // The deadline, not the error, is what stopped the run.
+      this.report.outcome = 'timed-out';
+      this.report.timedOut = true;
+      const message = explain(err, this.settings);
+      this.report.message = err instanceof UserError ? message : `Stopped at the deadline (${formatDuration(this.settings.timeoutMs)}, timeout-minutes): ${message}`;
     } else {
-      if (this.report.outcome !== 'timed-out') this.report.outcome = 'error';
+      this.report.outcome = 'error';
       this.report.message = explain(err, this.settings);
     }
     this.log.debug(`error detail: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
@@ -332,13 +342,16 @@ class Job {
       case 'unchanged':
         this.report.link = { result: 'unchanged', changes: [] };
         return this.noteLink(current);
-      case 'update':
+      case 'update': {
         if (s.dryRun) {
           this.report.link = { result: 'would-update', changes: plan.changes };
           return this.noteLink({ ...current, ...plan.settings });
         }
+        this.lastWrite = 'link update';
+        const updated = await client.updateLink(s.app, plan.settings);
         this.report.link = { result: 'updated', changes: plan.changes };
-        return this.noteLink(await client.updateLink(s.app, plan.settings));
+        return this.noteLink(updated);
+      }
       case 'create': {
         if (!s.source) throw new UserError('The app has no SCM link and the repository is unknown: set `source` (e.g. https://github.com/owner/repo).');
         const integration = await this.findIntegration(s.source);
@@ -349,7 +362,11 @@ class Job {
         const params = { source: s.source, auth_integration_uuid: integration, ...plan.settings };
         const created = await this.once(
           'link creation',
-          () => client.createLink(s.app, params),
+          () => client.createLink(s.app, params).catch(async (err: unknown) => {
+            // A 404 that does not say what is missing: the app itself, or the repository?
+            if (err instanceof ScalingoApiError && err.status === 404 && !err.details.resource) await client.getApp(s.app);
+            throw err;
+          }),
           async () => {
             const link = await client.getLink(s.app);
             return link && s.source && sameRepository(linkSource(link) ?? s.source, s.source) ? link : undefined;
@@ -419,6 +436,7 @@ class Job {
         this.log.info(`Would delete the link of ${s.app} to ${linkSource(link) ?? 'its repository'}`);
         return;
       }
+      this.lastWrite = 'link deletion';
       try {
         await this.api().deleteLink(s.app);
       } catch (err) {
@@ -438,7 +456,8 @@ class Job {
     this.report.branch = branch;
     if (app.url || app.base_url) this.report.appUrl = app.url || app.base_url;
     this.report.dashboardUrl = dashboardUrl(s.region, s.app);
-    if (link?.auto_deploy_enabled && link.branch === branch) {
+    // Scalingo's auto-deploy reacts to pushes only: a manual or scheduled run is deployed once.
+    if (link?.auto_deploy_enabled && link.branch === branch && this.ctx.event.kind === 'push') {
       this.warn(`The link's auto-deploy is on for ${branch}: Scalingo deploys this push by itself too, so it is deployed twice. Set \`auto-deploy: false\` to let this step deploy alone.`, 'Double deploy');
     }
     if (s.dryRun) {
@@ -491,6 +510,9 @@ class Job {
       if (existing?.app_name) {
         if (!headBranch) throw new UserError(`Review app ${existing.app_name} exists but the ${this.prName()}'s branch is unknown: run on a ${this.prName()} event.`);
         this.log.info(`Review app ${existing.app_name} exists: redeploying branch ${headBranch}`);
+        this.report.reviewApp = existing.app_name;
+        this.report.app = existing.app_name;
+        this.report.dashboardUrl = dashboardUrl(s.region, existing.app_name);
         // The list names the deployment by its platform id (upstream_deployment_id) and an id of its own.
         const previous = existing.last_deployment?.upstream_deployment_id ?? existing.last_deployment?.id;
         const deployment = await this.trigger(existing.app_name, headBranch, previous);
@@ -513,6 +535,10 @@ class Job {
       }
       const name = created.app_name ?? findReviewApp(await client.listReviewApps(s.app), pr.number)?.app_name ?? `${s.app}-pr${pr.number}`;
       this.log.info(`Review app ${name} created`);
+      // Known from here on, even if no deployment shows up before the deadline or the run is cancelled.
+      this.report.reviewApp = name;
+      this.report.app = name;
+      this.report.dashboardUrl = dashboardUrl(s.region, name);
       const deployment = await this.firstDeployment(name);
       this.log.info(`Deployment ${deployment.id} started (${deployment.status})`);
       return { name, deployment };
@@ -628,7 +654,7 @@ class Job {
         this.finish(true, 'success', `deployment ${deployment.id} of ${app} succeeded`);
         return;
       case 'failed': {
-        const known = ['aborted', 'build-error', 'crashed-error', 'timeout-error', 'hook-error'].includes(deployment.status);
+        const known = (KNOWN_TERMINAL_STATUSES as readonly string[]).includes(deployment.status);
         await this.showOutput(app, deployment);
         this.finish(false, 'failed', `Deployment ${deployment.id} of ${app} ended with status ${deployment.status}${known ? '' : ' (a status this step does not know: counted as a failure)'}: see the build output above and ${where}`);
         return;
@@ -692,11 +718,20 @@ class Job {
   }
 }
 
-/** Like Promise.all, but settles every request before failing, so that none is left running behind the report. */
+/**
+ * Like Promise.all, but settles every request before failing, so that none is left running behind the report.
+ * An unknown app is the failure reported first: it explains the others.
+ */
 async function allOf<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[A, B, C]> {
   const [ra, rb, rc] = await Promise.allSettled([a, b, c]);
-  for (const r of [ra, rb, rc]) if (r.status === 'rejected') throw r.reason;
+  const reasons = [ra, rb, rc].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  const first = reasons.find(isUnknownApp) ?? reasons[0];
+  if (reasons.length) throw first;
   return [(ra as PromiseFulfilledResult<A>).value, (rb as PromiseFulfilledResult<B>).value, (rc as PromiseFulfilledResult<C>).value];
+}
+
+function isUnknownApp(err: unknown): boolean {
+  return err instanceof ScalingoApiError && err.status === 404 && (err.details.resource === 'app' || /^\/v1\/apps\/[^/]+$/.test(err.path));
 }
 
 /** A write that failed this way may or may not have been processed. */

@@ -234,8 +234,8 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
   return settings;
 }
 
-/** A copy safe to print: the token replaced by its length. */
+/** A copy safe to print: the token replaced by whether it is given. */
 export function describeSettings(settings: Settings): Record<string, unknown> {
   const { apiToken, ...rest } = settings;
-  return { ...rest, apiToken: apiToken ? `(${apiToken.length} characters, masked)` : '(none)' };
+  return { ...rest, apiToken: apiToken ? '(given, masked)' : '(none)' };
 }

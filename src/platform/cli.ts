@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { INPUTS, inputSpec, type InputSpec } from '../core/inputs.js';
-import { parseSettings, type Settings } from '../core/settings.js';
+import { describeSettings, parseSettings, type Settings } from '../core/settings.js';
 import { InputError } from '../core/errors.js';
 import { reportOutputs, run, type RunReport } from '../core/run.js';
 import { renderText } from '../core/report.js';
@@ -234,6 +234,7 @@ export async function runCli(argv: readonly string[], env: Env, io: Io = default
 
   lowerPeakMemory();
   const log = textLogger(io, env);
+  log.debug(`settings: ${JSON.stringify(describeSettings(settings))}`);
   const cancel = cancellation();
   let report: RunReport;
   try {

@@ -1,7 +1,7 @@
 /** The GitHub Action's edge: inputs, masking, log groups, outputs, job summary, PR comment, deployments. */
 import * as core from '@actions/core';
 import { readFileSync } from 'node:fs';
-import { parseBoolean, parseSettings, type Settings } from '../core/settings.js';
+import { describeSettings, parseBoolean, parseSettings, type Settings } from '../core/settings.js';
 import { inputSpec, OUTPUTS } from '../core/inputs.js';
 import { reportOutputs, run, type RunReport } from '../core/run.js';
 import { renderMarkdown } from '../core/report.js';
@@ -93,8 +93,7 @@ export async function runAction(): Promise<void> {
 }
 
 function logSettings(settings: Settings, ctx: CiContext): void {
-  const { apiToken: _token, link, ...rest } = settings;
-  core.debug(`settings: ${JSON.stringify({ ...rest, link, apiToken: settings.apiToken ? '(given, masked)' : '(none)' })}`);
+  core.debug(`settings: ${JSON.stringify(describeSettings(settings))}`);
   core.debug(`event: ${JSON.stringify(ctx.event)}`);
 }
 

@@ -37,6 +37,7 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND'
 /** Errors after which a read may simply be tried again. */
 const TRANSIENT = new Set([...NOT_SENT, 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'UND_ERR_CLOSED']);
 const RETRY_STATUSES_READ = [429, 500, 502, 503, 504];
+const MIN_TIMEOUT_NEAR_DEADLINE_MS = 2000;
 /** A write is repeated only when it surely was not processed: rate limited, or never sent. */
 const RETRY_STATUSES_WRITE = [429];
 
@@ -71,7 +72,7 @@ export class Http {
   private readonly reads: Dispatcher;
   private readonly writes: Dispatcher;
   private readonly tuning: RetryTuning;
-  /** Every request sent, for the run's figures. */
+  /** Every request sent, retries included, for the run's figures. */
   count = 0;
 
   constructor(private readonly opts: HttpOptions) {
@@ -111,6 +112,7 @@ export class Http {
       };
       const timer = setTimeout(() => {
         signal?.removeEventListener('abort', onAbort);
+        this.count += 1;
         cb(null);
       }, delay);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -127,6 +129,11 @@ export class Http {
     }
     const ceiling = Math.min(this.tuning.maxDelayMs, this.tuning.baseDelayMs * 2 ** (attempt - 1));
     return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  /** `request-timeout-seconds`, cut short near the run's deadline (never under 2 s, so a last look still gets an answer). */
+  private timeoutMs(): number {
+    return Math.min(this.opts.requestTimeoutMs, Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - Date.now()));
   }
 
   async send(spec: RequestSpec): Promise<HttpResponse> {
@@ -150,8 +157,8 @@ export class Http {
         headers,
         body,
         dispatcher: spec.idempotent ? this.reads : this.writes,
-        headersTimeout: this.opts.requestTimeoutMs,
-        bodyTimeout: this.opts.requestTimeoutMs,
+        headersTimeout: this.timeoutMs(),
+        bodyTimeout: this.timeoutMs(),
         signal: this.opts.signal,
       });
     } catch (err) {

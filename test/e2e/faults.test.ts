@@ -61,6 +61,15 @@ describe('reads are retried', () => {
     expect(result.stdout).toMatch(/::debug::GET \/v1\/apps\/my-app\/scm_repo_link: UND_ERR_HEADERS_TIMEOUT, attempt 2/);
   });
 
+  it('a read still unanswered at the deadline stops the run as timed out, before anything is started', async () => {
+    const { fake, result } = await pushWith([{ kind: 'delay', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', ms: 8000 }], { 'timeout-minutes': '0.05', 'request-timeout-seconds': '30' });
+    expect(result.code).toBe(1);
+    expect(result.outputs['timed-out']).toBe('true');
+    expect(result.stdout).toMatch(/::error::Stopped at the deadline \(3 s, timeout-minutes\): .*GET \/v1\/apps\/my-app\/scm_repo_link/);
+    expect(fake.deploymentsCreated()).toHaveLength(0);
+    expect(writes(fake)).toEqual([]);
+  });
+
   it('gives up after 5 attempts, saying what the API answered', async () => {
     const { fake, result } = await pushWith([{ kind: 'html', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', status: 502, times: Infinity }]);
     expect(result.code).toBe(1);
@@ -158,10 +167,13 @@ describe('following', () => {
   });
 
   it('exchanges the token again before the bearer expires', async () => {
-    const { fake, result } = await pushWith([], {}, { bearerTtlSeconds: 300 });
+    const { fake, result } = await pushWith([], { 'poll-interval-seconds': '0.5' }, { bearerTtlSeconds: 2 });
     expectOneDeploymentThatSucceeded(fake, result);
-    // a bearer valid for 5 minutes is already due for renewal: every authenticated call gets a fresh one
-    expect(calls(fake).filter((c) => c === 'auth POST /v1/tokens/exchange').length).toBeGreaterThan(2);
+    // A 2-second bearer is renewed after half its life: more than once in this run, yet not before every call.
+    const exchanges = calls(fake).filter((c) => c === 'auth POST /v1/tokens/exchange').length;
+    const apiCalls = calls(fake).filter((c) => c.startsWith('api ')).length;
+    expect(exchanges).toBeGreaterThan(1);
+    expect(exchanges).toBeLessThan(apiCalls);
   });
 
   it('stops on SIGTERM, says which deployment still runs, sets the outputs it knows and fails', async () => {
@@ -182,6 +194,14 @@ describe('cancellation before following', () => {
     const { fake, result } = await pushWith([{ kind: 'delay', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', ms: 3000 }], {}, {}, { signal: 'SIGTERM', when: /::group::Link/ });
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('::error::Cancelled before anything was changed or started on Scalingo.');
+    expect(fake.deploymentsCreated()).toHaveLength(0);
+  });
+
+  it('while the link update is under way: says it may have taken effect, and where to look', async () => {
+    const { fake, result } = await pushWith([{ kind: 'delay', method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', ms: 3000 }], { 'auto-deploy': 'true' }, {}, { signal: 'SIGTERM', when: /auto_deploy_enabled: false -> true/ });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('::error::Cancelled after the link update was requested, before anything was deployed: it may have taken effect, check the link of the app in https://dashboard.scalingo.com/apps/osc-fr1/my-app.');
+    expect(result.outputs.link).toBe('');
     expect(fake.deploymentsCreated()).toHaveLength(0);
   });
 

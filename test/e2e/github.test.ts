@@ -98,6 +98,21 @@ describe('push', () => {
     expect(r.stdout).toMatch(/::warning title=Double deploy::The link's auto-deploy is on for master.*Set `auto-deploy: false`/);
   });
 
+  it('does not warn of a double deploy on a manual run, which auto-deploy does not react to', async () => {
+    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true } } });
+    const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch') });
+    expect(r.code).toBe(0);
+    expect(w.fake.deploymentsCreated()).toHaveLength(1);
+    expect(r.stdout).not.toContain('Double deploy');
+  });
+
+  it('warns of a double deploy when the link makes review apps by itself too', async () => {
+    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, deploy_review_apps_enabled: true } } });
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened') });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/::warning title=Double deploy::The link's automatic review apps are on.*Set `review-apps: false`/);
+  });
+
   it('to another branch than the one the app follows: deploys nothing and says so', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK } });
     const f = w.fake;
@@ -226,7 +241,19 @@ describe('pull request', () => {
     ]);
     expect(writes(f)).toEqual([]);
     expect(r.stdout).toContain('Pull request #2 is closed: Scalingo deletes review app my-app-pr2 in 2 hour(s) (delete-on-close is on).');
-    expect(r.outputs).toMatchObject({ 'review-app': 'my-app-pr2', 'deployment-id': '' });
+    expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': 'my-app-pr2', link: 'unchanged', 'timed-out': 'false', 'dashboard-url': '' });
+  });
+
+  it('a new review app whose first deployment does not show up before the deadline: times out, naming it in the outputs', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewAppDeploymentDelay: 1000 });
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened'), inputs: { 'timeout-minutes': '0.02', 'poll-interval-seconds': '0.3' } });
+
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('::error::Review app my-app-pr2 was created but no deployment started before the deadline');
+    expect(r.outputs).toEqual({
+      app: 'my-app-pr2', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': 'my-app-pr2', link: 'unchanged', 'timed-out': 'true',
+      'dashboard-url': 'https://dashboard.scalingo.com/apps/osc-fr1/my-app-pr2',
+    });
   });
 });
 
@@ -254,6 +281,20 @@ describe('errors', () => {
     ]);
     expect(writes(f)).toEqual([]);
     expect(r.stdout).toContain('::error::App "no-such-app" not found in region osc-fr1 (404 on GET /v1/apps/no-such-app');
+  });
+
+  it.each([
+    ['push', {}],
+    ['link command', { command: 'link' }],
+  ])('an unknown app whose 404s do not name the resource (%s)', async (_name, inputs) => {
+    const w = await world();
+    const f = w.fake;
+    f.fault({ kind: 'status', status: 404, path: /^\/v1\/apps\/no-such-app/, times: Infinity, body: { error: 'not found' } });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { app: 'no-such-app', ...inputs } });
+
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('::error::App "no-such-app" not found in region osc-fr1 (404 on GET /v1/apps/no-such-app)');
+    expect(r.stdout).not.toContain('cannot reach repository');
   });
 
   it('an app linked to another repository is never re-linked', async () => {

@@ -99,7 +99,7 @@ describe('parseSettings', () => {
   it('describes settings without the token', () => {
     const d = describeSettings(parseSettings(from({ app: 'a1', 'api-token': TOKEN })));
     expect(JSON.stringify(d)).not.toContain(TOKEN);
-    expect(d.apiToken).toBe(`(${TOKEN.length} characters, masked)`);
+    expect(d.apiToken).toBe('(given, masked)');
   });
 });
 
