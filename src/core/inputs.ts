@@ -75,7 +75,7 @@ export const INPUTS: readonly InputSpec[] = [
   input({ name: 'poll-interval-seconds', type: 'number', default: '5',
     description: 'Time between two deployment status requests (decimals allowed).' }),
   input({ name: 'request-timeout-seconds', type: 'number', default: '30',
-    description: 'Timeout of one API request; failed reads are retried with backoff within the run\'s deadline.' }),
+    description: 'Timeout of one API request (Scalingo; GitHub for the comment and deployments); failed reads are retried with backoff within the run\'s deadline.' }),
   input({ name: 'dry-run', type: 'boolean', default: 'false',
     description: 'Only read: print the plan (link changes, the deploy or review app it would trigger) and change nothing.' }),
   input({ name: 'fail-without-token', type: 'boolean', default: 'false',

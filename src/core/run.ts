@@ -8,7 +8,7 @@ import { KNOWN_TERMINAL_STATUSES, type App, type Deployment, type ReviewApp, typ
 import { describeEvent, type CiContext, type PullRequestInfo } from './event.js';
 import { CancelledError, NetworkError, ScalingoApiError, UnexpectedResponseError, UserError } from './errors.js';
 import { explain } from './explain.js';
-import { follow as followDeployment, sleep as defaultSleep, type FollowOutcome } from './follow.js';
+import { follow as followDeployment, sleep as defaultSleep, type FollowOutcome, type FollowResult } from './follow.js';
 import { formatDuration, redacting, Secrets, type Logger } from './log.js';
 import { decideAction, linkSource, newLinkBranch, planLink, sameRepository, type Action, type FieldChange, type LinkPlan } from './plan.js';
 import type { OutputName } from './inputs.js';
@@ -606,43 +606,56 @@ class Job {
       ? Promise.resolve()
       : client.getApp(app).then((a) => { if (a.url || a.base_url) this.report.appUrl = a.url || a.base_url; }, (err: unknown) => this.log.debug(`app URL not read: ${String(err)}`));
 
-    if (this.deps.hooks?.deploymentStarted) {
-      await urlRead;
-      const event: DeploymentEvent = { app, parentApp: s.app, deploymentId: initial.id, status: initial.status, dashboardUrl: this.report.dashboardUrl };
-      if (pr) event.pullRequest = pr;
-      if (app !== s.app) event.reviewApp = app;
-      if (this.report.appUrl) event.appUrl = this.report.appUrl;
-      await this.deps.hooks.deploymentStarted(event);
-    }
+    // The platform is told (PR comment, deployment status) while the deployment is followed, not before.
+    const hook = this.deps.hooks?.deploymentStarted;
+    const dashboard = this.report.dashboardUrl;
+    const announced = hook
+      ? urlRead.then(() => {
+        const event: DeploymentEvent = { app, parentApp: s.app, deploymentId: initial.id, status: initial.status, dashboardUrl: dashboard };
+        if (pr) event.pullRequest = pr;
+        if (app !== s.app) event.reviewApp = app;
+        if (this.report.appUrl) event.appUrl = this.report.appUrl;
+        return hook(event);
+      }).catch((err: unknown) => this.log.debug(`deployment hook failed: ${String(err)}`))
+      : urlRead;
 
     if (!s.wait) {
-      await urlRead;
+      await announced;
       this.log.info(`Not following (wait: false): deployment ${initial.id} is ${initial.status}; see ${this.report.dashboardUrl}`);
       this.finish(true, 'success', `deployment ${initial.id} triggered (not followed)`);
       return;
     }
 
     const result = await this.log.group(`Follow deployment ${initial.id} of ${app}`, async () => {
-      const r = await followDeployment({
-        initial,
-        getDeployment: () => client.getDeployment(app, initial.id),
-        intervalMs: s.pollIntervalMs,
-        deadline: this.deadline,
-        now: this.now,
-        sleep: this.sleep,
-        ...(this.deps.signal ? { signal: this.deps.signal } : {}),
-        onStatus: (status, elapsed) => {
-          info.status = status;
-          this.log.info(`${status} (${formatDuration(elapsed)})`);
-        },
-        onRetry: (err) => this.log.info(`status not read (${describeTransient(err)}): trying again`),
-      });
-      info.status = r.deployment.status;
-      if (r.outcome === 'success' || r.outcome === 'failed') info.endedAt = r.endedAt;
-      return r;
+      try {
+        return await this.followOnly(app, initial, info);
+      } finally {
+        await announced;
+      }
     });
-    await urlRead;
     await this.conclude(app, result.outcome, result.deployment);
+  }
+
+  private async followOnly(app: string, initial: Deployment, info: DeploymentInfo): Promise<FollowResult> {
+    const s = this.settings;
+    const client = this.api();
+    const r = await followDeployment({
+      initial,
+      getDeployment: () => client.getDeployment(app, initial.id),
+      intervalMs: s.pollIntervalMs,
+      deadline: this.deadline,
+      now: this.now,
+      sleep: this.sleep,
+      ...(this.deps.signal ? { signal: this.deps.signal } : {}),
+      onStatus: (status, elapsed) => {
+        info.status = status;
+        this.log.info(`${status} (${formatDuration(elapsed)})`);
+      },
+      onRetry: (err) => this.log.info(`status not read (${describeTransient(err)}): trying again`),
+    });
+    info.status = r.deployment.status;
+    if (r.outcome === 'success' || r.outcome === 'failed') info.endedAt = r.endedAt;
+    return r;
   }
 
   private async conclude(app: string, outcome: FollowOutcome, deployment: Deployment): Promise<void> {

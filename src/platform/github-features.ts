@@ -18,6 +18,8 @@ export interface FeatureOptions {
   repository: string | undefined;
   dryRun: boolean;
   log: Logger;
+  /** How long one feature (a comment, a deployment status) may take before it is given up with a warning. */
+  timeoutMs: number;
 }
 
 export class GitHubFeatures {
@@ -52,15 +54,20 @@ export class GitHubFeatures {
     return this.octokit;
   }
 
-  /** Runs a GitHub call; a failure is a warning that says what to grant. */
-  private async attempt(what: string, permission: string, fn: (o: Octokit) => Promise<void>): Promise<void> {
+  /** Runs GitHub calls, given up after the timeout; a failure is a warning that says what to grant. */
+  private async attempt(what: string, permission: string, fn: (o: Octokit, request: { signal: AbortSignal }) => Promise<void>): Promise<void> {
     if (!this.opts.token || !this.owner || !this.repo) {
       this.opts.log.warning(`${what} skipped: no GitHub token or repository (set \`github-token\`).`);
       return;
     }
+    const signal = AbortSignal.timeout(this.opts.timeoutMs);
     try {
-      await fn(await this.client());
+      await fn(await this.client(), { signal });
     } catch (err) {
+      if (signal.aborted) {
+        this.opts.log.warning(`${what} given up: GitHub did not answer within ${this.opts.timeoutMs / 1000} s (request-timeout-seconds).`, 'GitHub API');
+        return;
+      }
       const status = (err as { status?: number }).status;
       this.opts.log.warning(`${what} failed${status ? ` (${status})` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}. The workflow needs \`permissions: ${permission}\`; pull requests from forks get a read-only token.`, 'GitHub API');
     }
@@ -74,12 +81,12 @@ export class GitHubFeatures {
     if (this.opts.deployment && !this.opts.dryRun && sha) {
       const review = e.reviewApp !== undefined;
       const environment = this.opts.environment ? (review ? `${this.opts.environment}-pr${e.pullRequest?.number}` : this.opts.environment) : e.app;
-      await this.attempt('GitHub deployment', 'deployments: write', async (o) => {
+      await this.attempt('GitHub deployment', 'deployments: write', async (o, request) => {
         const created = await o.rest.repos.createDeployment({
           owner: this.owner!, repo: this.repo!, ref: sha, environment,
           auto_merge: false, required_contexts: [], transient_environment: review, production_environment: !review,
           description: `Scalingo deployment ${e.deploymentId} of ${e.app}`,
-          payload: { scalingo_app: e.app, scalingo_deployment: e.deploymentId },
+          payload: { scalingo_app: e.app, scalingo_deployment: e.deploymentId }, request,
         });
         const id = (created.data as { id?: number }).id;
         if (typeof id !== 'number') throw new Error('GitHub did not create the deployment');
@@ -87,7 +94,7 @@ export class GitHubFeatures {
         await o.rest.repos.createDeploymentStatus({
           owner: this.owner!, repo: this.repo!, deployment_id: id, state: 'in_progress',
           ...opt('log_url', this.opts.ctx.runUrl), ...opt('environment_url', e.appUrl),
-          description: 'Deploying on Scalingo',
+          description: 'Deploying on Scalingo', request,
         });
       });
     }
@@ -111,12 +118,12 @@ export class GitHubFeatures {
     if (this.deploymentId !== undefined) {
       const id = this.deploymentId;
       const state = report.outcome === 'success' ? 'success' : report.outcome === 'failed' ? 'failure' : 'error';
-      await this.attempt('GitHub deployment status', 'deployments: write', async (o) => {
+      await this.attempt('GitHub deployment status', 'deployments: write', async (o, request) => {
         await o.rest.repos.createDeploymentStatus({
           owner: this.owner!, repo: this.repo!, deployment_id: id, state,
           ...opt('log_url', report.dashboardUrl ?? this.opts.ctx.runUrl), ...opt('environment_url', report.appUrl),
           description: `Scalingo: ${report.deployment?.status ?? report.outcome}`.slice(0, 140),
-          auto_inactive: true,
+          auto_inactive: true, request,
         });
       });
     }
@@ -131,23 +138,22 @@ export class GitHubFeatures {
     const number = this.pullRequest;
     if (number === undefined) return;
     const body = renderComment(state);
-    await this.attempt('Pull request comment', 'pull-requests: write', async (o) => {
+    await this.attempt('Pull request comment', 'pull-requests: write', async (o, request) => {
       const owner = this.owner!;
       const repo = this.repo!;
       if (this.commentId === undefined) {
         const marker = commentMarker(state.app);
-        for await (const page of o.paginate.iterator(o.rest.issues.listComments, { owner, repo, issue_number: number, per_page: 100 })) {
-          const found = page.data.find((c) => c.body?.includes(marker));
-          if (found) {
-            this.commentId = found.id;
-            break;
-          }
+        // Page by page by hand: octokit's paginator does not pass the abort signal on.
+        for (let page = 1; this.commentId === undefined; page++) {
+          const { data } = await o.rest.issues.listComments({ owner, repo, issue_number: number, per_page: 100, page, request });
+          this.commentId = data.find((c) => c.body?.includes(marker))?.id;
+          if (data.length < 100) break;
         }
       }
       if (this.commentId !== undefined) {
-        await o.rest.issues.updateComment({ owner, repo, comment_id: this.commentId, body });
+        await o.rest.issues.updateComment({ owner, repo, comment_id: this.commentId, body, request });
       } else if (!onlyUpdate) {
-        const created = await o.rest.issues.createComment({ owner, repo, issue_number: number, body });
+        const created = await o.rest.issues.createComment({ owner, repo, issue_number: number, body, request });
         this.commentId = created.data.id;
       }
     });

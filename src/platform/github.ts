@@ -62,6 +62,7 @@ export async function runAction(): Promise<void> {
       repository: process.env.GITHUB_REPOSITORY,
       dryRun: settings.dryRun,
       log: githubLogger,
+      timeoutMs: settings.requestTimeoutMs,
     });
   } catch (err) {
     // Every output is set, empty, so that later steps read a known value.
