@@ -10,6 +10,8 @@ import { calls, checkEveryRun, IN_STEP_LINK, pollsOf, REPO, requestsOf, sortedCa
 checkEveryRun();
 
 const push = () => webhook('push', byRef('refs/heads/'));
+/** Every output, as set when nothing was deployed nor changed. */
+const NO_OUTPUTS = { app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '' };
 const pr = (action: string) => webhook('pull_request', byAction(action));
 
 describe('push', () => {
@@ -142,6 +144,7 @@ describe('push', () => {
     ]);
     expect(writes(f)).toEqual([]);
     expect(r.stdout).toContain('push of tag simple-tag: tags are not deployed');
+    expect(r.outputs).toEqual({ ...NO_OUTPUTS, link: 'unchanged' });
   });
 
   it('with a build error: fails the step with the status, prints the build output, and sets the outputs', async () => {
@@ -266,6 +269,7 @@ describe('errors', () => {
     expect(r.code).toBe(1);
     expect(calls(f)).toEqual(['auth POST /v1/tokens/exchange']);
     expect(r.stdout).toContain('::error::Scalingo refused the API token (401 on the token exchange): check the `api-token` input or the SCALINGO_API_TOKEN secret');
+    expect(r.outputs).toEqual(NO_OUTPUTS);
   });
 
   it('an unknown app', async () => {
@@ -281,6 +285,7 @@ describe('errors', () => {
     ]);
     expect(writes(f)).toEqual([]);
     expect(r.stdout).toContain('::error::App "no-such-app" not found in region osc-fr1 (404 on GET /v1/apps/no-such-app');
+    expect(r.outputs).toEqual(NO_OUTPUTS);
   });
 
   it.each([
@@ -310,6 +315,7 @@ describe('errors', () => {
     ]);
     expect(writes(f)).toEqual([]);
     expect(r.stdout).toContain(`::error::App my-app is linked to https://github.com/someone/else, not to ${REPO}: this step never re-links an app.`);
+    expect(r.outputs).toEqual(NO_OUTPUTS);
   });
 
   it('no SCM integration for the repository host lists what was found', async () => {
