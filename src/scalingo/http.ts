@@ -4,6 +4,7 @@
  */
 import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
 import { NetworkError, ScalingoApiError, UnexpectedResponseError } from '../core/errors.js';
+import { sleep } from '../core/follow.js';
 
 export type Service = 'auth' | 'api';
 
@@ -66,9 +67,12 @@ interface RetryError extends Error {
   code?: string;
   statusCode?: number;
   headers?: Record<string, string | string[] | undefined>;
+  /** Set by our policy: the retries are spent but one attempt is left, to be made in this many ms. */
+  lastAttemptInMs?: number;
 }
 
 export class Http {
+  private readonly base: Dispatcher;
   private readonly reads: Dispatcher;
   private readonly writes: Dispatcher;
   private readonly tuning: RetryTuning;
@@ -78,6 +82,7 @@ export class Http {
   constructor(private readonly opts: HttpOptions) {
     this.tuning = { ...DEFAULT_TUNING, ...opts.retry };
     const base = opts.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connect: { timeout: Math.min(opts.requestTimeoutMs, 10_000) } });
+    this.base = base;
     this.reads = new RetryAgent(base, {
       statusCodes: RETRY_STATUSES_READ,
       retry: this.policy(true),
@@ -101,6 +106,13 @@ export class Http {
       }
       const delay = this.delay(state.counter, e.headers?.['retry-after']);
       if (Date.now() + delay > this.opts.deadline) {
+        cb(err);
+        return;
+      }
+      // The retry interceptor drops the body of an answer it retries: the last attempt is made without it (see
+      // send), so that a final error says what the server answered.
+      if (status !== undefined && state.counter >= this.tuning.maxRetries) {
+        e.lastAttemptInMs = delay;
         cb(err);
         return;
       }
@@ -150,19 +162,32 @@ export class Http {
     }
     const started = Date.now();
     this.count += 1;
+    const attempt = (dispatcher: Dispatcher): Promise<Dispatcher.ResponseData> => request(`${base}${spec.path}`, {
+      method: spec.method,
+      headers,
+      body,
+      dispatcher,
+      headersTimeout: this.timeoutMs(),
+      bodyTimeout: this.timeoutMs(),
+      signal: this.opts.signal,
+    });
     let res: Dispatcher.ResponseData;
+    let lastAttempt = false;
     try {
-      res = await request(`${base}${spec.path}`, {
-        method: spec.method,
-        headers,
-        body,
-        dispatcher: spec.idempotent ? this.reads : this.writes,
-        headersTimeout: this.timeoutMs(),
-        bodyTimeout: this.timeoutMs(),
-        signal: this.opts.signal,
-      });
+      res = await attempt(spec.idempotent ? this.reads : this.writes);
     } catch (err) {
-      throw this.toError(spec, err);
+      const wait = (err as RetryError).lastAttemptInMs;
+      if (wait === undefined) throw this.toError(spec, err);
+      this.opts.debug(`${spec.method} ${spec.path}: ${(err as RetryError).statusCode}, last attempt in ${(wait / 1000).toFixed(1)} s`);
+      await sleep(wait, this.opts.signal);
+      if (this.opts.signal?.aborted) throw this.toError(spec, err);
+      this.count += 1;
+      lastAttempt = true;
+      try {
+        res = await attempt(this.base);
+      } catch (err2) {
+        throw this.toError(spec, err2);
+      }
     }
     let text: string;
     try {
@@ -178,7 +203,7 @@ export class Http {
       if (spec.text || text.trim() === '') return { status: res.statusCode, data: undefined, text };
       return { status: res.statusCode, data: parseJson(spec, res.statusCode, contentType, text), text };
     }
-    throw apiError(spec, res.statusCode, contentType, text, requestId);
+    throw apiError(spec, res.statusCode, contentType, text, requestId, lastAttempt ? this.tuning.maxRetries + 1 : undefined);
   }
 
   private toError(spec: RequestSpec, err: unknown): Error {
@@ -215,9 +240,10 @@ function parseJson(spec: RequestSpec, status: number, contentType: string, text:
   }
 }
 
-function apiError(spec: RequestSpec, status: number, contentType: string, text: string, requestId: string | undefined): ScalingoApiError {
+function apiError(spec: RequestSpec, status: number, contentType: string, text: string, requestId: string | undefined, attempts?: number): ScalingoApiError {
   const details: ConstructorParameters<typeof ScalingoApiError>[4] = {};
   if (requestId) details.requestId = requestId;
+  if (attempts !== undefined) details.attempts = attempts;
   let message = bodyStart(text);
   if (/json/i.test(contentType) || /^\s*\{/.test(text)) {
     try {
@@ -239,5 +265,6 @@ function apiError(spec: RequestSpec, status: number, contentType: string, text: 
       // not JSON after all: keep the start of the body
     }
   }
+  if (attempts !== undefined) message = `${message}, still failing after ${attempts} attempts`;
   return new ScalingoApiError(status, spec.method, spec.path, message, details);
 }

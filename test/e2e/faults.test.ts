@@ -74,7 +74,7 @@ describe('reads are retried', () => {
     const { fake, result } = await pushWith([{ kind: 'html', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', status: 502, times: Infinity }]);
     expect(result.code).toBe(1);
     expect(calls(fake).filter((c) => c === 'api GET /v1/apps/my-app/scm_repo_link')).toHaveLength(5);
-    expect(result.stdout).toContain("::error::Scalingo's API failed on GET /v1/apps/my-app/scm_repo_link (502) (Scalingo said: server error, still failing after 5 attempts): the platform has a problem; retry later");
+    expect(result.stdout).toContain("::error::Scalingo's API failed on GET /v1/apps/my-app/scm_repo_link (502) (Scalingo said: <html><body><h1>502 Bad Gateway</h1></body></html>, still failing after 5 attempts): the platform has a problem; retry later");
     expect(fake.deploymentsCreated()).toHaveLength(0);
   });
 });

@@ -177,7 +177,20 @@ describe('push', () => {
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'timeout-minutes': '0.01', 'poll-interval-seconds': '0.2' } });
 
     expect(r.code).toBe(1);
-    expect(r.outputs).toMatchObject({ 'timed-out': 'true', 'deployment-status': 'building' });
+    // The number of status reads depends on timers: the kinds of requests, and the one write, are exact.
+    expect([...new Set(requestsOf(f))]).toEqual([
+      'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
+      'auth POST /v1/tokens/exchange',
+    ]);
+    expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } }]);
+    const id = f.deploymentsCreated()[0]!.id;
+    expect(r.outputs).toEqual({
+      app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': id, 'deployment-status': 'building', 'review-app': '', link: 'unchanged',
+      'timed-out': 'true', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}`,
+    });
     expect(r.stdout).toMatch(/::error::Deployment \S+ of my-app was still building after 1 s \(timeout-minutes\): it goes on on Scalingo/);
     expect(pollsOf(f)).toBeGreaterThanOrEqual(1);
   });
