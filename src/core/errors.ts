@@ -15,7 +15,8 @@ export class InputError extends Error {
 
 /** A URL's `user:password@` part becomes `***@`: an error message is no place for credentials. */
 export function hideCredentials(value: string): string {
-  return value.replace(/\/\/[^/@\s]*@/, '//***@').replace(/^[^/@\s:]+:[^/@\s]*@/, '***@');
+  // Up to the last `@`: a password may hold `/` or `@` (then the value is no valid URL, but it is still secret).
+  return value.replace(/^([a-z][\w+.-]*:\/\/)?.*@/is, '$1***@');
 }
 
 /** A failure the user can act on, already explained. */
@@ -45,6 +46,9 @@ export class ScalingoApiError extends Error {
     this.name = 'ScalingoApiError';
   }
 }
+
+/** The code of a NetworkError for a read cut short by the run's deadline. */
+export const DEADLINE_REACHED = 'no answer before the deadline';
 
 /** The request failed without an HTTP answer (connection refused or reset, timeout). */
 export class NetworkError extends Error {

@@ -65,7 +65,7 @@ const BAD_GITHUB: [string, string, string][] = [
 const push = () => webhook('push', byRef('refs/heads/'));
 
 /** How an error shows a value: a URL's credentials are replaced by ***. */
-const shown = (input: string, value: string): string => (/^source$|-url$/.test(input) ? value.replace(/\/\/[^/@]*@/, '//***@').replace(/^[^/@:]+:[^/@]*@/, '***@') : value);
+const shown = (input: string, value: string): string => (/^source$|-url$/.test(input) ? value.replace(/^([a-z]+:\/\/)?.*@/, '$1***@') : value);
 
 describe('GitHub Action', () => {
   it.each([...BAD, ...BAD_GITHUB])('%s: %s', async (input, value, allowed) => {
@@ -87,6 +87,19 @@ describe('GitHub Action', () => {
     expect(r.everything).not.toContain('s3cr3t-pw');
     expect(r.everything).not.toContain('deploy-bot');
     expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '' });
+    expect(w.fake.requests).toEqual([]);
+  });
+
+  it.each([
+    ['https://bot:pa/ss@github.com/octo-org/octo-repo', 'pa/ss', 'https://***@github.com/octo-org/octo-repo'],
+    ['https://bot:pa@ss@github.com/octo-org/octo-repo', 'pa@ss', 'https://***@github.com/octo-org/octo-repo'],
+    ['bot:pa ss@github.com/octo-org/octo-repo', 'pa ss', '***@github.com/octo-org/octo-repo'],
+  ])('a password with "/", "@" or a space is hidden too: %s', async (source, password, hidden) => {
+    const w = await world();
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { source } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`::error::Input \`source\` has value ${JSON.stringify(hidden)}`);
+    expect(r.everything).not.toContain(password);
     expect(w.fake.requests).toEqual([]);
   });
 

@@ -75,7 +75,7 @@ describe('parseSettings', () => {
     [{ app: 'ok-app', 'poll-interval-seconds': 'fast' }, 'Input `poll-interval-seconds` has value "fast"'],
     [{ app: 'ok-app', 'pull-request': 'abc' }, 'Input `pull-request` has value "abc": allowed: a whole number of 1 or more'],
     [{ app: 'ok-app', 'pull-request': '0' }, 'Input `pull-request` has value "0"'],
-    [{ app: 'ok-app', source: 'git@github.com:o/r.git' }, 'Input `source` has value "git@github.com:o/r.git"'],
+    [{ app: 'ok-app', source: 'git@github.com:o/r.git' }, 'Input `source` has value "***@github.com:o/r.git"'],
     [{ app: 'ok-app', source: 'https://user:pw@github.com/o/r' }, 'Input `source` has value'],
     [{ app: 'ok-app', source: 'https://github.com/only-owner' }, 'Input `source` has value'],
     [{ app: 'ok-app', 'api-url': 'ftp://api.example.com' }, 'Input `api-url` has value "ftp://api.example.com"'],
