@@ -1,5 +1,5 @@
 /** Turns any error into the one line a user reads: what happened and what to do. */
-import { CancelledError, InputError, NetworkError, ScalingoApiError, UnexpectedResponseError, UserError } from './errors.js';
+import { CancelledError, DEADLINE_REACHED, InputError, NetworkError, ScalingoApiError, UnexpectedResponseError, UserError } from './errors.js';
 import { LINK_FIELDS } from './settings.js';
 
 export interface ExplainContext {
@@ -27,6 +27,9 @@ export function explain(err: unknown, ctx: ExplainContext): string {
   if (err instanceof InputError || err instanceof UserError) return err.message;
   if (err instanceof CancelledError) return `Cancelled (${err.message}).`;
   if (err instanceof ScalingoApiError) return explainApi(err, ctx);
+  if (err instanceof NetworkError && err.code === DEADLINE_REACHED) {
+    return `Scalingo did not answer ${err.method} ${err.path} before the deadline: retry later, or raise \`timeout-minutes\`.`;
+  }
   if (err instanceof NetworkError) {
     const base = err.path.startsWith('/v1/tokens') || err.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;
     return `Could not reach Scalingo at ${base} (${err.code} on ${err.method} ${err.path}): check \`region\`/\`api-url\`/\`auth-url\` and the runner's network, then retry.`;

@@ -364,7 +364,12 @@ class Job {
           'link creation',
           () => client.createLink(s.app, params).catch(async (err: unknown) => {
             // A 404 that does not say what is missing: the app itself, or the repository?
-            if (err instanceof ScalingoApiError && err.status === 404 && !err.details.resource) await client.getApp(s.app);
+            // Only an unknown app replaces the 404: any other failure of that look leaves the 404 as it was.
+            if (err instanceof ScalingoApiError && err.status === 404 && !err.details.resource) {
+              await client.getApp(s.app).catch((lookErr: unknown) => {
+                if (isUnknownApp(lookErr)) throw lookErr;
+              });
+            }
             throw err;
           }),
           async () => {
@@ -724,6 +729,12 @@ class Job {
       if (effect !== undefined) {
         this.log.info('It did: carrying on with it');
         return effect;
+      }
+      // Past the deadline there is no time to look again for a slow server's answer: sending it once more could
+      // do it twice.
+      if (this.now() >= this.deadline) {
+        const where = dashboardUrl(this.settings.region, this.report.app ?? this.settings.app);
+        throw new UserError(`The ${what} got no clear answer (${describeTransient(err)}) and showed no effect before the deadline (${formatDuration(this.settings.timeoutMs)}, timeout-minutes): not sent again, so that it is not done twice; check ${where} before running this again.`);
       }
       this.log.info('It did not: sending it once more');
       return send();

@@ -3,7 +3,7 @@
  * refresh, and errors that say what the API answered. Nothing here knows about CI platforms.
  */
 import { Agent, RetryAgent, request, type Dispatcher } from 'undici';
-import { NetworkError, ScalingoApiError, UnexpectedResponseError } from '../core/errors.js';
+import { DEADLINE_REACHED, NetworkError, ScalingoApiError, UnexpectedResponseError } from '../core/errors.js';
 import { sleep } from '../core/follow.js';
 
 export type Service = 'auth' | 'api';
@@ -162,38 +162,44 @@ export class Http {
     }
     const started = Date.now();
     this.count += 1;
+    // A read, retries included, ends at the run's deadline (or 2 s after it starts, so a last look gets an answer).
+    // A write keeps its whole timeout: a clear answer to it is worth more than stopping on time.
+    const deadline = spec.idempotent ? AbortSignal.timeout(Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - started)) : undefined;
+    const signal = deadline && this.opts.signal ? AbortSignal.any([this.opts.signal, deadline]) : deadline ?? this.opts.signal;
+    const timeout = spec.idempotent ? this.timeoutMs() : this.opts.requestTimeoutMs;
     const attempt = (dispatcher: Dispatcher): Promise<Dispatcher.ResponseData> => request(`${base}${spec.path}`, {
       method: spec.method,
       headers,
       body,
       dispatcher,
-      headersTimeout: this.timeoutMs(),
-      bodyTimeout: this.timeoutMs(),
-      signal: this.opts.signal,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      signal,
     });
+    const fail = (err: unknown): Error => this.toError(spec, err, deadline);
     let res: Dispatcher.ResponseData;
     let lastAttempt = false;
     try {
       res = await attempt(spec.idempotent ? this.reads : this.writes);
     } catch (err) {
       const wait = (err as RetryError).lastAttemptInMs;
-      if (wait === undefined) throw this.toError(spec, err);
+      if (wait === undefined) throw fail(err);
       this.opts.debug(`${spec.method} ${spec.path}: ${(err as RetryError).statusCode}, last attempt in ${(wait / 1000).toFixed(1)} s`);
-      await sleep(wait, this.opts.signal);
-      if (this.opts.signal?.aborted) throw this.toError(spec, err);
+      await sleep(wait, signal);
+      if (signal?.aborted) throw fail(err);
       this.count += 1;
       lastAttempt = true;
       try {
         res = await attempt(this.base);
       } catch (err2) {
-        throw this.toError(spec, err2);
+        throw fail(err2);
       }
     }
     let text: string;
     try {
       text = await res.body.text();
     } catch (err) {
-      throw this.toError(spec, err);
+      throw fail(err);
     }
     const requestId = header(res.headers['x-request-id']);
     this.opts.debug(`${spec.method} ${spec.path} -> ${res.statusCode} (${Date.now() - started} ms${requestId ? `, request id ${requestId}` : ''})`);
@@ -206,7 +212,7 @@ export class Http {
     throw apiError(spec, res.statusCode, contentType, text, requestId, lastAttempt ? this.tuning.maxRetries + 1 : undefined);
   }
 
-  private toError(spec: RequestSpec, err: unknown): Error {
+  private toError(spec: RequestSpec, err: unknown, deadline?: AbortSignal): Error {
     const e = err as RetryError;
     if (e?.code === 'UND_ERR_REQ_RETRY' && e.statusCode !== undefined) {
       const attempts = (e as RetryError & { data?: { count?: number } }).data?.count;
@@ -215,6 +221,7 @@ export class Http {
     }
     // Cancelled by the run (SIGINT/SIGTERM): say that, not a network failure.
     if (this.opts.signal?.aborted) return this.opts.signal.reason instanceof Error ? this.opts.signal.reason : e;
+    if (deadline?.aborted) return new NetworkError(spec.method, spec.path, DEADLINE_REACHED, false);
     const code = e?.code ?? e?.name ?? 'unknown error';
     return new NetworkError(spec.method, spec.path, code, NOT_SENT.has(code));
   }
@@ -265,6 +272,6 @@ function apiError(spec: RequestSpec, status: number, contentType: string, text: 
       // not JSON after all: keep the start of the body
     }
   }
-  if (attempts !== undefined) message = `${message}, still failing after ${attempts} attempts`;
+  if (attempts !== undefined) message = message ? `${message}, still failing after ${attempts} attempts` : `still failing after ${attempts} attempts`;
   return new ScalingoApiError(status, spec.method, spec.path, message, details);
 }

@@ -70,6 +70,26 @@ describe('reads are retried', () => {
     expect(writes(fake)).toEqual([]);
   });
 
+  it('a retry is cut short by the deadline, not by its own request timeout', async () => {
+    // A fast 503, then a retry that the server never answers: the 30 s request timeout would end it well past the
+    // 3 s deadline.
+    const { fake, result } = await pushWith([
+      { kind: 'status', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', status: 503, times: 1 },
+      { kind: 'delay', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', ms: 8000, after: 1 },
+    ], { 'timeout-minutes': '0.05' });
+    expect(result.code).toBe(1);
+    expect(calls(fake).filter((c) => c === 'api GET /v1/apps/my-app/scm_repo_link')).toHaveLength(2);
+    expect(result.outputs['timed-out']).toBe('true');
+    expect(result.stdout).toContain('::error::Stopped at the deadline (3 s, timeout-minutes): Scalingo did not answer GET /v1/apps/my-app/scm_repo_link before the deadline: retry later, or raise `timeout-minutes`.');
+    expect(writes(fake)).toEqual([]);
+  });
+
+  it('an empty 502 body still gives a readable message', async () => {
+    const { result } = await pushWith([{ kind: 'status', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', status: 502, body: '', times: Infinity }]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("::error::Scalingo's API failed on GET /v1/apps/my-app/scm_repo_link (502) (Scalingo said: still failing after 5 attempts): the platform has a problem; retry later");
+  });
+
   it('gives up after 5 attempts, saying what the API answered', async () => {
     const { fake, result } = await pushWith([{ kind: 'html', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', status: 502, times: Infinity }]);
     expect(result.code).toBe(1);
@@ -108,6 +128,15 @@ describe('a deploy is never sent twice blindly', () => {
     expect(deploysSent(fake)).toBe(1);
     expect(result.stdout).toContain('No clear answer (UND_ERR_HEADERS_TIMEOUT): checking whether it took effect');
     expect(result.stdout).toContain('It did: carrying on with it');
+  });
+
+  it('a deploy still unanswered when the deadline comes is not sent again', async () => {
+    // The server takes 6 s; the request times out after 2 s, the look for its effect lasts to the 3 s deadline.
+    const { fake, result } = await pushWith([{ kind: 'delay', method: 'POST', path: DEPLOY, ms: 6000 }], { 'timeout-minutes': '0.05', 'request-timeout-seconds': '2' });
+    expect(result.code).toBe(1);
+    expect(deploysSent(fake)).toBe(1);
+    expect(result.outputs['timed-out']).toBe('true');
+    expect(result.stdout).toContain('::error::The deploy of branch master of my-app got no clear answer (UND_ERR_HEADERS_TIMEOUT) and showed no effect before the deadline (3 s, timeout-minutes): not sent again, so that it is not done twice; check https://dashboard.scalingo.com/apps/osc-fr1/my-app before running this again.');
   });
 
   it('429 on the deploy: rate limited, so surely not processed, sent again after Retry-After', async () => {

@@ -315,6 +315,18 @@ describe('errors', () => {
     expect(r.stdout).not.toContain('cannot reach repository');
   });
 
+  it('a 404 on creating the link stays the error when the look at the app fails otherwise', async () => {
+    const w = await world({ links: {} });
+    const f = w.fake;
+    f.fault({ kind: 'status', status: 404, method: 'POST', path: '/v1/apps/my-app/scm_repo_link', body: { error: 'not found' } });
+    f.fault({ kind: 'status', status: 403, method: 'GET', path: '/v1/apps/my-app', after: 1, times: Infinity });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
+
+    expect(r.code).toBe(1);
+    expect(writes(f).map((x) => `${x.method} ${x.path}`)).toEqual(['POST /v1/apps/my-app/scm_repo_link']);
+    expect(r.stdout).toContain(`::error::Scalingo cannot reach repository ${REPO} (404 on creating the link) (Scalingo said: not found)`);
+  });
+
   it('an app linked to another repository is never re-linked', async () => {
     const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, source: 'https://github.com/someone/else' } } });
     const f = w.fake;
