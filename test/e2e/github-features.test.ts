@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeGitHub } from '../support/fake-github.js';
 import { byAction, byRef, webhook } from '../support/payloads.js';
-import { calls, checkEveryRun, IN_STEP_LINK, world, writes, type World } from './helpers.js';
+import { calls, checkEveryRun, IN_STEP_LINK, scanToo, world, writes, type World } from './helpers.js';
 
 checkEveryRun();
 
@@ -23,8 +23,11 @@ async function withGitHub(options: Parameters<typeof startFakeGitHub>[0] = {}): 
   return github;
 }
 
-function ghRun(w: World, gh: FakeGitHub, run: { event: string; ref: string; payload: Record<string, unknown>; inputs?: Record<string, string> }) {
-  return w.action({ ...run, inputs: { comment: 'true', 'github-token': GITHUB_TOKEN, ...run.inputs }, env: { GITHUB_API_URL: gh.url } });
+async function ghRun(w: World, gh: FakeGitHub, run: { event: string; ref: string; payload: Record<string, unknown>; inputs?: Record<string, string> }) {
+  const result = await w.action({ ...run, inputs: { comment: 'true', 'github-token': GITHUB_TOKEN, ...run.inputs }, env: { GITHUB_API_URL: gh.url } });
+  // Comments and deployment statuses are output too: no Scalingo credential may reach GitHub.
+  scanToo(gh.requests.map((r) => JSON.stringify(r.body)).join('\n'));
+  return result;
 }
 
 const ghCalls = (gh: FakeGitHub) => gh.requests.map((r) => `${r.method} ${r.path.replace(/\?.*$/, '')}`);
