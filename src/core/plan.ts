@@ -134,7 +134,8 @@ function decideAuto(event: CiEvent, followed: string | undefined, branchInput: s
       if (event.action === 'close') return { kind: 'review-app-closed', pr: event.pr, reason: `pull request #${event.pr.number} closed` };
       return { kind: 'none', reason: `pull request #${event.pr.number} ${event.rawAction}: nothing to deploy` };
     case 'manual': {
-      const branch = branchInput ?? event.branch ?? followed;
+      // Run on a tag: the tag's code is not a branch, and deploying the followed branch instead would surprise.
+      const branch = branchInput ?? event.branch ?? (event.tag ? undefined : followed);
       if (branch) return { kind: 'deploy', branch, reason: `${event.trigger} run: deploying branch ${branch}` };
       return { kind: 'none', reason: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: set \`branch\` to deploy` };
     }

@@ -92,6 +92,9 @@ describe('decideAction', () => {
     expect(decideAction(settings({ branch: 'prod' }), ctx({ kind: 'manual', trigger: 'workflow_dispatch', branch: 'dev' }), 'prod')).toMatchObject({ kind: 'deploy', branch: 'prod' });
     expect(decideAction(settings(), ctx({ kind: 'manual', trigger: 'schedule', branch: 'dev' }), 'main')).toMatchObject({ kind: 'deploy', branch: 'dev' });
     expect(decideAction(settings(), ctx({ kind: 'manual', trigger: 'workflow_dispatch', tag: 'v1' }), undefined)).toMatchObject({ kind: 'none' });
+    // On a tag, not even the followed branch: the user picked the tag's code, which a branch deploy would not be.
+    expect(decideAction(settings(), ctx({ kind: 'manual', trigger: 'workflow_dispatch', tag: 'v1' }), 'main')).toEqual({ kind: 'none', reason: 'workflow_dispatch run on tag v1: set `branch` to deploy' });
+    expect(decideAction(settings({ branch: 'prod' }), ctx({ kind: 'manual', trigger: 'workflow_dispatch', tag: 'v1' }), 'prod')).toMatchObject({ kind: 'deploy', branch: 'prod' });
   });
 
   it('only reconciles the link on other events', () => {
