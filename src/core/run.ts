@@ -432,6 +432,8 @@ class Job {
     const s = this.settings;
     await this.log.group(`Unlink ${s.app}`, async () => {
       if (!link) {
+        // A 404 that does not name what is missing reads as "no link": make sure the app itself exists.
+        await this.api().getApp(s.app);
         this.report.link = { result: 'unchanged', changes: [] };
         this.log.info(`App ${s.app} has no SCM link: nothing to delete`);
         return;

@@ -380,6 +380,33 @@ describe('commands', () => {
     expect(r.outputs.link).toBe('deleted');
   });
 
+  it('unlink of an app with no link deletes nothing and says so', async () => {
+    const w = await world({ links: {} });
+    const f = w.fake;
+    const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch'), inputs: { command: 'unlink' } });
+
+    expect(r.code).toBe(0);
+    expect(requestsOf(f)).toEqual([
+      'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/scm_repo_link',
+      'auth POST /v1/tokens/exchange',
+    ]);
+    expect(writes(f)).toEqual([]);
+    expect(r.stdout).toContain('App my-app has no SCM link: nothing to delete');
+    expect(r.outputs.link).toBe('unchanged');
+  });
+
+  it('unlink of an unknown app whose 404s do not name the resource fails as an unknown app', async () => {
+    const w = await world();
+    const f = w.fake;
+    f.fault({ kind: 'status', status: 404, path: /^\/v1\/apps\/no-such-app/, times: Infinity, body: { error: 'not found' } });
+    const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch'), inputs: { command: 'unlink', app: 'no-such-app' } });
+
+    expect(r.code).toBe(1);
+    expect(writes(f)).toEqual([]);
+    expect(r.stdout).toContain('::error::App "no-such-app" not found in region osc-fr1 (404 on GET /v1/apps/no-such-app)');
+  });
+
   it('deploy from workflow_dispatch deploys the given branch', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK } });
     const f = w.fake;
