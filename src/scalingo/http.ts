@@ -143,11 +143,6 @@ export class Http {
     return ceiling / 2 + Math.random() * (ceiling / 2);
   }
 
-  /** `request-timeout-seconds`, cut short near the run's deadline (never under 2 s, so a last look still gets an answer). */
-  private timeoutMs(): number {
-    return Math.min(this.opts.requestTimeoutMs, Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - Date.now()));
-  }
-
   async send(spec: RequestSpec): Promise<HttpResponse> {
     const base = spec.service === 'auth' ? this.opts.authUrl : this.opts.apiUrl;
     const headers: Record<string, string> = {
@@ -162,18 +157,18 @@ export class Http {
     }
     const started = Date.now();
     this.count += 1;
-    // A read, retries included, ends at the run's deadline (or 2 s after it starts, so a last look gets an answer).
-    // A write keeps its whole timeout: a clear answer to it is worth more than stopping on time.
+    // Each attempt has `request-timeout-seconds`. A read, retries included, also ends at the run's deadline (or 2 s
+    // after it starts, so a last look gets an answer); a write keeps its whole timeout: a clear answer to it is worth
+    // more than stopping on time.
     const deadline = spec.idempotent ? AbortSignal.timeout(Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - started)) : undefined;
     const signal = deadline && this.opts.signal ? AbortSignal.any([this.opts.signal, deadline]) : deadline ?? this.opts.signal;
-    const timeout = spec.idempotent ? this.timeoutMs() : this.opts.requestTimeoutMs;
     const attempt = (dispatcher: Dispatcher): Promise<Dispatcher.ResponseData> => request(`${base}${spec.path}`, {
       method: spec.method,
       headers,
       body,
       dispatcher,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
+      headersTimeout: this.opts.requestTimeoutMs,
+      bodyTimeout: this.opts.requestTimeoutMs,
       signal,
     });
     const fail = (err: unknown): Error => this.toError(spec, err, deadline);
