@@ -15,10 +15,28 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules, on the product's code: a switch on a union must handle every member (or say why not).
+    files: ['src/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: false, requireDefaultForNonUnion: false }],
+    },
+  },
+  {
     files: ['src/core/**', 'src/scalingo/**'],
     rules: {
       // The core serves every platform: it never imports a platform's package.
       'no-restricted-imports': ['error', { patterns: [{ group: ['@actions/*'], message: 'The core is platform-free: platform code lives in src/platform/.' }] }],
+    },
+  },
+  {
+    files: ['src/scalingo/**'],
+    rules: {
+      // The API layer stands alone: the core uses it, never the other way round.
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['@actions/*'], message: 'The API layer is platform-free.' },
+        { group: ['../core/*', '../platform/*'], message: 'The API layer imports nothing from the core or the platforms.' },
+      ] }],
     },
   },
 );

@@ -1,15 +1,26 @@
 /** Errors that reach the user. Each message is one line that says what happened and what to do. */
+import { WORKFLOW_NAMES, type InputNames } from './inputs.js';
 
-/** A bad input, found before any request is sent. */
+/** What is allowed, in words that may name other inputs (then in the words of the face that reports it). */
+export type Allowed = string | ((names: InputNames) => string);
+
+/** A bad input, found before any request is sent. Each face says it in its own names: `describe`. */
 export class InputError extends Error {
   constructor(
     readonly input: string,
     readonly value: string,
-    allowed: string,
+    private readonly allowed: Allowed,
   ) {
-    const shown = /^source$|-url$/.test(input) ? hideCredentials(value) : value;
-    super(shown === '' ? `Input \`${input}\` is missing: ${allowed}.` : `Input \`${input}\` has value ${JSON.stringify(shown)}: ${allowed}.`);
+    super('');
     this.name = 'InputError';
+    this.message = this.describe(WORKFLOW_NAMES);
+  }
+
+  describe(names: InputNames): string {
+    const shown = /^source$|-url$/.test(this.input) ? hideCredentials(this.value) : this.value;
+    const allowed = typeof this.allowed === 'string' ? this.allowed : this.allowed(names);
+    const subject = names.subject(this.input);
+    return shown === '' ? `${subject} is missing: ${allowed}.` : `${subject} has value ${JSON.stringify(shown)}: ${allowed}.`;
   }
 }
 
@@ -27,62 +38,10 @@ export class UserError extends Error {
   }
 }
 
-/** An answer of the Scalingo API that is not the expected one. */
-export class ScalingoApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly method: string,
-    readonly path: string,
-    /** The API's own message (`error`, or the 422 field errors flattened), or the start of a body that is not JSON. */
-    readonly apiMessage: string,
-    readonly details: {
-      resource?: string;
-      fieldErrors?: Record<string, string[]>;
-      requestId?: string;
-      attempts?: number;
-    } = {},
-  ) {
-    super(`Scalingo API answered ${status} to ${method} ${path}${apiMessage ? `: ${apiMessage}` : ''}`);
-    this.name = 'ScalingoApiError';
-  }
+/** For the `default` of a switch that covers every case: the compiler proves it unreachable. */
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
 }
 
-/** The code of a NetworkError for a read cut short by the run's deadline. */
-export const DEADLINE_REACHED = 'no answer before the deadline';
-
-/** The request failed without an HTTP answer (connection refused or reset, timeout). */
-export class NetworkError extends Error {
-  constructor(
-    readonly method: string,
-    readonly path: string,
-    readonly code: string,
-    /** True when the request surely did not reach the server (nothing could have happened). */
-    readonly notSent: boolean,
-  ) {
-    super(`${method} ${path} failed without an answer (${code})`);
-    this.name = 'NetworkError';
-  }
-}
-
-/** The API answered something that is not what it promises (HTML page, malformed JSON, missing field). */
-export class UnexpectedResponseError extends Error {
-  constructor(status: number, method: string, path: string, what: string, bodyStart: string) {
-    super(`Scalingo API answered ${method} ${path} with ${what} (HTTP ${status}): ${JSON.stringify(bodyStart)}`);
-    this.name = 'UnexpectedResponseError';
-  }
-}
-
-export class CancelledError extends Error {
-  constructor(signal: string) {
-    super(`cancelled by ${signal}`);
-    this.name = 'CancelledError';
-  }
-}
-
-/** Whether a failed read may succeed when tried again later (used while following a deployment). */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof NetworkError) return true;
-  if (err instanceof UnexpectedResponseError) return true;
-  if (err instanceof ScalingoApiError) return err.status === 429 || err.status >= 500;
-  return false;
-}
+/** @deprecated Import it from scalingo/errors.ts; re-exported until the in-process test harness does. */
+export { CancelledError } from '../scalingo/errors.js';

@@ -1,4 +1,6 @@
-/** What triggered the pipeline, in terms the core understands, whatever the CI. */
+/** What triggered the pipeline, in terms the core understands, whatever the CI, and the CI's own words. */
+import { assertNever } from './errors.js';
+import type { InputNames } from './inputs.js';
 
 export interface PullRequestInfo {
   number: number;
@@ -8,7 +10,6 @@ export interface PullRequestInfo {
   baseBranch?: string;
   /** Opened from a fork: the fork's workflows get no secrets. */
   fork: boolean;
-  title?: string;
   url?: string;
   sha?: string;
 }
@@ -25,8 +26,25 @@ export type CiEvent =
   /** No CI around us: only an explicit command can run. */
   | { kind: 'none' };
 
+/**
+ * The words of the CI and of the face that runs the core: the core never asks which platform it runs on, it says
+ * things the way its context says them.
+ */
+export interface Terms extends InputNames {
+  /** The CI's name, as in "GitLab gives no secrets to pipelines of forks". */
+  platformName: string;
+  /** The CI's name for a pull request, with its reference when given: "pull request #7", "merge request !7". */
+  pr(number?: number): string;
+  /** The reference alone: "#7", "!7". */
+  prRef(number: number): string;
+  /** Where to set the API token, after "set": "the SCALINGO_API_TOKEN environment variable (...)". */
+  secretsHint: string;
+}
+
 export interface CiContext {
+  /** Which CI read the context (for the User-Agent and debug lines; the core never branches on it). */
   platform: 'github' | 'gitlab' | 'local';
+  terms: Terms;
   /** The event's own name, as the CI says it (`push`, `pull_request`, `merge_request_event`, ...). */
   eventName: string;
   event: CiEvent;
@@ -48,12 +66,14 @@ export function describeEvent(ctx: CiContext): string {
     case 'tag':
       return `push of tag ${e.tag}`;
     case 'pull-request':
-      return `${ctx.eventName} ${e.rawAction} #${e.pr.number}${e.pr.headBranch ? ` (${e.pr.headBranch})` : ''}`;
+      return `${ctx.eventName} ${e.rawAction} ${ctx.terms.prRef(e.pr.number)}${e.pr.headBranch ? ` (${e.pr.headBranch})` : ''}`;
     case 'manual':
       return `${e.trigger}${e.branch ? ` on branch ${e.branch}` : e.tag ? ` on tag ${e.tag}` : ''}`;
     case 'other':
       return `${e.name}${e.branch ? ` on branch ${e.branch}` : ''}`;
     case 'none':
       return 'no CI event';
+    default:
+      return assertNever(e);
   }
 }

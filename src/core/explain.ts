@@ -1,5 +1,8 @@
 /** Turns any error into the one line a user reads: what happened and what to do. */
-import { CancelledError, DEADLINE_REACHED, InputError, NetworkError, ScalingoApiError, UnexpectedResponseError, UserError } from './errors.js';
+import { BILLING_PAGE, INTEGRATIONS_PAGE, TOKENS_PAGE } from '../scalingo/dashboard.js';
+import { CancelledError, DEADLINE_REACHED, NetworkError, notFound, ScalingoApiError, UnexpectedResponseError } from '../scalingo/errors.js';
+import { InputError, UserError } from './errors.js';
+import { inputSpec, WORKFLOW_NAMES, type InputNames } from './inputs.js';
 import { LINK_FIELDS } from './settings.js';
 
 export interface ExplainContext {
@@ -10,81 +13,88 @@ export interface ExplainContext {
   source?: string;
 }
 
-const TOKENS_PAGE = 'https://dashboard.scalingo.com/account/tokens';
-const INTEGRATIONS_PAGE = 'https://dashboard.scalingo.com/account/integrations';
-
 function appInPath(path: string): string | undefined {
   const m = /^\/v1\/apps\/([^/?]+)/.exec(path);
   return m?.[1] ? decodeURIComponent(m[1]) : undefined;
 }
 
-function inputFor(field: string): string {
-  const f = LINK_FIELDS.find((l) => l.field === field);
-  return f ? `\`${f.input}\`` : field === 'source' ? '`source`' : field === 'auth_integration_uuid' ? '`scm-integration`' : field;
+/** The input that sets an API field, in the user's words; the field itself when no input does. */
+function inputFor(field: string, n: InputNames): string {
+  const input = LINK_FIELDS.find((l) => l.field === field)?.input ?? (field === 'source' ? 'source' : field === 'auth_integration_uuid' ? 'scm-integration' : undefined);
+  return input ? `\`${n.name(input)}\`` : field;
 }
 
-export function explain(err: unknown, ctx: ExplainContext): string {
-  if (err instanceof InputError || err instanceof UserError) return err.message;
+/** `names`: how the face that reports the error names its inputs. */
+export function explain(err: unknown, ctx: ExplainContext, names: InputNames = WORKFLOW_NAMES): string {
+  const q = (input: string): string => `\`${names.name(input)}\``;
+  if (err instanceof InputError) return err.describe(names);
+  if (err instanceof UserError) return err.message;
   if (err instanceof CancelledError) return `Cancelled (${err.message}).`;
-  if (err instanceof ScalingoApiError) return explainApi(err, ctx);
+  if (err instanceof ScalingoApiError) return explainApi(err, ctx, q, names);
   if (err instanceof NetworkError && err.code === DEADLINE_REACHED) {
-    return `Scalingo did not answer ${err.method} ${err.path} before the deadline: retry later, or raise \`timeout-minutes\`.`;
+    return `Scalingo did not answer ${err.method} ${err.path} before the deadline: retry later, or raise ${q('timeout-minutes')}.`;
   }
   if (err instanceof NetworkError) {
     const base = err.path.startsWith('/v1/tokens') || err.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;
-    return `Could not reach Scalingo at ${base} (${err.code} on ${err.method} ${err.path}): check \`region\`/\`api-url\`/\`auth-url\` and the runner's network, then retry.`;
+    return `Could not reach Scalingo at ${base} (${err.code} on ${err.method} ${err.path}): check ${q('region')}/${q('api-url')}/${q('auth-url')} and the runner's network, then retry.`;
   }
   if (err instanceof UnexpectedResponseError) {
-    return `${err.message}. Is \`api-url\` (${ctx.apiUrl}) Scalingo's API? If so, retry later.`;
+    return `${err.message}. Is ${q('api-url')} (${ctx.apiUrl}) Scalingo's API? If so, retry later.`;
   }
   if (err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'UND_ERR_ABORTED')) return 'Cancelled.';
   return `Unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
-function explainApi(err: ScalingoApiError, ctx: ExplainContext): string {
+function explainApi(err: ScalingoApiError, ctx: ExplainContext, q: (input: string) => string, names: InputNames): string {
   const where = `${err.method} ${err.path}`;
   const app = appInPath(err.path) ?? ctx.app;
   const said = err.apiMessage ? ` (Scalingo said: ${err.apiMessage})` : '';
   if (err.path === '/v1/tokens/exchange') {
     if (err.status === 401 || err.status === 403) {
-      return `Scalingo refused the API token (${err.status} on the token exchange): check the \`api-token\` input or the SCALINGO_API_TOKEN secret; create a token at ${TOKENS_PAGE}.`;
+      return `Scalingo refused the API token (${err.status} on the token exchange): check ${tokenWhere(names)}; create a token at ${TOKENS_PAGE}.`;
     }
   }
   switch (err.status) {
     case 401:
       return `Scalingo refused the credentials on ${where} (401) even with a fresh bearer token: check that the token's user still has access to app ${app}${said}.`;
     case 402:
-      return `Scalingo asks for payment on ${where} (402)${said}: add a payment method or check your free trial at https://dashboard.scalingo.com/billing.`;
+      return `Scalingo asks for payment on ${where} (402)${said}: add a payment method or check your free trial at ${BILLING_PAGE}.`;
     case 403:
       if (err.method === 'POST' && err.path.endsWith('/scm_repo_link')) {
         return `The SCM integration's own token was refused by the repository host (403 on creating the link)${said}: reconnect the integration at ${INTEGRATIONS_PAGE}.`;
       }
       return `Access denied on ${where} (403)${said}: the token's user needs to be a collaborator of app ${app}.`;
     case 404:
-      if (err.details.resource === 'app' || /^\/v1\/apps\/[^/]+$/.test(err.path)) {
-        return `App "${app}" not found in region ${ctx.region} (404 on ${where}): check \`app\` and \`region\` (or \`api-url\`), and that the token's user is a collaborator of the app.`;
+      if (notFound(err) === 'app') {
+        return `App "${app}" not found in region ${ctx.region} (404 on ${where}): check ${q('app')} and ${q('region')} (or ${q('api-url')}), and that the token's user is a collaborator of the app.`;
       }
       if (err.method === 'POST' && err.path.endsWith('/scm_repo_link')) {
-        return `Scalingo cannot reach repository ${ctx.source ?? ''} (404 on creating the link)${said}: check \`source\` and that the SCM integration's account can read the repository.`;
+        return `Scalingo cannot reach repository ${ctx.source ?? ''} (404 on creating the link)${said}: check ${q('source')} and that the SCM integration's account can read the repository.`;
       }
       if (/\/scm_repo_link\//.test(err.path)) {
-        return `App "${app}" has no SCM link (404 on ${where})${said}: run with \`command: link\` (or \`auto\`) first, or link it in the dashboard.`;
+        return `App "${app}" has no SCM link (404 on ${where})${said}: run with \`${names.setting('command', 'link')}\` (or \`auto\`) first, or link it in the dashboard.`;
       }
       return `Not found: ${where} (404)${said}.`;
     case 409:
     case 422: {
       const fields = err.details.fieldErrors;
       const detail = fields
-        ? Object.entries(fields).map(([f, msgs]) => `${inputFor(f)} ${msgs.join(', ')}`).join('; ')
+        ? Object.entries(fields).map(([f, msgs]) => `${inputFor(f, names)} ${msgs.join(', ')}`).join('; ')
         : err.apiMessage;
       return `Scalingo refused ${where} (${err.status}): ${detail}. Fix the input(s) named and run again.`;
     }
     case 429:
-      return `Scalingo's rate limit (60 requests per minute per user) was reached on ${where} and retries ran out: raise \`poll-interval-seconds\` or run fewer jobs at once with this token.`;
+      return `Scalingo's rate limit (60 requests per minute per user) was reached on ${where} and retries ran out: raise ${q('poll-interval-seconds')} or run fewer jobs at once with this token.`;
     default:
       if (err.status >= 500) {
         return `Scalingo's API failed on ${where} (${err.status})${said}: the platform has a problem; retry later and check https://scalingostatus.com.`;
       }
       return `Scalingo answered ${err.status} on ${where}${said}.`;
   }
+}
+
+/** Where the token comes from, as the face gives it: an input (or the secret behind it), or the variable alone. */
+function tokenWhere(names: InputNames): string {
+  const env = inputSpec('api-token').env;
+  return names.name('api-token') === env ? `the ${env} variable` : `the \`${names.name('api-token')}\` input or the ${env} secret`;
 }

@@ -10,7 +10,7 @@ export interface InputSpec {
   readonly name: string;
   readonly type: 'string' | 'boolean' | 'integer' | 'number' | 'enum' | 'secret';
   readonly options?: readonly string[];
-  /** The default as a user reads it (documentation); the code applies it in settings.ts. */
+  /** The default, as a user writes it: documented from here, and applied from here by settings.ts. */
   readonly default?: string;
   /** The environment variable read when the input is not given (and by the CLI). */
   readonly env: string;
@@ -89,6 +89,23 @@ export const INPUTS: readonly InputSpec[] = [
   input({ name: 'environment', type: 'string', platforms: ['github'],
     description: 'GitHub deployment environment name. Default: the app name (review apps: the review app name).' }),
 ];
+
+/** How a face names its inputs in the messages it prints. */
+export interface InputNames {
+  /** An input, as its user writes it: `timeout-minutes` in a workflow, `--timeout-minutes` on the command line. */
+  name(input: string): string;
+  /** An input set to a value: `auto-deploy: false` in a workflow, `--auto-deploy=false` on the command line. */
+  setting(input: string, value: string): string;
+  /** What an error about the input is about: "Input `app`" in a workflow; "--app" or "SCALINGO_APP" on the command line. */
+  subject(input: string): string;
+}
+
+/** The table's own names, as a workflow (action.yml's `with:`) writes them. */
+export const WORKFLOW_NAMES: InputNames = {
+  name: (input) => input,
+  setting: (input, value) => `${input}: ${value}`,
+  subject: (input) => `Input \`${input}\``,
+};
 
 export function inputSpec(name: string): InputSpec {
   const spec = INPUTS.find((i) => i.name === name);

@@ -23,10 +23,6 @@ export class Secrets {
     for (const secret of this.values) out = out.split(secret).join('***');
     return out;
   }
-
-  list(): string[] {
-    return [...this.values];
-  }
 }
 
 /** Wraps a logger so that no line it prints can carry a secret. */

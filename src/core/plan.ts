@@ -1,7 +1,8 @@
-/** Pure decisions: what to do to the link, and what to deploy. No request is made here. */
-import type { CiContext, CiEvent, PullRequestInfo } from './event.js';
-import { LINK_FIELDS, type LinkField, type LinkSettings, type Settings } from './settings.js';
-import type { ScmRepoLink } from '../scalingo/types.js';
+/** Pure decisions: what to do to the link, what to read and what to deploy. No request is made here. */
+import { assertNever } from './errors.js';
+import type { CiContext, CiEvent, PullRequestInfo, Terms } from './event.js';
+import { LINK_FIELDS, type Command, type LinkField, type LinkSettings, type Settings } from './settings.js';
+import type { Deployment, ReviewApp, ScmIntegration, ScmRepoLink } from '../scalingo/types.js';
 
 export interface FieldChange {
   field: LinkField;
@@ -80,8 +81,11 @@ export function newLinkBranch(event: CiEvent): string | undefined {
     case 'manual':
     case 'other':
       return event.branch;
-    default:
+    case 'tag':
+    case 'none':
       return undefined;
+    default:
+      return assertNever(event);
   }
 }
 
@@ -91,6 +95,7 @@ export function newLinkBranch(event: CiEvent): string | undefined {
  */
 export function decideAction(settings: Settings, ctx: CiContext, followed: string | undefined): Action {
   const event = ctx.event;
+  const t = ctx.terms;
   switch (settings.command) {
     case 'link':
       return { kind: 'none', reason: 'command is link: the link is reconciled, nothing is deployed' };
@@ -100,16 +105,18 @@ export function decideAction(settings: Settings, ctx: CiContext, followed: strin
       const branch = settings.link.branch ?? refBranch(event) ?? followed;
       return branch
         ? { kind: 'deploy', branch, reason: `command is deploy: deploying branch ${branch}` }
-        : { kind: 'none', reason: 'command is deploy but no branch is known: set `branch`' };
+        : { kind: 'none', reason: `command is deploy but no branch is known: set \`${t.name('branch')}\`` };
     }
     case 'review-app': {
       const number = settings.pullRequest ?? (event.kind === 'pull-request' ? event.pr.number : undefined);
-      if (number === undefined) return { kind: 'none', reason: 'command is review-app but no pull request is known: set `pull-request`' };
+      if (number === undefined) return { kind: 'none', reason: `command is review-app but no ${t.pr()} is known: set \`${t.name('pull-request')}\`` };
       const pr: PullRequestInfo = event.kind === 'pull-request' && event.pr.number === number ? event.pr : { number, fork: false };
-      return { kind: 'review-app', pr, reason: `command is review-app: review app of #${number}` };
+      return { kind: 'review-app', pr, reason: `command is review-app: review app of ${t.prRef(number)}` };
     }
     case 'auto':
-      return decideAuto(event, followed, settings.link.branch);
+      return decideAuto(event, followed, settings.link.branch, t);
+    default:
+      return assertNever(settings.command);
   }
 }
 
@@ -117,31 +124,87 @@ function refBranch(event: CiEvent): string | undefined {
   return event.kind === 'push' || event.kind === 'manual' ? event.branch : undefined;
 }
 
-function decideAuto(event: CiEvent, followed: string | undefined, branchInput: string | undefined): Action {
+function decideAuto(event: CiEvent, followed: string | undefined, branchInput: string | undefined, t: Terms): Action {
+  const branch = `\`${t.name('branch')}\``;
   switch (event.kind) {
     case 'push':
       if (event.deleted) return { kind: 'none', reason: `branch ${event.branch} was deleted: nothing to deploy` };
       if (followed !== undefined && event.branch !== followed) {
-        return { kind: 'none', reason: `push to ${event.branch}, but the app follows ${followed}: nothing deployed (set \`branch\` to change which branch deploys)` };
+        return { kind: 'none', reason: `push to ${event.branch}, but the app follows ${followed}: nothing deployed (set ${branch} to change which branch deploys)` };
       }
       return { kind: 'deploy', branch: event.branch, reason: `push to ${event.branch}, the branch the app follows` };
     case 'tag':
-      return { kind: 'none', reason: `push of tag ${event.tag}: tags are not deployed (use \`command: deploy\` with \`branch\` to deploy a given ref)` };
+      return { kind: 'none', reason: `push of tag ${event.tag}: tags are not deployed (use \`${t.setting('command', 'deploy')}\` with ${branch} to deploy a given ref)` };
     case 'pull-request':
       if (event.action === 'open' || event.action === 'update') {
-        return { kind: 'review-app', pr: event.pr, reason: `pull request #${event.pr.number} ${event.rawAction}` };
+        return { kind: 'review-app', pr: event.pr, reason: `${t.pr(event.pr.number)} ${event.rawAction}` };
       }
-      if (event.action === 'close') return { kind: 'review-app-closed', pr: event.pr, reason: `pull request #${event.pr.number} closed` };
-      return { kind: 'none', reason: `pull request #${event.pr.number} ${event.rawAction}: nothing to deploy` };
+      if (event.action === 'close') return { kind: 'review-app-closed', pr: event.pr, reason: `${t.pr(event.pr.number)} closed` };
+      return { kind: 'none', reason: `${t.pr(event.pr.number)} ${event.rawAction}: nothing to deploy` };
     case 'manual': {
       // Run on a tag: the tag's code is not a branch, and deploying the followed branch instead would surprise.
-      const branch = branchInput ?? event.branch ?? (event.tag ? undefined : followed);
-      if (branch) return { kind: 'deploy', branch, reason: `${event.trigger} run: deploying branch ${branch}` };
-      return { kind: 'none', reason: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: set \`branch\` to deploy` };
+      const deployed = branchInput ?? event.branch ?? (event.tag ? undefined : followed);
+      if (deployed) return { kind: 'deploy', branch: deployed, reason: `${event.trigger} run: deploying branch ${deployed}` };
+      return { kind: 'none', reason: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: set ${branch} to deploy` };
     }
     case 'other':
       return { kind: 'none', reason: `event ${event.name}: only the link is reconciled` };
     case 'none':
-      return { kind: 'none', reason: 'not in a CI run: only the link is reconciled (set `command`)' };
+      return { kind: 'none', reason: `not in a CI run: only the link is reconciled (set \`${t.name('command')}\`)` };
+    default:
+      return assertNever(event);
   }
+}
+
+/** Reads the action will need, made alongside the link read. */
+export function readAhead(command: Command, event: CiEvent): { app: boolean; reviewApps: boolean } {
+  const deploying = command === 'deploy' || (command === 'auto' && (event.kind === 'push' || event.kind === 'manual'));
+  const reviewing = command === 'review-app' || (command === 'auto' && event.kind === 'pull-request');
+  return { app: deploying, reviewApps: reviewing };
+}
+
+/**
+ * What a run without a usable token does: skip a pull request from a fork (forks get no secrets) unless told to
+ * fail, fail otherwise; a token with spaces or control characters is a paste gone wrong.
+ */
+export function tokenDecision(settings: Settings, event: CiEvent): 'use' | 'skip' | 'missing' | 'malformed' {
+  if (!settings.apiToken) return event.kind === 'pull-request' && event.pr.fork && !settings.failWithoutToken ? 'skip' : 'missing';
+  // eslint-disable-next-line no-control-regex
+  return /[\s\x00-\x1f\x7f]/.test(settings.apiToken) ? 'malformed' : 'use';
+}
+
+/**
+ * The SCM integrations that serve a repository: those whose URL is the repository's host, or the CI's own server
+ * when the repository lives under it (a GitLab under a path).
+ */
+export function matchIntegrations(integrations: ScmIntegration[], source: string, serverUrl: string | undefined): { origin: string; matches: ScmIntegration[] } {
+  const origin = new URL(source).origin.toLowerCase();
+  const server = serverUrl?.replace(/\/+$/, '').toLowerCase();
+  const roots = new Set([origin, ...(server && source.toLowerCase().startsWith(`${server}/`) ? [server] : [])]);
+  return { origin, matches: integrations.filter((i) => i.url && roots.has(i.url.replace(/\/+$/, '').toLowerCase())) };
+}
+
+/**
+ * The deployment a trigger started, from the app's newest deployments (newest first): one newer than the one that
+ * was the latest before the trigger, or, when that is unknown, one created since the trigger (give or take clock
+ * differences). The oldest such one is the trigger's; later ones were started by something else.
+ */
+export function newDeployment(recent: Deployment[], previousId: string | undefined, since: number): Deployment | undefined {
+  const index = previousId === undefined ? -1 : recent.findIndex((d) => d.id === previousId);
+  const candidates = index >= 0
+    ? recent.slice(0, index)
+    : recent.filter((d) => {
+      const created = d.created_at ? Date.parse(d.created_at) : NaN;
+      return Number.isFinite(created) && created >= since - 2 * 60_000;
+    });
+  return candidates[candidates.length - 1];
+}
+
+export function findReviewApp(list: ReviewApp[], pr: number): ReviewApp | undefined {
+  return list.find((ra) => Number(ra.pull_request?.number) === pr);
+}
+
+/** The review app list may name a branch `owner:branch` (as GitHub labels it); git branch names have no colon. */
+export function branchName(name: string | undefined): string | undefined {
+  return name?.slice(name.lastIndexOf(':') + 1) || undefined;
 }

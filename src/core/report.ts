@@ -1,144 +1,158 @@
-/** How a run reads to people: the job summary (Markdown or plain text) and the pull request comment. Pure. */
-import { formatDuration } from './log.js';
-import type { RunReport } from './run.js';
+/** What a run found and did: the report every output, summary, dotenv file and comment is made from. */
+import type { PullRequestInfo } from './event.js';
+import type { OutputName } from './inputs.js';
+import type { Secrets } from './log.js';
+import type { Action, FieldChange } from './plan.js';
+import type { Settings } from './settings.js';
 
-const ICONS: Record<RunReport['outcome'], string> = {
-  success: '✅',
-  failed: '❌',
-  'timed-out': '⏱️',
-  cancelled: '🛑',
-  skipped: '⏭️',
-  'nothing-to-deploy': '➖',
-  'dry-run': '🔍',
-  error: '❌',
-};
+export type LinkResult = 'created' | 'updated' | 'unchanged' | 'deleted' | 'would-create' | 'would-update' | 'would-delete';
 
-function headline(r: RunReport): string {
-  const target = r.reviewApp ?? r.app ?? r.settingsApp;
-  switch (r.outcome) {
-    case 'success':
-      return r.deployment ? `${target} deployed` : `${target}: done`;
-    case 'failed':
-      return `${target}: deployment failed`;
-    case 'timed-out':
-      return `${target}: deployment timed out`;
-    case 'cancelled':
-      return `${target}: cancelled`;
-    case 'skipped':
-      return `${target}: skipped`;
-    case 'nothing-to-deploy':
-      return `${target}: nothing deployed`;
-    case 'dry-run':
-      return `${target}: dry run`;
-    case 'error':
-      return `${target}: failed`;
-  }
-}
+export type Outcome = 'success' | 'failed' | 'timed-out' | 'cancelled' | 'skipped' | 'nothing-to-deploy' | 'dry-run' | 'error';
 
-function shortSha(sha: string | undefined): string | undefined {
-  return sha ? sha.slice(0, 7) : undefined;
-}
-
-function linkLine(r: RunReport, code: (s: string) => string): string | undefined {
-  if (!r.link) return undefined;
-  const changes = r.link.changes.map((c) => `${code(c.field)} ${c.from === undefined ? '' : `${code(String(c.from))} → `}${code(String(c.to))}`);
-  return changes.length ? `${r.link.result}: ${changes.join(', ')}` : r.link.result;
-}
-
-function deploymentLine(r: RunReport, code: (s: string) => string): string | undefined {
-  const d = r.deployment;
-  if (!d) return undefined;
-  const took = d.endedAt !== undefined ? ` in ${formatDuration(d.endedAt - d.startedAt)}` : '';
-  return `${code(d.status)}${took} (${code(d.id)})`;
-}
-
-/** Rows shared by the Markdown and text renderings: label, value. */
-function rows(r: RunReport, code: (s: string) => string, link: (text: string, url: string) => string): [string, string][] {
-  const out: [string, string][] = [];
-  const add = (label: string, value: string | undefined): void => {
-    if (value) out.push([label, value]);
-  };
-  add('App', `${code(r.settingsApp)} (${r.region})`);
-  if (r.reviewApp) add('Review app', `${code(r.reviewApp)}${r.pullRequest ? ` for ${r.pullRequest.url ? link(`#${r.pullRequest.number}`, r.pullRequest.url) : `#${r.pullRequest.number}`}` : ''}`);
-  add('Event', r.event);
-  const sha = shortSha(r.pullRequest?.sha ?? r.sha);
-  if (r.branch) add('Branch', `${code(r.branch)}${sha ? ` at ${code(sha)}` : ''}`);
-  else if (sha) add('Commit', code(sha));
-  add('Link', linkLine(r, code));
-  add('Deployment', deploymentLine(r, code));
-  if (r.appUrl) add('URL', link(r.appUrl, r.appUrl));
-  if (r.dashboardUrl) add('Dashboard', link(r.deployment ? 'deployment' : 'app', r.dashboardUrl));
-  add('API requests', String(r.requests));
-  return out;
-}
-
-function escapeCell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
-export function renderMarkdown(r: RunReport): string {
-  const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``;
-  const link = (text: string, url: string): string => `[${text}](${url})`;
-  const lines = [`### ${ICONS[r.outcome]} Scalingo: ${headline(r)}`, '', '| | |', '| --- | --- |'];
-  for (const [label, value] of rows(r, code, link)) lines.push(`| ${label} | ${escapeCell(value)} |`);
-  lines.push('');
-  if (r.message && r.outcome !== 'success') lines.push(`> ${escapeCell(r.message)}`, '');
-  for (const w of r.warnings) lines.push(`> [!WARNING]`, `> ${escapeCell(w)}`, '');
-  for (const n of r.notes) if (n !== r.message) lines.push(`${n}`, '');
-  if (r.outcome === 'failed' && r.deployment?.outputTail) {
-    lines.push('<details><summary>End of the build output</summary>', '', '```text', r.deployment.outputTail, '```', '', '</details>', '');
-  }
-  return `${lines.join('\n')}`;
-}
-
-export function renderText(r: RunReport): string {
-  const out = rows(r, (s) => s, (text, url) => (text === url ? url : `${url}`));
-  const width = Math.max(...out.map(([label]) => label.length));
-  const lines = [`${ICONS[r.outcome]} Scalingo: ${headline(r)}`];
-  for (const [label, value] of out) lines.push(`  ${label.padEnd(width)}  ${value}`);
-  if (r.message && r.outcome !== 'success') lines.push(`  ${r.message}`);
-  for (const w of r.warnings) lines.push(`  warning: ${w}`);
-  return lines.join('\n');
-}
-
-/** The hidden marker that finds this app's comment again on the next run. */
-export function commentMarker(app: string): string {
-  return `<!-- scalingo-deploy:${app} -->`;
-}
-
-export interface CommentState {
+export interface DeploymentInfo {
   app: string;
-  reviewApp?: string;
+  id: string;
   status: string;
-  appUrl?: string;
-  dashboardUrl?: string;
-  sha?: string;
-  note?: string;
-  runUrl?: string;
+  /** Epoch ms when the run triggered or found it. */
+  startedAt: number;
+  endedAt?: number;
+  /** The end of the build output, when the deployment failed. */
+  outputTail?: string;
 }
 
-const STATUS_LABELS: Record<string, string> = {
-  queued: '⏳ queued',
-  building: '🏗️ building',
-  pushing: '📦 pushing',
-  starting: '🚀 starting',
-  success: '✅ deployed',
-  closed: '🗑️ closed',
-};
+export interface RunReport {
+  ok: boolean;
+  outcome: Outcome;
+  /** One line: why the run failed, skipped or deployed nothing. */
+  message: string;
+  settingsApp: string;
+  region: string;
+  source?: string;
+  event: string;
+  action?: Action;
+  link?: { result: LinkResult; changes: FieldChange[] };
+  /** The app deployed: the parent app, or the review app. */
+  app?: string;
+  appUrl?: string;
+  reviewApp?: string;
+  pullRequest?: PullRequestInfo;
+  branch?: string;
+  sha?: string;
+  deployment?: DeploymentInfo;
+  dashboardUrl?: string;
+  timedOut: boolean;
+  /** What happens next, for a closed pull request. */
+  notes: string[];
+  warnings: string[];
+  /** API requests sent. */
+  requests: number;
+  durationMs: number;
+}
 
-export function renderComment(s: CommentState): string {
-  const status = STATUS_LABELS[s.status] ?? `❌ ${s.status}`;
-  const lines = [
-    commentMarker(s.app),
-    `### Scalingo review app of \`${s.app}\``,
-    '',
-    '| Review app | Status | URL | Commit |',
-    '| --- | --- | --- | --- |',
-    `| ${s.reviewApp ? `\`${s.reviewApp}\`` : '-'} | ${status} | ${s.appUrl ?? '-'} | ${s.sha ? `\`${s.sha.slice(0, 7)}\`` : '-'} |`,
-    '',
-  ];
-  if (s.note) lines.push(s.note, '');
-  const links = [s.dashboardUrl ? `[Scalingo dashboard](${s.dashboardUrl})` : undefined, s.runUrl ? `[CI run](${s.runUrl})` : undefined].filter(Boolean);
-  if (links.length) lines.push(links.join(' · '));
-  return lines.join('\n');
+/** The outputs of a report, by name; every output is set (empty when unknown). */
+export function reportOutputs(report: RunReport): Record<OutputName, string> {
+  return {
+    app: report.app ?? '',
+    'app-url': report.appUrl ?? '',
+    'deployment-id': report.deployment?.id ?? '',
+    'deployment-status': report.deployment?.status ?? '',
+    'review-app': report.reviewApp ?? '',
+    link: report.link?.result ?? '',
+    'timed-out': String(report.timedOut),
+    'dashboard-url': report.dashboardUrl ?? '',
+  };
+}
+
+/** The only writer of a run's report: each step says what it learnt, in these words, and reads it back from `view`. */
+export class ReportBuilder {
+  private readonly r: RunReport;
+
+  constructor(settings: Settings, event: string, sha: string | undefined) {
+    this.r = {
+      ok: false, outcome: 'error', message: '', settingsApp: settings.app, region: settings.region, event,
+      timedOut: false, notes: [], warnings: [], requests: 0, durationMs: 0,
+    };
+    if (settings.source) this.r.source = settings.source;
+    if (sha) this.r.sha = sha;
+  }
+
+  get view(): Readonly<RunReport> {
+    return this.r;
+  }
+
+  action(action: Action): void {
+    this.r.action = action;
+  }
+
+  link(result: LinkResult, changes: FieldChange[] = []): void {
+    this.r.link = { result, changes };
+  }
+
+  /** The app this run deploys (the parent app, or a review app) and its dashboard page. */
+  target(app: string, dashboardUrl: string): void {
+    this.r.app = app;
+    this.r.dashboardUrl = dashboardUrl;
+  }
+
+  reviewApp(name: string): void {
+    this.r.reviewApp = name;
+  }
+
+  pullRequest(pr: PullRequestInfo): void {
+    this.r.pullRequest = pr;
+  }
+
+  branch(branch: string): void {
+    this.r.branch = branch;
+  }
+
+  appUrl(url: string | undefined): void {
+    if (url) this.r.appUrl = url;
+  }
+
+  deployment(info: DeploymentInfo): void {
+    this.r.deployment = { ...info };
+  }
+
+  deploymentStatus(status: string, endedAt?: number): void {
+    if (!this.r.deployment) return;
+    this.r.deployment.status = status;
+    if (endedAt !== undefined) this.r.deployment.endedAt = endedAt;
+  }
+
+  outputTail(tail: string): void {
+    if (this.r.deployment) this.r.deployment.outputTail = tail;
+  }
+
+  warning(message: string): void {
+    this.r.warnings.push(message);
+  }
+
+  note(message: string): void {
+    this.r.notes.push(message);
+  }
+
+  timedOut(): void {
+    this.r.timedOut = true;
+    this.r.outcome = 'timed-out';
+  }
+
+  finish(ok: boolean, outcome: Outcome, message: string): void {
+    this.r.ok = ok;
+    this.r.outcome = outcome;
+    this.r.message = message;
+    if (outcome === 'timed-out') this.r.timedOut = true;
+  }
+
+  /** The finished report: every text that leaves the run goes through the secrets' redaction. */
+  seal(secrets: Secrets, requests: number, durationMs: number): RunReport {
+    return {
+      ...this.r,
+      message: secrets.redact(this.r.message),
+      warnings: this.r.warnings.map((w) => secrets.redact(w)),
+      notes: this.r.notes.map((n) => secrets.redact(n)),
+      requests,
+      durationMs,
+    };
+  }
 }

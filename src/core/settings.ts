@@ -1,19 +1,11 @@
-import { COMMANDS } from './inputs.js';
+import { COMMANDS, inputSpec } from './inputs.js';
 import { InputError } from './errors.js';
+import type { ScmRepoLinkSettings } from '../scalingo/types.js';
 
 export type Command = (typeof COMMANDS)[number];
 
 /** The link settings a user may set. A field that is absent was not given: it is left as it is on Scalingo. */
-export interface LinkSettings {
-  branch?: string;
-  auto_deploy_enabled?: boolean;
-  deploy_review_apps_enabled?: boolean;
-  automatic_creation_from_forks_allowed?: boolean;
-  delete_on_close_enabled?: boolean;
-  hours_before_delete_on_close?: number;
-  delete_stale_enabled?: boolean;
-  hours_before_delete_stale?: number;
-}
+export type LinkSettings = ScmRepoLinkSettings;
 
 export type LinkField = keyof LinkSettings;
 
@@ -168,26 +160,31 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
     const v = raw(name)?.trim();
     return v === undefined || v === '' ? undefined : v;
   };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const v = get(name);
-    return v === undefined ? fallback : parseBoolean(name, v);
+  // The defaults are the input table's, the ones action.yml, the template and the README show: never restated here.
+  const orDefault = (name: string): string | undefined => get(name) ?? inputSpec(name).default;
+  const bool = (name: string): boolean => {
+    const v = orDefault(name);
+    return v === undefined ? false : parseBoolean(name, v);
   };
+  const number = (name: string, max: number, unit: string): number => parseNumberInRange(name, orDefault(name) ?? '', 0, max, unit);
 
-  const command = get('command') ?? 'auto';
+  const command = orDefault('command') ?? '';
   if (!(COMMANDS as readonly string[]).includes(command)) {
     throw new InputError('command', command, `allowed: ${COMMANDS.join(', ')}`);
   }
 
   const appRaw = get('app');
-  if (appRaw === undefined) throw new InputError('app', '', 'required: the Scalingo app name (input `app` or SCALINGO_APP)');
+  if (appRaw === undefined) {
+    throw new InputError('app', '', (n) => `required: the Scalingo app name (${lowerFirst(n.subject('app'))} or ${inputSpec('app').env})`);
+  }
   const app = validateAppName('app', appRaw);
 
-  const region = get('region') ?? 'osc-fr1';
+  const region = orDefault('region') ?? '';
   if (!REGION.test(region)) throw new InputError('region', region, 'allowed: a Scalingo region such as osc-fr1 or osc-secnum-fr1');
 
   const apiUrlRaw = get('api-url');
   const apiUrl = apiUrlRaw === undefined ? `https://api.${region}.scalingo.com` : parseServiceUrl('api-url', apiUrlRaw);
-  const authUrl = parseServiceUrl('auth-url', get('auth-url') ?? 'https://auth.scalingo.com');
+  const authUrl = parseServiceUrl('auth-url', orDefault('auth-url') ?? '');
 
   const sourceRaw = get('source');
   const source = sourceRaw !== undefined ? parseSource('source', sourceRaw) : defaults.source ? parseSource('source', defaults.source) : undefined;
@@ -209,9 +206,9 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
   const prRaw = get('pull-request');
   const pullRequest = prRaw === undefined ? undefined : parsePositiveInteger('pull-request', prRaw);
 
-  const timeoutMinutes = parseNumberInRange('timeout-minutes', get('timeout-minutes') ?? '15', 0, 360, 'minutes');
-  const pollSeconds = parseNumberInRange('poll-interval-seconds', get('poll-interval-seconds') ?? '5', 0, 600, 'seconds');
-  const requestSeconds = parseNumberInRange('request-timeout-seconds', get('request-timeout-seconds') ?? '30', 0, 600, 'seconds');
+  const timeoutMinutes = number('timeout-minutes', 360, 'minutes');
+  const pollSeconds = number('poll-interval-seconds', 600, 'seconds');
+  const requestSeconds = number('request-timeout-seconds', 600, 'seconds');
 
   const settings: Settings = {
     apiToken: get('api-token') ?? '',
@@ -221,17 +218,21 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
     authUrl,
     command: command as Command,
     link,
-    wait: bool('wait', true),
+    wait: bool('wait'),
     timeoutMs: Math.round(timeoutMinutes * 60_000),
     pollIntervalMs: Math.round(pollSeconds * 1000),
     requestTimeoutMs: Math.round(requestSeconds * 1000),
-    dryRun: bool('dry-run', false),
-    failWithoutToken: bool('fail-without-token', false),
+    dryRun: bool('dry-run'),
+    failWithoutToken: bool('fail-without-token'),
   };
   if (source !== undefined) settings.source = source;
   if (scmIntegration !== undefined) settings.scmIntegration = scmIntegration;
   if (pullRequest !== undefined) settings.pullRequest = pullRequest;
   return settings;
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 /** A copy safe to print: the token replaced by whether it is given. */

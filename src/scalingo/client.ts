@@ -1,8 +1,8 @@
 /** Typed calls to the Scalingo endpoints this product drives (see the API notes in the README). */
-import { ScalingoApiError, UnexpectedResponseError } from '../core/errors.js';
+import { Auth } from './auth.js';
+import { notFound, ScalingoApiError, UnexpectedResponseError } from './errors.js';
 import { Http, type HttpOptions, type HttpResponse, type RequestSpec } from './http.js';
-import type { App, Deployment, ReviewApp, ScmIntegration, ScmRepoLink } from './types.js';
-import type { LinkSettings } from '../core/settings.js';
+import type { App, Deployment, ReviewApp, ScmIntegration, ScmRepoLink, ScmRepoLinkSettings } from './types.js';
 
 export interface ClientOptions extends HttpOptions {
   apiToken: string;
@@ -10,65 +10,31 @@ export interface ClientOptions extends HttpOptions {
   onSecret: (secret: string) => void;
 }
 
-/** Refresh the bearer this long before it expires, as the official Go client does. */
-const REFRESH_MARGIN_MS = 5 * 60_000;
-/** Bearer tokens last one hour when the JWT does not say. */
-const DEFAULT_LIFETIME_MS = 60 * 60_000;
-
-export type CreateLinkParams = LinkSettings & { source: string; auth_integration_uuid: string };
+export type CreateLinkParams = ScmRepoLinkSettings & { source: string; auth_integration_uuid: string };
 
 export class ScalingoClient {
   readonly http: Http;
-  private bearer?: { token: string; refreshAt: number };
-  private pending?: Promise<string>;
-  private readonly basic: string;
+  private readonly auth: Auth;
 
   constructor(private readonly opts: ClientOptions) {
     this.http = new Http(opts);
-    this.basic = `Basic ${Buffer.from(`:${opts.apiToken}`).toString('base64')}`;
-    opts.onSecret(opts.apiToken);
-    opts.onSecret(this.basic.slice('Basic '.length));
+    this.auth = new Auth(this.http, opts.apiToken, opts.onSecret, opts.debug);
   }
 
-  /** Exchanges the API token for a bearer token (POST /v1/tokens/exchange on the auth service). */
-  async exchange(): Promise<string> {
-    this.pending ??= (async () => {
-      try {
-        const res = await this.http.send({
-          method: 'POST', service: 'auth', path: '/v1/tokens/exchange', body: {},
-          headers: { authorization: this.basic }, idempotent: true, expect: [200, 201],
-        });
-        const token = (res.data as { token?: unknown } | undefined)?.token;
-        if (typeof token !== 'string' || token === '') {
-          throw new UnexpectedResponseError(res.status, 'POST', '/v1/tokens/exchange', 'a body without a token', res.text.slice(0, 40).replace(/"token"\s*:\s*"[^"]*"/, '"token":"***"'));
-        }
-        this.opts.onSecret(token);
-        const now = Date.now();
-        this.bearer = { token, refreshAt: bearerRefreshAt(jwtExpiry(token, now), now) };
-        return token;
-      } finally {
-        this.pending = undefined;
-      }
-    })();
-    return this.pending;
-  }
-
-  private async token(): Promise<string> {
-    if (this.bearer && Date.now() < this.bearer.refreshAt) return this.bearer.token;
-    if (this.bearer) this.opts.debug('bearer token about to expire: exchanging the API token again');
-    return this.exchange();
+  /** Exchanges the API token for a bearer token now (it is also done on the first call). */
+  exchange(): Promise<string> {
+    return this.auth.exchange();
   }
 
   /** Sends an authenticated request; a 401 in the middle of a run gets one new bearer and one more try. */
   private async call(spec: Omit<RequestSpec, 'headers'>): Promise<HttpResponse> {
-    const token = await this.token();
+    const token = await this.auth.token();
     try {
       return await this.http.send({ ...spec, headers: { authorization: `Bearer ${token}` } });
     } catch (err) {
       if (!(err instanceof ScalingoApiError) || err.status !== 401) throw err;
       this.opts.debug(`${spec.method} ${spec.path} -> 401: exchanging the API token again and retrying once`);
-      this.bearer = undefined;
-      const fresh = await this.exchange();
+      const fresh = await this.auth.renew();
       return this.http.send({ ...spec, headers: { authorization: `Bearer ${fresh}` } });
     }
   }
@@ -77,14 +43,21 @@ export class ScalingoClient {
     return `/v1/apps/${encodeURIComponent(app)}${rest}`;
   }
 
+  /**
+   * The app's link, or null when it has none. A 404 that names the link means "no link"; one about the app is an
+   * unknown app; one that names nothing is settled here by looking at the app, so that no caller mistakes an
+   * unknown app for an app without a link.
+   */
   async getLink(app: string): Promise<ScmRepoLink | null> {
+    const path = this.appPath(app, '/scm_repo_link');
     try {
-      const res = await this.call({ method: 'GET', service: 'api', path: this.appPath(app, '/scm_repo_link'), idempotent: true, expect: [200] });
-      return unwrap<ScmRepoLink>(res, 'GET', this.appPath(app, '/scm_repo_link'), 'scm_repo_link');
+      const res = await this.call({ method: 'GET', service: 'api', path, idempotent: true, expect: [200] });
+      return unwrap<ScmRepoLink>(res, 'GET', path, 'scm_repo_link');
     } catch (err) {
-      // 404 means "no link" only when it is about the link; an unknown app is a real error.
-      if (err instanceof ScalingoApiError && err.status === 404 && err.details.resource !== 'app') return null;
-      throw err;
+      const missing = notFound(err);
+      if (missing === undefined || missing === 'app') throw err;
+      if (missing === 'unnamed') await this.getApp(app);
+      return null;
     }
   }
 
@@ -94,14 +67,20 @@ export class ScalingoClient {
     return unwrap<ScmRepoLink>(res, 'POST', path, 'scm_repo_link');
   }
 
-  async updateLink(app: string, params: LinkSettings): Promise<ScmRepoLink> {
+  async updateLink(app: string, params: ScmRepoLinkSettings): Promise<ScmRepoLink> {
     const path = this.appPath(app, '/scm_repo_link');
     const res = await this.call({ method: 'PATCH', service: 'api', path, body: { scm_repo_link: params }, idempotent: true, expect: [200] });
     return unwrap<ScmRepoLink>(res, 'PATCH', path, 'scm_repo_link');
   }
 
+  /** Deletes the link; one already gone (a 404 that is not about the app) counts as deleted. */
   async deleteLink(app: string): Promise<void> {
-    await this.call({ method: 'DELETE', service: 'api', path: this.appPath(app, '/scm_repo_link'), idempotent: true, expect: [204, 200] });
+    try {
+      await this.call({ method: 'DELETE', service: 'api', path: this.appPath(app, '/scm_repo_link'), idempotent: true, expect: [204, 200] });
+    } catch (err) {
+      const missing = notFound(err);
+      if (missing === undefined || missing === 'app') throw err;
+    }
   }
 
   async listIntegrations(): Promise<ScmIntegration[]> {
@@ -166,7 +145,7 @@ export class ScalingoClient {
       const res = await this.call({ method: 'GET', service: 'api', path, idempotent: true, expect: [200], text: true });
       return res.text;
     } catch (err) {
-      if (err instanceof ScalingoApiError && err.status === 404) return undefined;
+      if (notFound(err) !== undefined) return undefined;
       throw err;
     }
   }
@@ -193,26 +172,4 @@ function checkDeployment(res: HttpResponse, method: string, path: string, d: Dep
     throw new UnexpectedResponseError(res.status, method, path, 'a deployment without id or status', res.text.slice(0, 120));
   }
   return d;
-}
-
-/**
- * When to exchange the token again: 5 minutes before the bearer expires; a bearer that short-lived is still used
- * for half its life, rather than exchanged again before every call.
- */
-export function bearerRefreshAt(expiry: number, now: number): number {
-  return Math.max(expiry - REFRESH_MARGIN_MS, now + (expiry - now) / 2);
-}
-
-/** Reads the `exp` claim of a JWT without verifying it (the server does that); one hour when absent. */
-export function jwtExpiry(token: string, now: number): number {
-  const payload = token.split('.')[1];
-  if (payload) {
-    try {
-      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
-      if (typeof claims.exp === 'number' && Number.isFinite(claims.exp)) return claims.exp * 1000;
-    } catch {
-      // not a JWT we can read
-    }
-  }
-  return now + DEFAULT_LIFETIME_MS;
 }

@@ -19,6 +19,18 @@ export interface ScmRepoLink {
   automatic_creation_from_forks_allowed?: boolean;
 }
 
+/** The link settings this product may set. A field that is absent is left as it is on Scalingo. */
+export interface ScmRepoLinkSettings {
+  branch?: string;
+  auto_deploy_enabled?: boolean;
+  deploy_review_apps_enabled?: boolean;
+  automatic_creation_from_forks_allowed?: boolean;
+  delete_on_close_enabled?: boolean;
+  hours_before_delete_on_close?: number;
+  delete_stale_enabled?: boolean;
+  hours_before_delete_stale?: number;
+}
+
 export interface ScmIntegration {
   id: string;
   scm_type?: string;

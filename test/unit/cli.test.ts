@@ -1,6 +1,9 @@
 /** The command line's reading of flags, SCALINGO_* variables and GitLab's variables: the same settings as the action. */
 import { describe, expect, it } from 'vitest';
-import { helpText, parseArgs, resolveCli, dotenv, UsageError } from '../../src/platform/cli.js';
+import { helpText, parseArgs, UsageError } from '../../src/platform/cli/args.js';
+import { resolveCli } from '../../src/platform/cli/cli.js';
+import { dotenv } from '../../src/platform/cli/dotenv.js';
+import { cliNames } from '../../src/platform/cli/names.js';
 import { parseSettings } from '../../src/core/settings.js';
 import { INPUTS } from '../../src/core/inputs.js';
 import type { RunReport } from '../../src/core/run.js';
@@ -64,6 +67,31 @@ describe('resolveCli', () => {
   it('outside any CI, requires --command, and writes no dotenv unless asked', () => {
     expect(() => resolveCli(parseArgs(['--app', 'my-app']), {})).toThrow('outside a CI run there is no event to decide from');
     expect(resolveCli(parseArgs(['--app', 'my-app', '--command', 'link']), {}).dotenv).toBe(false);
+  });
+});
+
+describe('the command line\'s words', () => {
+  it('names inputs as flags, and an input error after what the user set: the flag, else the variable', () => {
+    const names = cliNames(new Map([['branch', 'main']]), { SCALINGO_REGION: 'x', SCALINGO_BRANCH: 'ignored' });
+    expect(names.name('auto-deploy')).toBe('--auto-deploy');
+    expect(names.setting('auto-deploy', 'false')).toBe('--auto-deploy=false');
+    expect(names.subject('branch')).toBe('--branch');
+    expect(names.subject('region')).toBe('SCALINGO_REGION');
+    expect(names.subject('app')).toBe('--app');
+    // The token is never a flag.
+    expect(names.name('api-token')).toBe('SCALINGO_API_TOKEN');
+    expect(names.subject('api-token')).toBe('SCALINGO_API_TOKEN');
+  });
+
+  it('says a missing app in flags and variables, not in the action\'s inputs', () => {
+    expect(() => resolveCli(parseArgs(['--command', 'link']), {})).toThrow('--app is missing: required: the Scalingo app name (--app or SCALINGO_APP).');
+  });
+
+  it('gives the core the CI\'s words with the command line\'s names: merge request !12, --branch', () => {
+    const { ctx } = resolveCli(parseArgs(['--app', 'my-app']), { ...GITLAB, CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '12' });
+    expect(ctx.terms.pr(12)).toBe('merge request !12');
+    expect(ctx.terms.name('branch')).toBe('--branch');
+    expect(ctx.terms.secretsHint).toContain('masked CI/CD variable');
   });
 });
 

@@ -5,8 +5,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MockAgent } from 'undici';
-import { bearerRefreshAt, jwtExpiry, ScalingoClient } from '../../src/scalingo/client.js';
-import { NetworkError, ScalingoApiError, UnexpectedResponseError } from '../../src/core/errors.js';
+import { bearerRefreshAt, jwtExpiry } from '../../src/scalingo/auth.js';
+import { ScalingoClient } from '../../src/scalingo/client.js';
+import { NetworkError, ScalingoApiError, UnexpectedResponseError } from '../../src/scalingo/errors.js';
 
 const AUTH = 'https://auth.scalingo.com';
 const API = 'https://api.osc-fr1.scalingo.com';
@@ -64,6 +65,28 @@ describe('ScalingoClient', () => {
     const c = client();
     expect(await c.getLink('my-app')).toBeNull();
     await expect(c.getLink('nope')).rejects.toMatchObject({ status: 404, details: { resource: 'app' } });
+  });
+
+  it('settles a 404 that names nothing by looking at the app: no link when the app exists, the app\'s 404 when not', async () => {
+    exchanges(jwt(Math.floor(Date.now() / 1000) + 3600));
+    const api = agent.get(API);
+    api.intercept({ path: '/v1/apps/my-app/scm_repo_link', method: 'GET' }).reply(404, { error: 'not found' }, JSON_HEADERS);
+    api.intercept({ path: '/v1/apps/my-app', method: 'GET' }).reply(200, { app: { name: 'my-app' } }, JSON_HEADERS);
+    api.intercept({ path: '/v1/apps/nope/scm_repo_link', method: 'GET' }).reply(404, { error: 'not found' }, JSON_HEADERS);
+    api.intercept({ path: '/v1/apps/nope', method: 'GET' }).reply(404, { error: 'not found' }, JSON_HEADERS);
+    const c = client();
+    expect(await c.getLink('my-app')).toBeNull();
+    await expect(c.getLink('nope')).rejects.toMatchObject({ status: 404, method: 'GET', path: '/v1/apps/nope' });
+  });
+
+  it('deletes a link, counting one already gone as deleted, but not an unknown app', async () => {
+    exchanges(jwt(Math.floor(Date.now() / 1000) + 3600));
+    const api = agent.get(API);
+    api.intercept({ path: '/v1/apps/my-app/scm_repo_link', method: 'DELETE' }).reply(404, { resource: 'scm_repo_link', error: 'not found' }, JSON_HEADERS);
+    api.intercept({ path: '/v1/apps/nope/scm_repo_link', method: 'DELETE' }).reply(404, { resource: 'app', error: 'not found' }, JSON_HEADERS);
+    const c = client();
+    await c.deleteLink('my-app');
+    await expect(c.deleteLink('nope')).rejects.toMatchObject({ status: 404, details: { resource: 'app' } });
   });
 
   it('wraps link bodies and sends unwrapped deploy and review app bodies', async () => {

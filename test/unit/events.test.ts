@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { githubContext, type GitHubPayload } from '../../src/platform/github-event.js';
-import { gitlabContext } from '../../src/platform/gitlab-event.js';
+import { githubContext, type GitHubPayload } from '../../src/platform/github/event.js';
+import { gitlabContext } from '../../src/platform/gitlab/event.js';
+import { GITHUB_TERMS } from '../../src/platform/github/terms.js';
+import { GITLAB_TERMS } from '../../src/platform/gitlab/terms.js';
 import { byAction, byRef, webhook } from '../support/payloads.js';
 
 const GH = { GITHUB_SERVER_URL: 'https://github.com', GITHUB_REPOSITORY: 'Codertocat/Hello-World', GITHUB_RUN_ID: '99', GITHUB_SHA: 'abc123' };
@@ -9,7 +11,7 @@ describe('GitHub events (real webhook payloads)', () => {
   it('reads a branch push', () => {
     const ctx = githubContext({ ...GH, GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/master' }, webhook('push', byRef('refs/heads/')) as GitHubPayload);
     expect(ctx).toEqual({
-      platform: 'github', eventName: 'push', serverUrl: 'https://github.com',
+      platform: 'github', terms: GITHUB_TERMS, eventName: 'push', serverUrl: 'https://github.com',
       event: { kind: 'push', branch: 'master', deleted: false, sha: 'abc123' },
       repositoryUrl: 'https://github.com/Codertocat/Hello-World',
       runUrl: 'https://github.com/Codertocat/Hello-World/actions/runs/99', sha: 'abc123',
@@ -52,7 +54,7 @@ describe('GitLab predefined variables', () => {
 
   it.each(['push'])('deploys the branch of a %s pipeline', (source) => {
     expect(gitlabContext({ ...GL, CI_PIPELINE_SOURCE: source, CI_COMMIT_BRANCH: 'main' })).toEqual({
-      platform: 'gitlab', eventName: source, event: { kind: 'push', branch: 'main', sha: 'def456' },
+      platform: 'gitlab', terms: GITLAB_TERMS, eventName: source, event: { kind: 'push', branch: 'main', sha: 'def456' },
       repositoryUrl: GL.CI_PROJECT_URL, serverUrl: GL.CI_SERVER_URL, runUrl: GL.CI_JOB_URL, sha: 'def456',
     });
   });
@@ -65,7 +67,7 @@ describe('GitLab predefined variables', () => {
     const env = { ...GL, CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '42', CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature', CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main', CI_MERGE_REQUEST_PROJECT_ID: '1', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '1', CI_MERGE_REQUEST_TITLE: 'Add x' };
     expect(gitlabContext(env).event).toEqual({
       kind: 'pull-request', action: 'update', rawAction: 'detached',
-      pr: { number: 42, headBranch: 'feature', baseBranch: 'main', fork: false, title: 'Add x', url: 'https://gitlab.example.com/group/project/-/merge_requests/42', sha: 'def456' },
+      pr: { number: 42, headBranch: 'feature', baseBranch: 'main', fork: false, url: 'https://gitlab.example.com/group/project/-/merge_requests/42', sha: 'def456' },
     });
     expect(gitlabContext({ ...env, CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '2' }).event).toMatchObject({ pr: { fork: true } });
     expect(gitlabContext({ ...env, SCALINGO_MERGE_REQUEST_STATE: 'closed' }).event).toMatchObject({ action: 'close', rawAction: 'closed' });

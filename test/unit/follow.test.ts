@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { follow, sleep } from '../../src/core/follow.js';
-import { ScalingoApiError } from '../../src/core/errors.js';
+import { follow } from '../../src/core/steps/follow.js';
+import { sleep } from '../../src/scalingo/http.js';
+import { ScalingoApiError } from '../../src/scalingo/errors.js';
 import type { Deployment } from '../../src/scalingo/types.js';
 
 /** A virtual clock: sleeping advances time instantly, so schedules can be checked exactly. */

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decideAction, linkSource, planLink, sameRepository } from '../../src/core/plan.js';
+import { branchName, decideAction, findReviewApp, linkSource, matchIntegrations, newDeployment, planLink, readAhead, sameRepository, tokenDecision } from '../../src/core/plan.js';
 import { parseSettings } from '../../src/core/settings.js';
 import type { CiContext, CiEvent } from '../../src/core/event.js';
+import { GITHUB_TERMS } from '../../src/platform/github/terms.js';
+import { GITLAB_TERMS } from '../../src/platform/gitlab/terms.js';
 import type { ScmRepoLink } from '../../src/scalingo/types.js';
 
 const settings = (inputs: Record<string, string> = {}) =>
@@ -13,7 +15,7 @@ const LINK: ScmRepoLink = {
   delete_on_close_enabled: true, hours_before_delete_on_close: 0, delete_stale_enabled: false, hours_before_delete_stale: 0,
 };
 
-const ctx = (event: CiEvent, eventName = 'push'): CiContext => ({ platform: 'github', eventName, event });
+const ctx = (event: CiEvent, eventName = 'push'): CiContext => ({ platform: 'github', terms: GITHUB_TERMS, eventName, event });
 
 describe('planLink', () => {
   it('creates a missing link with every given setting and the pushed branch', () => {
@@ -110,5 +112,77 @@ describe('decideAction', () => {
     expect(decideAction(settings({ command: 'review-app', 'pull-request': '7' }), push, 'main')).toMatchObject({ kind: 'review-app', pr: { number: 7 } });
     expect(decideAction(settings({ command: 'review-app' }), push, 'main')).toMatchObject({ kind: 'none', reason: expect.stringContaining('pull-request') });
     expect(decideAction(settings({ command: 'deploy' }), ctx({ kind: 'none' }), undefined)).toMatchObject({ kind: 'none', reason: expect.stringContaining('branch') });
+  });
+});
+
+describe('the decisions the run makes before acting', () => {
+  const pr = { number: 7, fork: true, headBranch: 'feature' };
+  const prEvent: CiEvent = { kind: 'pull-request', action: 'open', rawAction: 'opened', pr };
+
+  it('reads ahead the app for a deploy, the review apps for a pull request, nothing for the rest', () => {
+    expect(readAhead('auto', { kind: 'push', branch: 'main' })).toEqual({ app: true, reviewApps: false });
+    expect(readAhead('auto', { kind: 'manual', trigger: 'schedule' })).toEqual({ app: true, reviewApps: false });
+    expect(readAhead('auto', prEvent)).toEqual({ app: false, reviewApps: true });
+    expect(readAhead('deploy', prEvent)).toEqual({ app: true, reviewApps: false });
+    expect(readAhead('review-app', { kind: 'none' })).toEqual({ app: false, reviewApps: true });
+    expect(readAhead('link', { kind: 'push', branch: 'main' })).toEqual({ app: false, reviewApps: false });
+    expect(readAhead('unlink', prEvent)).toEqual({ app: false, reviewApps: false });
+  });
+
+  it('skips a fork\'s pull request without a token, unless told to fail; fails any other run without one', () => {
+    const withToken = (token: string, inputs: Record<string, string> = {}) => ({ ...settings(inputs), apiToken: token });
+    expect(tokenDecision(withToken(''), prEvent)).toBe('skip');
+    expect(tokenDecision(withToken('', { 'fail-without-token': 'true' }), prEvent)).toBe('missing');
+    expect(tokenDecision(withToken(''), { ...prEvent, pr: { ...pr, fork: false } } as CiEvent)).toBe('missing');
+    expect(tokenDecision(withToken(''), { kind: 'push', branch: 'main' })).toBe('missing');
+    expect(tokenDecision(withToken('tk-us-0123456789 abcdef'), prEvent)).toBe('malformed');
+    expect(tokenDecision(withToken('tk-us-0123456789\n'), prEvent)).toBe('malformed');
+    expect(tokenDecision(withToken('tk-us-0123456789abcdef'), prEvent)).toBe('use');
+  });
+
+  it('matches the SCM integration by the repository\'s host, or the CI server it lives under', () => {
+    const integrations = [
+      { id: 'gh', url: 'https://github.com' }, { id: 'gl', url: 'https://gitlab.example.com/' }, { id: 'sub', url: 'https://example.com/gitlab' }, { id: 'none' },
+    ];
+    expect(matchIntegrations(integrations, 'https://GitHub.com/o/r', undefined)).toEqual({ origin: 'https://github.com', matches: [integrations[0]] });
+    expect(matchIntegrations(integrations, 'https://gitlab.example.com/g/r', undefined).matches.map((i) => i.id)).toEqual(['gl']);
+    expect(matchIntegrations(integrations, 'https://example.com/gitlab/g/r', 'https://example.com/gitlab/').matches.map((i) => i.id)).toEqual(['sub']);
+    expect(matchIntegrations(integrations, 'https://example.com/gitlab/g/r', undefined).matches).toEqual([]);
+  });
+
+  it('finds the deployment a trigger started: the oldest one newer than the previous latest', () => {
+    const d = (id: string, created_at?: string) => ({ id, status: 'queued', ...(created_at ? { created_at } : {}) });
+    expect(newDeployment([d('d4'), d('d3'), d('d2'), d('d1')], 'd2', 0)?.id).toBe('d3');
+    expect(newDeployment([d('d2'), d('d1')], 'd2', 0)).toBeUndefined();
+  });
+
+  it('without a known previous one, the oldest created since the trigger, give or take two minutes of clock skew', () => {
+    const since = Date.parse('2026-01-01T12:00:00Z');
+    const recent = [
+      { id: 'later', status: 'queued', created_at: '2026-01-01T12:00:30Z' },
+      { id: 'ours', status: 'queued', created_at: '2026-01-01T11:59:00Z' },
+      { id: 'old', status: 'success', created_at: '2026-01-01T11:50:00Z' },
+      { id: 'undated', status: 'success' },
+    ];
+    expect(newDeployment(recent, undefined, since)?.id).toBe('ours');
+    expect(newDeployment(recent, 'gone-from-the-page', since)?.id).toBe('ours');
+    expect(newDeployment(recent.slice(2), undefined, since)).toBeUndefined();
+  });
+
+  it('finds a review app by its pull request number, and reads its branch without an owner prefix', () => {
+    const list = [{ app_name: 'my-app-pr7', pull_request: { number: '7', branch_name: 'octocat:feature' } }, { app_name: 'x', pull_request: null }];
+    expect(findReviewApp(list, 7)?.app_name).toBe('my-app-pr7');
+    expect(findReviewApp(list, 8)).toBeUndefined();
+    expect(branchName('octocat:feature')).toBe('feature');
+    expect(branchName('feature')).toBe('feature');
+    expect(branchName(undefined)).toBeUndefined();
+  });
+
+  it('says pull requests and inputs in the words of the context', () => {
+    const gitlab: CiContext = { platform: 'gitlab', terms: { ...GITLAB_TERMS, name: (i) => `--${i}`, setting: (i, v) => `--${i}=${v}` }, eventName: 'merge_request_event', event: { ...prEvent, action: 'close', rawAction: 'closed' } as CiEvent };
+    expect(decideAction(settings(), gitlab, 'main').reason).toBe('merge request !7 closed');
+    expect(decideAction(settings(), { ...gitlab, event: { kind: 'tag', tag: 'v1' } }, 'main').reason).toBe('push of tag v1: tags are not deployed (use `--command=deploy` with `--branch` to deploy a given ref)');
+    expect(decideAction(settings(), ctx({ kind: 'tag', tag: 'v1' }), 'main').reason).toBe('push of tag v1: tags are not deployed (use `command: deploy` with `branch` to deploy a given ref)');
+    expect(decideAction(settings(), ctx(prEvent, 'pull_request'), 'main').reason).toBe('pull request #7 opened');
   });
 });

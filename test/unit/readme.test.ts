@@ -95,8 +95,10 @@ describe('README troubleshooting', () => {
   });
 
   it.each(quoted)('quotes a message the code prints: %s', (message) => {
-    // Example values (app names, URLs, numbers, "...") stand for what the code fills in.
-    const literal = message.split(/\.\.\.|"x"|\bmy-app(?:-pr\d+)?\b|\bosc-fr1\b|https?:\/\/\S+|\b\d+\b|\bmain\b|\bfeature\b|\bbuild-error\b|\bbuilding\b|\bmin\b/);
+    // Example values (app names, URLs, numbers, "...") stand for what the code fills in; so do input names, which
+    // each face writes its own way (`timeout-minutes`, `--timeout-minutes`).
+    const inputs = INPUTS.map((i) => i.name).sort((a, b) => b.length - a.length).join('|');
+    const literal = message.split(new RegExp(`\\.\\.\\.|"x"|\\bmy-app(?:-pr\\d+)?\\b|\\bosc-fr1\\b|https?://\\S+|\\b\\d+\\b|\\bmain\\b|\\bfeature\\b|\\bbuild-error\\b|\\bbuilding\\b|\\bmin\\b|\\b(?:${inputs})\\b`));
     const pieces = literal.map((p) => p.trim()).filter((p) => p.length >= 8);
     expect(pieces.length).toBeGreaterThan(0);
     for (const piece of pieces) expect(sources, piece).toContain(piece);

@@ -1,6 +1,6 @@
 /** The job summary (Markdown and text) and the pull request comment, by snapshot. */
 import { describe, expect, it } from 'vitest';
-import { renderComment, renderMarkdown, renderText } from '../../src/core/report.js';
+import { renderComment, renderMarkdown, renderText } from '../../src/core/render.js';
 import type { RunReport } from '../../src/core/run.js';
 
 const base: RunReport = {

@@ -2,10 +2,10 @@
  * The pull request comment and GitHub deployments. octokit is imported only when one of them is needed, and any
  * failure here is a warning: a deploy never fails because GitHub could not be told about it.
  */
-import type { CiContext } from '../core/event.js';
-import type { Logger } from '../core/log.js';
-import { commentMarker, renderComment, type CommentState } from '../core/report.js';
-import type { DeploymentEvent, RunReport } from '../core/run.js';
+import type { CiContext } from '../../core/event.js';
+import type { Logger } from '../../core/log.js';
+import { commentMarker, renderComment, type CommentState } from '../../core/render.js';
+import type { DeploymentEvent, RunReport } from '../../core/run.js';
 
 type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>;
 

@@ -1,32 +1,22 @@
 /** The GitHub Action's edge: inputs, masking, log groups, outputs, job summary, PR comment, deployments. */
 import * as core from '@actions/core';
-import { readFileSync } from 'node:fs';
-import { describeSettings, parseBoolean, parseSettings, type Settings } from '../core/settings.js';
-import { inputSpec, OUTPUTS } from '../core/inputs.js';
-import { reportOutputs, run, type RunReport } from '../core/run.js';
-import { renderMarkdown } from '../core/report.js';
-import type { Logger } from '../core/log.js';
-import type { CiContext } from '../core/event.js';
-import { githubContext, type GitHubPayload } from './github-event.js';
-import { GitHubFeatures } from './github-features.js';
-import { cancellation } from './signals.js';
-import { lowerPeakMemory } from './runtime.js';
-import { VERSION } from '../version.js';
+import { describeSettings, parseBoolean, parseSettings, type Settings } from '../../core/settings.js';
+import { inputSpec, OUTPUTS } from '../../core/inputs.js';
+import { reportOutputs, run, type RunReport } from '../../core/run.js';
+import { renderMarkdown } from '../../core/render.js';
+import type { Logger } from '../../core/log.js';
+import type { CiContext } from '../../core/event.js';
+import { githubContextFromEnv } from './event.js';
+import { GitHubFeatures } from './features.js';
+import { cancellation } from '../signals.js';
+import { lowerPeakMemory } from '../runtime.js';
+import { VERSION } from '../../version.js';
 
 function rawInput(name: string): string | undefined {
   const value = core.getInput(name);
   if (value !== '') return value;
   const spec = inputSpec(name);
   return spec.envFallback ? process.env[spec.env] : undefined;
-}
-
-function readPayload(path: string | undefined): GitHubPayload {
-  if (!path) return {};
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as GitHubPayload;
-  } catch {
-    return {};
-  }
 }
 
 export const githubLogger: Logger = {
@@ -36,27 +26,37 @@ export const githubLogger: Logger = {
   group: (title, fn) => core.group(title, fn),
 };
 
-function githubFlag(name: string, fallback: boolean): boolean {
-  const v = core.getInput(name);
-  return v === '' ? fallback : parseBoolean(name, v);
+function githubFlag(name: string): boolean {
+  const v = core.getInput(name) || inputSpec(name).default;
+  return v === undefined ? false : parseBoolean(name, v);
 }
 
+/** The action's entry: whatever happens, one `::error::` line at most, never a stack (the stack goes to debug). */
 export async function runAction(): Promise<void> {
+  try {
+    await act();
+  } catch (err) {
+    core.debug(`error detail: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    core.setFailed(`Unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+async function act(): Promise<void> {
   // Masked before anything else can print it.
   const token = rawInput('api-token');
   if (token) core.setSecret(token);
   const githubToken = core.getInput('github-token') || process.env.GITHUB_TOKEN || '';
   if (githubToken) core.setSecret(githubToken);
 
-  const ctx = githubContext(process.env, readPayload(process.env.GITHUB_EVENT_PATH));
+  const ctx = githubContextFromEnv(process.env);
   let settings: Settings;
   let features: GitHubFeatures;
   try {
     settings = parseSettings(rawInput, ctx.repositoryUrl ? { source: ctx.repositoryUrl } : {});
     features = new GitHubFeatures({
       token: githubToken,
-      comment: githubFlag('comment', true),
-      deployment: githubFlag('github-deployment', false),
+      comment: githubFlag('comment'),
+      deployment: githubFlag('github-deployment'),
       environment: core.getInput('environment') || undefined,
       ctx,
       repository: process.env.GITHUB_REPOSITORY,

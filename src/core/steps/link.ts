@@ -1,0 +1,139 @@
+/** The link between the app and its repository: reconciled with the settings, or deleted. */
+import { INTEGRATIONS_PAGE } from '../../scalingo/dashboard.js';
+import { notFound, ScalingoApiError } from '../../scalingo/errors.js';
+import type { ScmIntegration, ScmRepoLink } from '../../scalingo/types.js';
+import { assertNever, UserError } from '../errors.js';
+import type { Job } from '../job.js';
+import { linkSource, matchIntegrations, newLinkBranch, planLink, sameRepository, type LinkPlan } from '../plan.js';
+
+/** Reads the link and makes it what the settings say; returns the link as it is afterwards (planned, in a dry run). */
+export async function reconcileLink(job: Job): Promise<ScmRepoLink | null> {
+  const client = job.client;
+  const current = await client.getLink(job.settings.app);
+  try {
+    return await applyLinkPlan(job, current);
+  } catch (err) {
+    // Someone changed the link between our read and our write: read again and plan once more.
+    if (isLinkWriteConflict(err)) {
+      const again = await client.getLink(job.settings.app);
+      if (JSON.stringify(again) !== JSON.stringify(current)) {
+        job.log.info('The link changed while this run was updating it: read it again and planning once more.');
+        return applyLinkPlan(job, again);
+      }
+    }
+    throw err;
+  }
+}
+
+function isLinkWriteConflict(err: unknown): boolean {
+  return err instanceof ScalingoApiError && [404, 409, 422].includes(err.status) && notFound(err) !== 'app'
+    && err.path.endsWith('/scm_repo_link') && (err.method === 'POST' || err.method === 'PATCH');
+}
+
+async function applyLinkPlan(job: Job, current: ScmRepoLink | null): Promise<ScmRepoLink | null> {
+  const s = job.settings;
+  const plan = planLink(current, s, newLinkBranch(job.ctx.event));
+  logLinkPlan(job, plan, current);
+  switch (plan.kind) {
+    case 'conflict':
+      throw new UserError(`App ${s.app} is linked to ${plan.linkedTo}, not to ${s.source}: this step never re-links an app. Unlink it first (${job.setting('command', 'unlink')} or the dashboard), or set ${job.input('source')} to ${plan.linkedTo}.`);
+    case 'unchanged':
+      job.report.link('unchanged');
+      return current;
+    case 'update': {
+      if (s.dryRun) {
+        job.report.link('would-update', plan.changes);
+        return { ...current, ...plan.settings };
+      }
+      job.writing('link update');
+      const updated = await job.client.updateLink(s.app, plan.settings);
+      job.report.link('updated', plan.changes);
+      return updated;
+    }
+    case 'create': {
+      const source = s.source;
+      if (!source) throw new UserError(`The app has no SCM link and the repository is unknown: set ${job.input('source')} (e.g. https://github.com/owner/repo).`);
+      const integration = await findIntegration(job, source);
+      if (s.dryRun) {
+        job.report.link('would-create', plan.changes);
+        return { ...plan.settings, auth_integration_uuid: integration };
+      }
+      const params = { source, auth_integration_uuid: integration, ...plan.settings };
+      // getLink has settled what an unnamed 404 meant: a 404 here is about the repository, not the app.
+      const created = await job.once('link creation', () => job.client.createLink(s.app, params), async () => {
+        const link = await job.client.getLink(s.app);
+        return link && sameRepository(linkSource(link) ?? source, source) ? link : undefined;
+      });
+      job.report.link('created', plan.changes);
+      return created;
+    }
+    default:
+      return assertNever(plan);
+  }
+}
+
+function logLinkPlan(job: Job, plan: LinkPlan, current: ScmRepoLink | null): void {
+  const verb = job.settings.dryRun ? 'would ' : '';
+  switch (plan.kind) {
+    case 'create':
+      job.log.info(`No SCM link yet: ${verb || 'will '}create it for ${job.settings.source ?? '(unknown repository)'}`);
+      for (const c of plan.changes) job.log.info(`  ${c.field}: ${show(c.to)}`);
+      return;
+    case 'update':
+      job.log.info(`Link to ${linkSource(current) ?? 'the repository'}: ${verb}change ${plan.changes.length} setting(s)`);
+      for (const c of plan.changes) job.log.info(`  ${c.field}: ${show(c.from)} -> ${show(c.to)}`);
+      return;
+    case 'unchanged':
+      job.log.info(`Link to ${linkSource(current) ?? 'the repository'} (branch ${current?.branch ?? '?'}): already as given, nothing to change`);
+      return;
+    case 'conflict':
+      return;
+    default:
+      assertNever(plan);
+  }
+}
+
+async function findIntegration(job: Job, source: string): Promise<string> {
+  if (job.settings.scmIntegration) return job.settings.scmIntegration;
+  const integrations = await job.client.listIntegrations();
+  const { origin, matches } = matchIntegrations(integrations, source, job.ctx.serverUrl);
+  if (matches.length === 1 && matches[0]) {
+    job.log.info(`SCM integration: ${describeIntegration(matches[0])}`);
+    return matches[0].id;
+  }
+  const found = integrations.length ? integrations.map(describeIntegration).join(', ') : 'none';
+  if (matches.length === 0) {
+    throw new UserError(`No SCM integration of the token's user matches ${origin} (found: ${found}): connect one at ${INTEGRATIONS_PAGE}, or set ${job.input('scm-integration')}.`);
+  }
+  throw new UserError(`${matches.length} SCM integrations match ${origin} (${matches.map(describeIntegration).join(', ')}): set ${job.input('scm-integration')} to the id to use.`);
+}
+
+/** Deletes the link read at the start (null: the app exists and has none, as getLink made sure). */
+export async function unlink(job: Job, link: ScmRepoLink | null): Promise<void> {
+  const s = job.settings;
+  await job.log.group(`Unlink ${s.app}`, async () => {
+    if (!link) {
+      job.report.link('unchanged');
+      job.log.info(`App ${s.app} has no SCM link: nothing to delete`);
+      return;
+    }
+    if (s.dryRun) {
+      job.report.link('would-delete');
+      job.log.info(`Would delete the link of ${s.app} to ${linkSource(link) ?? 'its repository'}`);
+      return;
+    }
+    job.writing('link deletion');
+    await job.client.deleteLink(s.app);
+    job.report.link('deleted');
+    job.log.info(`Deleted the link of ${s.app} to ${linkSource(link) ?? 'its repository'}`);
+  });
+  job.report.finish(true, s.dryRun ? 'dry-run' : 'nothing-to-deploy', s.dryRun ? 'dry run: the link would be deleted' : `link of ${s.app} deleted`);
+}
+
+function describeIntegration(i: ScmIntegration): string {
+  return `${i.scm_type ?? 'scm'} ${i.url ?? '?'}${i.username ? ` (${i.username})` : ''} id ${i.id}`;
+}
+
+function show(value: unknown): string {
+  return value === undefined ? '(unset)' : String(value);
+}

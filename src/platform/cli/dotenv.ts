@@ -1,0 +1,23 @@
+/** The dotenv report: the outputs as variables, for GitLab's `artifacts:reports:dotenv` and later jobs. */
+import { reportOutputs, type RunReport } from '../../core/report.js';
+
+/** Where the dotenv report goes inside GitLab when `--dotenv` is not given. */
+export const GITLAB_DOTENV = 'scalingo.env';
+
+export const DOTENV_KEYS = {
+  SCALINGO_APP: 'app',
+  SCALINGO_APP_URL: 'app-url',
+  SCALINGO_DEPLOYMENT_ID: 'deployment-id',
+  SCALINGO_DEPLOYMENT_STATUS: 'deployment-status',
+  SCALINGO_REVIEW_APP: 'review-app',
+  SCALINGO_LINK: 'link',
+  SCALINGO_TIMED_OUT: 'timed-out',
+  SCALINGO_DASHBOARD_URL: 'dashboard-url',
+} as const;
+
+export function dotenv(report: RunReport): string {
+  const outputs = reportOutputs(report);
+  return Object.entries(DOTENV_KEYS)
+    .map(([key, output]) => `${key}=${outputs[output].replace(/[\r\n]/g, ' ')}`)
+    .join('\n') + '\n';
+}

@@ -1,0 +1,88 @@
+/** A write is never sent twice blindly: on a virtual clock, every path of writeOnce. */
+import { describe, expect, it } from 'vitest';
+import { writeOnce, type WriteOnce } from '../../src/core/write-once.js';
+import { UserError } from '../../src/core/errors.js';
+import { NetworkError, ScalingoApiError } from '../../src/scalingo/errors.js';
+import type { Logger } from '../../src/core/log.js';
+
+const START = 1_000_000;
+const TIMEOUT = new NetworkError('POST', '/deploy', 'UND_ERR_HEADERS_TIMEOUT', false);
+const RESET = new NetworkError('POST', '/deploy', 'ECONNRESET', false);
+
+function setup(opts: { send: (n: number) => Promise<string>; check: (n: number) => Promise<string | undefined>; deadlineIn?: number }) {
+  let t = START;
+  const lines: string[] = [];
+  const sent: number[] = [];
+  const checked: number[] = [];
+  const log: Logger = { info: (l) => lines.push(l), warning: (l) => lines.push(l), debug: () => {}, group: (_t, fn) => fn() };
+  const w: WriteOnce<string> = {
+    what: 'deploy of branch main of my-app',
+    send: () => {
+      sent.push(t);
+      return opts.send(sent.length);
+    },
+    check: () => {
+      checked.push(t);
+      return opts.check(checked.length);
+    },
+    log, now: () => t, sleep: async (ms) => {
+      t += ms;
+    },
+    deadline: START + (opts.deadlineIn ?? 60_000), lookAgainMs: 30_000,
+    tooLate: (reason) => `too late (${reason})`,
+  };
+  return { w, lines, sent, checked, at: () => t };
+}
+
+describe('writeOnce', () => {
+  it('sends once when the answer is clear', async () => {
+    const s = setup({ send: async () => 'd1', check: async () => undefined });
+    expect(await writeOnce(s.w)).toBe('d1');
+    expect(s.sent).toHaveLength(1);
+    expect(s.checked).toHaveLength(0);
+  });
+
+  it('does not look after a clear refusal: the error stands', async () => {
+    const refused = new ScalingoApiError(422, 'POST', '/deploy', 'branch not found');
+    const s = setup({ send: async () => Promise.reject(refused), check: async () => 'never' });
+    await expect(writeOnce(s.w)).rejects.toBe(refused);
+    expect(s.checked).toHaveLength(0);
+  });
+
+  it('after an unclear answer, carries on with the effect it finds, without sending again', async () => {
+    const s = setup({ send: async () => Promise.reject(RESET), check: async () => 'd1' });
+    expect(await writeOnce(s.w)).toBe('d1');
+    expect(s.sent).toHaveLength(1);
+    expect(s.lines).toEqual(['No clear answer (ECONNRESET): checking whether it took effect before anything else', 'It did: carrying on with it']);
+  });
+
+  it('after an unclear answer with no effect, sends once more, at once (not a timeout: no second look)', async () => {
+    const s = setup({ send: async (n) => (n === 1 ? Promise.reject(RESET) : 'd2'), check: async () => undefined });
+    expect(await writeOnce(s.w)).toBe('d2');
+    expect(s.sent).toEqual([START, START]);
+    expect(s.checked).toHaveLength(1);
+    expect(s.lines.at(-1)).toBe('It did not: sending it once more');
+  });
+
+  it('after a timeout, looks twice more a timeout apart, in case the server is only slow', async () => {
+    const s = setup({ send: async () => Promise.reject(TIMEOUT), check: async (n) => (n === 3 ? 'd1' : undefined) });
+    expect(await writeOnce(s.w)).toBe('d1');
+    expect(s.checked).toEqual([START, START + 30_000, START + 60_000]);
+    expect(s.sent).toHaveLength(1);
+  });
+
+  it('never looks past the deadline: the last look waits only until it', async () => {
+    const s = setup({ send: async () => Promise.reject(TIMEOUT), check: async () => undefined, deadlineIn: 45_000 });
+    await expect(writeOnce(s.w)).rejects.toThrow(new UserError('too late (UND_ERR_HEADERS_TIMEOUT)'));
+    expect(s.checked).toEqual([START, START + 30_000, START + 45_000]);
+    // Not sent again: with no time left to know, a second send could do it twice.
+    expect(s.sent).toHaveLength(1);
+  });
+
+  it('sends once more after the looks when time is left and nothing showed', async () => {
+    const s = setup({ send: async (n) => (n === 1 ? Promise.reject(TIMEOUT) : 'd2'), check: async () => undefined, deadlineIn: 600_000 });
+    expect(await writeOnce(s.w)).toBe('d2');
+    expect(s.checked).toEqual([START, START + 30_000, START + 60_000]);
+    expect(s.sent).toEqual([START, START + 60_000]);
+  });
+});
