@@ -220,6 +220,8 @@ export interface FollowStreamOptions {
   onNewDeployment?: (deploymentId: string) => void;
   /** Diagnostics. Never given a token. */
   debug?: (message: string) => void;
+  /** Sent as the User-Agent header (undici's own otherwise). */
+  userAgent?: string;
   /** Aborting closes the follower, as `close()` does. */
   signal?: AbortSignal;
   timings?: Partial<StreamTimings>;
@@ -445,7 +447,9 @@ export function followStream(options: FollowStreamOptions): StreamHandle {
     attemptSockets = mine;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(options.url, { headers: { Origin: STREAM_ORIGIN }, dispatcher: agent });
+      const headers: Record<string, string> = { Origin: STREAM_ORIGIN };
+      if (options.userAgent) headers['User-Agent'] = options.userAgent;
+      ws = new WebSocket(options.url, { headers, dispatcher: agent });
     } catch (error) {
       // An invalid URL: trying again will not help.
       debug(`cannot connect to ${where}: ${messageOf(error)}`);
