@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../support/runner.js';
-import { calls, checkEveryRun, IN_STEP_LINK, world, writes } from './helpers.js';
+import { checkEveryRun, IN_STEP_LINK, world, writes } from './helpers.js';
 
 checkEveryRun();
 
@@ -62,14 +62,5 @@ describe('scalingo-deploy', () => {
     expect(r.code).toBe(1);
     expect(r.outputs.SCALINGO_DEPLOYMENT_STATUS).toBe('build-error');
     expect(r.stderr).toMatch(/^scalingo-deploy: Deployment \S+ of my-app ended with status build-error/);
-  });
-
-  it('a GitLab tag pipeline deploys nothing and passes', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const r = await w.cli({ args: ['--app', 'my-app'], env: { ...GITLAB_PUSH, CI_COMMIT_BRANCH: '', CI_COMMIT_TAG: 'v1.0.0' } });
-    expect(r.code).toBe(0);
-    expect(writes(w.fake)).toEqual([]);
-    expect(r.stdout).toContain('push of tag v1.0.0: tags are not deployed');
-    expect(calls(w.fake)).toEqual(expect.arrayContaining(['auth POST /v1/tokens/exchange', 'api GET /v1/apps/my-app/scm_repo_link']));
   });
 });

@@ -1,11 +1,12 @@
 /**
  * The built action (dist/index.js) run as GitHub's runner runs it, with real webhook payloads, against the fake
- * Scalingo API. Each scenario checks the requests Scalingo received, the outputs, the exit code and that no token
- * shows anywhere.
+ * Scalingo API: what only the runner shows. The outputs file, the step summary, annotations (`::error::`,
+ * `::warning title=…::`, `::group::`), masking, the exit code and the environment fallbacks. What the core does
+ * (requests, outcomes, messages) is proven in-process in test/integration; a credential scan runs after each test.
  */
 import { describe, expect, it } from 'vitest';
 import { byAction, byRef, webhook } from '../support/payloads.js';
-import { calls, checkEveryRun, IN_STEP_LINK, pollsOf, REPO, requestsOf, sortedCalls, TOKEN, world, writes } from './helpers.js';
+import { calls, checkEveryRun, IN_STEP_LINK, REPO, TOKEN, world, writes } from './helpers.js';
 
 checkEveryRun();
 
@@ -14,465 +15,104 @@ const push = () => webhook('push', byRef('refs/heads/'));
 const NO_OUTPUTS = { app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '' };
 const pr = (action: string) => webhook('pull_request', byAction(action));
 
-describe('push', () => {
-  it('with no link: creates the link on the pushed branch, deploys it and follows it to success', async () => {
+describe('outputs, summary and exit code', () => {
+  it('a push with no link: creates it, deploys, sets every output and exits 0', async () => {
     const w = await world({ links: {} });
-    const f = w.fake;
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'auto-deploy': 'false' } });
 
     expect(r.code).toBe(0);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/my-app',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'api POST /v1/apps/my-app/scm_repo_link',
-      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
-      'auth GET /v1/scm_integrations',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([
+    expect(writes(w.fake)).toEqual([
       { method: 'POST', path: '/v1/apps/my-app/scm_repo_link', body: { scm_repo_link: { source: REPO, auth_integration_uuid: 'int-github-1', branch: 'master', auto_deploy_enabled: false } } },
       { method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } },
     ]);
-    expect(calls(f).slice(0, 1)).toEqual(['auth POST /v1/tokens/exchange']);
-    expect(calls(f)).toContain('auth GET /v1/scm_integrations');
-    const deployment = f.deploymentsCreated()[0]!;
+    const id = w.fake.deploymentsCreated()[0]!.id;
     expect(r.outputs).toEqual({
-      app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': deployment.id, 'deployment-status': 'success',
-      'review-app': '', link: 'created', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${deployment.id}` });
-    expect(r.stdout).toContain('building (');
+      app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': id, 'deployment-status': 'success',
+      'review-app': '', link: 'created', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}` });
     expect(r.stdout).toContain('Deployed my-app: https://my-app.osc-fr1.scalingo.io');
+    expect(r.stdout).toContain(`::group::Outputs\napp=my-app\n`);
+    expect(r.summary).toContain('my-app');
   });
 
-  it('with a link in step: no link write at all, and five requests when the deployment ends at once', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'success'] });
-    const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { branch: 'master', 'auto-deploy': 'false' } });
-
-    expect(r.code).toBe(0);
-    expect(sortedCalls(f)).toEqual([
-      'api GET /v1/apps/my-app',
-      'api GET /v1/apps/my-app/deployments/' + f.deploymentsCreated()[0]!.id,
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } }]);
-    expect(r.outputs.link).toBe('unchanged');
-    expect(r.outputs['deployment-status']).toBe('success');
-  });
-
-  it('with drifted settings: PATCHes only the given settings that differ', async () => {
+  it('drifted link settings: the step summary lists each change', async () => {
     const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true, hours_before_delete_stale: 24 } } });
-    const f = w.fake;
-    const r = await w.action({
-      event: 'push', ref: 'refs/heads/master', payload: push(),
-      inputs: { branch: 'master', 'auto-deploy': 'false', 'delete-on-close': 'true', 'hours-before-delete-stale': '0', 'review-apps': 'false' } });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { branch: 'master', 'auto-deploy': 'false', 'hours-before-delete-stale': '0' } });
 
     expect(r.code).toBe(0);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/my-app',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'api PATCH /v1/apps/my-app/scm_repo_link',
-      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([
-      { method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', body: { scm_repo_link: { auto_deploy_enabled: false, hours_before_delete_stale: 0 } } },
-      { method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } },
-    ]);
+    expect(writes(w.fake)[0]).toEqual({ method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', body: { scm_repo_link: { auto_deploy_enabled: false, hours_before_delete_stale: 0 } } });
     expect(r.outputs.link).toBe('updated');
     expect(r.stdout).toContain('auto_deploy_enabled: true -> false');
     expect(r.summary).toContain('`auto_deploy_enabled` `true` → `false`');
   });
 
-  it('warns of a double deploy when the link auto-deploys the branch it deploys', async () => {
+  it('a build error: exit 1, one `::error::` annotation, the build output in a group, the outputs set', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building', 'build-error'] });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
+
+    expect(r.code).toBe(1);
+    const id = w.fake.deploymentsCreated()[0]!.id;
+    expect(r.outputs).toMatchObject({ app: 'my-app', 'deployment-id': id, 'deployment-status': 'build-error', 'timed-out': 'false' });
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('::error::'))).toEqual([expect.stringMatching(new RegExp(`^::error::Deployment ${id} of my-app ended with status build-error`))]);
+    expect(r.stdout).toMatch(/::group::Build output of \S+ \(last \d+ lines\)\n(.*\n)*.*error/);
+  });
+
+  it('past the deadline: exit 1 and timed-out=true', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building'] });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'timeout-minutes': '0.01', 'poll-interval-seconds': '0.2' } });
+
+    expect(r.code).toBe(1);
+    expect(r.outputs).toMatchObject({ 'deployment-status': 'building', link: 'unchanged', 'timed-out': 'true' });
+    expect(r.stdout).toMatch(/::error::Deployment \S+ of my-app was still building after 1 s \(timeout-minutes\): it goes on on Scalingo/);
+  });
+
+  it('a pull request: the review app in the outputs', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened') });
+
+    expect(r.code).toBe(0);
+    expect(writes(w.fake)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app', body: { pull_request_id: 2 } }]);
+    expect(r.outputs).toMatchObject({ app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'app-url': 'https://my-app-pr2.osc-fr1.scalingo.io', 'deployment-status': 'success', link: 'unchanged' });
+  });
+
+  it('a refused token: exit 1, one `::error::` line, every output set (empty)', async () => {
+    const w = await world();
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'api-token': 'tk-us-wrong-token-000000' } });
+
+    expect(r.code).toBe(1);
+    expect(calls(w.fake)).toEqual(['auth POST /v1/tokens/exchange']);
+    const errors = r.stdout.split('\n').filter((l) => l.startsWith('::error::'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('::error::Scalingo refused the API token (401 on the token exchange): check the `api-token` input or the SCALINGO_API_TOKEN secret');
+    expect(r.outputs).toEqual(NO_OUTPUTS);
+  });
+});
+
+describe('annotations', () => {
+  it('a double deploy is a titled warning', async () => {
     const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true } } });
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/::warning title=Double deploy::The link's auto-deploy is on for master.*Set `auto-deploy: false`/);
   });
 
-  it('does not warn of a double deploy on a manual run, which auto-deploy does not react to', async () => {
-    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, auto_deploy_enabled: true } } });
-    const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch') });
-    expect(r.code).toBe(0);
-    expect(w.fake.deploymentsCreated()).toHaveLength(1);
-    expect(r.stdout).not.toContain('Double deploy');
-  });
-
-  it('warns of a double deploy when the link makes review apps by itself too', async () => {
-    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, deploy_review_apps_enabled: true } } });
-    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened') });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/::warning title=Double deploy::The link's automatic review apps are on.*Set `review-apps: false`/);
-  });
-
-  it('to another branch than the one the app follows: deploys nothing and says so', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const f = w.fake;
-    const payload = push();
-    const r = await w.action({ event: 'push', ref: 'refs/heads/feature', payload });
-
-    expect(r.code).toBe(0);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/my-app',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([]);
-    expect(r.stdout).toContain('push to feature, but the app follows master: nothing deployed');
-    expect(r.outputs).toMatchObject({ link: 'unchanged', 'deployment-id': '', 'timed-out': 'false' });
-  });
-
-  it('of a tag: deploys nothing and says so', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/tags/simple-tag', payload: webhook('push', byRef('refs/tags/')) });
-
-    expect(r.code).toBe(0);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([]);
-    expect(r.stdout).toContain('push of tag simple-tag: tags are not deployed');
-    expect(r.outputs).toEqual({ ...NO_OUTPUTS, link: 'unchanged' });
-  });
-
-  it('with a build error: fails the step with the status, prints the build output, and sets the outputs', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building', 'build-error'] });
-    const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
-
-    expect(r.code).toBe(1);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/<app-id>/deployments/<id>/output',
-      'api GET /v1/apps/my-app',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    const id = f.deploymentsCreated()[0]!.id;
-    expect(r.outputs).toMatchObject({ app: 'my-app', 'deployment-id': id, 'deployment-status': 'build-error', 'timed-out': 'false' });
-    expect(r.stdout).toMatch(new RegExp(`::error::Deployment ${id} of my-app ended with status build-error`));
-    expect(r.stdout).toContain('::group::Build output of');
-    // read where the deployment's links.output says (the app's id), on the API host
-    expect(calls(f).filter((c) => c.endsWith(`/deployments/${id}/output`))).toEqual([`api GET /v1/apps/${f.state.apps['my-app']!.id}/deployments/${id}/output`]);
-    expect(r.stdout).toMatch(/::group::Build output of \S+ \(last \d+ lines\)\n(.*\n)*.*error/);
-  });
-
-  it('past the deadline: fails with timed-out=true and says the deployment goes on', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building'] });
-    const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'timeout-minutes': '0.01', 'poll-interval-seconds': '0.2' } });
-
-    expect(r.code).toBe(1);
-    // The number of status reads depends on timers: the kinds of requests, and the one write, are exact.
-    expect([...new Set(requestsOf(f))]).toEqual([
-      'api GET /v1/apps/my-app',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } }]);
-    const id = f.deploymentsCreated()[0]!.id;
-    expect(r.outputs).toEqual({
-      app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': id, 'deployment-status': 'building', 'review-app': '', link: 'unchanged',
-      'timed-out': 'true', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}`,
-    });
-    expect(r.stdout).toMatch(/::error::Deployment \S+ of my-app was still building after 1 s \(timeout-minutes\): it goes on on Scalingo/);
-    expect(pollsOf(f)).toBeGreaterThanOrEqual(1);
-  });
-});
-
-describe('pull request', () => {
-  it('opened: creates the review app and follows its first deployment', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK }, pulls: { 2: { head_branch: 'changes' } } });
-    const f = w.fake;
-    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened') });
-
-    expect(r.code).toBe(0);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/my-app-pr2',
-      'api GET /v1/apps/my-app-pr2/deployments/<id>',
-      'api GET /v1/apps/my-app-pr2/deployments/<id>',
-      'api GET /v1/apps/my-app-pr2/deployments/<id>',
-      'api GET /v1/apps/my-app-pr2/deployments/<id>',
-      'api GET /v1/apps/my-app-pr2/deployments?page=1&per_page=1',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'api GET /v1/apps/my-app/scm_repo_link/review_apps',
-      'api POST /v1/apps/my-app/scm_repo_link/manual_review_app',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app', body: { pull_request_id: 2 } }]);
-    expect(calls(f)).toContain('api GET /v1/apps/my-app/scm_repo_link/review_apps');
-    const deployment = f.deploymentsCreated()[0]!;
-    expect(deployment.app).toBe('my-app-pr2');
-    expect(r.outputs).toMatchObject({ app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'app-url': 'https://my-app-pr2.osc-fr1.scalingo.io', 'deployment-id': deployment.id, 'deployment-status': 'success', link: 'unchanged' });
-  });
-
-  it('synchronize with an existing review app: redeploys it with the head branch', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
-    const f = w.fake;
-    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('synchronize') });
-
-    expect(r.code).toBe(0);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/my-app-pr2',
-      'api GET /v1/apps/my-app-pr2/deployments/<id>',
-      'api GET /v1/apps/my-app-pr2/deployments/<id>',
-      'api GET /v1/apps/my-app-pr2/deployments/<id>',
-      'api GET /v1/apps/my-app-pr2/deployments/<id>',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'api GET /v1/apps/my-app/scm_repo_link/review_apps',
-      'api POST /v1/apps/my-app-pr2/scm_repo_link/manual_deploy',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', body: { branch: 'changes' } }]);
-    expect(r.outputs).toMatchObject({ app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'deployment-status': 'success' });
-    expect(r.stdout).toContain('Review app my-app-pr2 exists: redeploying branch changes');
-  });
-
-  it('closed: deploys nothing and says what Scalingo does with the review app', async () => {
-    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, delete_on_close_enabled: true, hours_before_delete_on_close: 2 } }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
-    const f = w.fake;
-    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed') });
-
-    expect(r.code).toBe(0);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'api GET /v1/apps/my-app/scm_repo_link/review_apps',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([]);
-    expect(r.stdout).toContain('Pull request #2 is closed: Scalingo deletes review app my-app-pr2 in 2 hour(s) (delete-on-close is on).');
-    expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': 'my-app-pr2', link: 'unchanged', 'timed-out': 'false', 'dashboard-url': '' });
-  });
-
-  it('a new review app whose first deployment does not show up before the deadline: times out, naming it in the outputs', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewAppDeploymentDelay: 1000 });
-    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened'), inputs: { 'timeout-minutes': '0.02', 'poll-interval-seconds': '0.3' } });
-
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('::error::Review app my-app-pr2 was created but no deployment started before the deadline');
-    expect(r.outputs).toEqual({
-      app: 'my-app-pr2', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': 'my-app-pr2', link: 'unchanged', 'timed-out': 'true',
-      'dashboard-url': 'https://dashboard.scalingo.com/apps/osc-fr1/my-app-pr2',
-    });
-  });
-});
-
-describe('errors', () => {
-  it('a refused token: one line that says what to do, no request after the exchange', async () => {
-    const w = await world();
-    const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'api-token': 'tk-us-wrong-token-000000' } });
-
-    expect(r.code).toBe(1);
-    expect(calls(f)).toEqual(['auth POST /v1/tokens/exchange']);
-    expect(r.stdout).toContain('::error::Scalingo refused the API token (401 on the token exchange): check the `api-token` input or the SCALINGO_API_TOKEN secret');
-    expect(r.outputs).toEqual(NO_OUTPUTS);
-  });
-
-  it('an unknown app', async () => {
-    const w = await world();
-    const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { app: 'no-such-app' } });
-
-    expect(r.code).toBe(1);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/no-such-app',
-      'api GET /v1/apps/no-such-app/scm_repo_link',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([]);
-    expect(r.stdout).toContain('::error::App "no-such-app" not found in region osc-fr1 (404 on GET /v1/apps/no-such-app');
-    expect(r.outputs).toEqual(NO_OUTPUTS);
-  });
-
-  it.each([
-    ['push', {}],
-    ['link command', { command: 'link' }],
-  ])('an unknown app whose 404s do not name the resource (%s)', async (_name, inputs) => {
-    const w = await world();
-    const f = w.fake;
-    f.fault({ kind: 'status', status: 404, path: /^\/v1\/apps\/no-such-app/, times: Infinity, body: { error: 'not found' } });
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { app: 'no-such-app', ...inputs } });
-
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('::error::App "no-such-app" not found in region osc-fr1 (404 on GET /v1/apps/no-such-app)');
-    expect(r.stdout).not.toContain('cannot reach repository');
-  });
-
-  it('a 404 on creating the link stays the error when the look at the app fails otherwise', async () => {
-    const w = await world({ links: {} });
-    const f = w.fake;
-    f.fault({ kind: 'status', status: 404, method: 'POST', path: '/v1/apps/my-app/scm_repo_link', body: { error: 'not found' } });
-    f.fault({ kind: 'status', status: 403, method: 'GET', path: '/v1/apps/my-app', after: 1, times: Infinity });
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
-
-    expect(r.code).toBe(1);
-    expect(writes(f).map((x) => `${x.method} ${x.path}`)).toEqual(['POST /v1/apps/my-app/scm_repo_link']);
-    expect(r.stdout).toContain(`::error::Scalingo cannot reach repository ${REPO} (404 on creating the link) (Scalingo said: not found)`);
-  });
-
-  it('an app linked to another repository is never re-linked', async () => {
-    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, source: 'https://github.com/someone/else' } } });
-    const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
-
-    expect(r.code).toBe(1);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/my-app',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([]);
-    expect(r.stdout).toContain(`::error::App my-app is linked to https://github.com/someone/else, not to ${REPO}: this step never re-links an app.`);
-    expect(r.outputs).toEqual(NO_OUTPUTS);
-  });
-
-  it('no SCM integration for the repository host lists what was found', async () => {
-    const w = await world({ links: {}, integrations: [{ id: 'int-gitlab-1', scm_type: 'gitlab', url: 'https://gitlab.com', username: 'tanuki' }] });
-    const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push() });
-
-    expect(r.code).toBe(1);
-    expect(writes(f)).toEqual([]);
-    expect(r.stdout).toContain('::error::No SCM integration of the token\'s user matches https://github.com (found: gitlab https://gitlab.com (tanuki) id int-gitlab-1)');
-  });
-
-  it('a 422 from the API names the input to fix', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const f = w.fake;
-    f.fault({ kind: 'status', method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', status: 422, body: { errors: { branch: ['does not exist in the repository'] } } });
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { branch: 'nope' } });
-
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('::error::Scalingo refused PATCH /v1/apps/my-app/scm_repo_link (422): `branch` does not exist in the repository. Fix the input(s) named and run again.');
-  });
-});
-
-describe('commands', () => {
-  it('unlink deletes the link', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const f = w.fake;
-    const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch'), inputs: { command: 'unlink' } });
-
-    expect(r.code).toBe(0);
-    expect(requestsOf(f)).toEqual([
-      'api DELETE /v1/apps/my-app/scm_repo_link',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([{ method: 'DELETE', path: '/v1/apps/my-app/scm_repo_link', body: null }]);
-    expect(r.outputs.link).toBe('deleted');
-  });
-
-  it('unlink of an app with no link deletes nothing and says so', async () => {
-    const w = await world({ links: {} });
-    const f = w.fake;
-    const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch'), inputs: { command: 'unlink' } });
-
-    expect(r.code).toBe(0);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/my-app',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([]);
-    expect(r.stdout).toContain('App my-app has no SCM link: nothing to delete');
-    expect(r.outputs.link).toBe('unchanged');
-  });
-
-  it('unlink of an unknown app whose 404s do not name the resource fails as an unknown app', async () => {
-    const w = await world();
-    const f = w.fake;
-    f.fault({ kind: 'status', status: 404, path: /^\/v1\/apps\/no-such-app/, times: Infinity, body: { error: 'not found' } });
-    const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/master', payload: webhook('workflow_dispatch'), inputs: { command: 'unlink', app: 'no-such-app' } });
-
-    expect(r.code).toBe(1);
-    expect(writes(f)).toEqual([]);
-    expect(r.stdout).toContain('::error::App "no-such-app" not found in region osc-fr1 (404 on GET /v1/apps/no-such-app)');
-  });
-
-  it('deploy from workflow_dispatch deploys the given branch', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const f = w.fake;
-    const r = await w.action({ event: 'workflow_dispatch', ref: 'refs/heads/main', payload: webhook('workflow_dispatch'), inputs: { command: 'deploy', branch: 'master' } });
-
-    expect(r.code).toBe(0);
-    expect(requestsOf(f)).toEqual([
-      'api GET /v1/apps/my-app',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/deployments/<id>',
-      'api GET /v1/apps/my-app/scm_repo_link',
-      'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
-      'auth POST /v1/tokens/exchange',
-    ]);
-    expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy', body: { branch: 'master' } }]);
-    expect(r.outputs['deployment-status']).toBe('success');
-  });
-
-  it('link only reconciles the link', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
-    const f = w.fake;
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { command: 'link', 'review-apps': 'true' } });
-
-    expect(r.code).toBe(0);
-    expect(writes(f)).toEqual([{ method: 'PATCH', path: '/v1/apps/my-app/scm_repo_link', body: { scm_repo_link: { deploy_review_apps_enabled: true } } }]);
-    expect(r.outputs).toMatchObject({ link: 'updated', 'deployment-id': '' });
-  });
-});
-
-describe('secrets', () => {
-  const fromFork = () => {
+  it('a pull request from a fork without the token: a titled warning, exit 0, no request', async () => {
     const payload = pr('opened') as { pull_request: { head: { repo: unknown } } };
     payload.pull_request.head.repo = { full_name: 'someone/Hello-World', fork: true };
-    return payload as Record<string, unknown>;
-  };
-
-  it('a pull request from a fork without the token skips, explains why, and passes', async () => {
     const w = await world();
-    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: fromFork(), inputs: { 'api-token': '' } });
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: payload as Record<string, unknown>, inputs: { 'api-token': '' } });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('::warning title=Scalingo deploy skipped::No Scalingo API token: pull request #2 comes from a fork, and GitHub gives no secrets to pipelines of forks. Skipped (set `fail-without-token: true` to fail instead).');
     expect(w.fake.requests).toEqual([]);
   });
+});
 
-  it('can be told to fail instead', async () => {
-    const w = await world();
-    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: fromFork(), inputs: { 'api-token': '', 'fail-without-token': 'true' } });
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('::error::No Scalingo API token: set `api-token: ${{ secrets.SCALINGO_API_TOKEN }}` on the step');
-  });
-
-  it('without a token elsewhere, fails with the fix', async () => {
-    const w = await world();
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'api-token': '' } });
-    expect(r.code).toBe(1);
-    expect(r.stdout).toContain('::error::No Scalingo API token: set `api-token: ${{ secrets.SCALINGO_API_TOKEN }}` on the step (or the SCALINGO_API_TOKEN environment variable), after adding the secret in the repository settings.');
-    expect(w.fake.requests).toEqual([]);
-  });
-
+describe('secrets', () => {
   it('falls back to SCALINGO_API_TOKEN and SCALINGO_APP from the environment', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK } });
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { 'api-token': '', app: '' }, env: { SCALINGO_API_TOKEN: TOKEN, SCALINGO_APP: 'my-app' } });
     expect(r.code).toBe(0);
     expect(r.outputs.app).toBe('my-app');
+    expect(w.fake.requests.find((q) => q.service === 'auth')?.headers['user-agent']).toMatch(/^scalingo-deploy\/\d+\.\d+\.\d+ \(github-action\)$/);
   });
 
   it('runs in debug mode, where every request is logged without a credential (checked after each test)', async () => {
@@ -487,4 +127,3 @@ describe('secrets', () => {
     expect(masked.length).toBeGreaterThanOrEqual(3);
   });
 });
-

@@ -7,21 +7,9 @@
 import { afterEach, expect } from 'vitest';
 import { startFakeScalingo } from '../support/fake-scalingo.js';
 import { leaks, runAction, runCli, TOKEN, type ActionRun, type CliRun, type RunResult } from '../support/runner.js';
+import { secretsOf, type Fake, type FakeOptions } from '../support/requests.js';
 
-export type Fake = Awaited<ReturnType<typeof startFakeScalingo>>;
-export type FakeOptions = NonNullable<Parameters<typeof startFakeScalingo>[0]>;
-
-export const REPO = 'https://github.com/Codertocat/Hello-World';
-
-/** A link to this repository, following master, with Scalingo's own deploys off. */
-export const IN_STEP_LINK = {
-  source: REPO,
-  branch: 'master',
-  auto_deploy_enabled: false,
-  deploy_review_apps_enabled: false,
-  delete_on_close_enabled: true,
-  hours_before_delete_on_close: 0,
-};
+export { calls, IN_STEP_LINK, pollsOf, REPO, requestsOf, secretsOf, sortedCalls, TOKEN, writes, type Fake, type FakeOptions } from '../support/requests.js';
 
 const DEBUG_ENV = { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true', SCALINGO_DEBUG: 'true' };
 
@@ -89,47 +77,3 @@ export function defaultInputs(fake: Fake): Record<string, string> {
     comment: 'false',
   };
 }
-
-/** Requests as `service METHOD path` lines, in arrival order. */
-export function calls(fake: Fake): string[] {
-  return fake.requests.map((r) => `${r.service} ${r.method} ${r.path}`);
-}
-
-/** The requests that change something (not the token exchange), with their bodies, in order. */
-export function writes(fake: Fake): { method: string; path: string; body: unknown }[] {
-  return fake.mutating().map((r) => ({ method: r.method, path: r.path, body: r.body }));
-}
-
-/** Sorted, so that requests made concurrently compare equal whatever their order of arrival. */
-export function sortedCalls(fake: Fake): string[] {
-  return [...calls(fake)].sort();
-}
-
-/**
- * Every request the fake received, as sorted `service METHOD path` lines (requests made concurrently arrive in
- * either order), with deployment ids as `<id>` and the app's id as `<app-id>`.
- */
-export function requestsOf(fake: Fake): string[] {
-  const ids = fake.deploymentsCreated().map((d) => d.id);
-  const appId = fake.state.apps['my-app']?.id;
-  return sortedCalls(fake).map((c) => {
-    let line = c;
-    for (const id of ids) line = line.split(id).join('<id>');
-    return appId ? line.split(appId).join('<app-id>') : line;
-  });
-}
-
-/** Every bearer token the fake saw, and the API token: what must never be printed. */
-export function secretsOf(fake: Fake): string[] {
-  const bearers = fake.requests
-    .map((r) => r.headers.authorization ?? '')
-    .filter((h) => h.startsWith('Bearer '))
-    .map((h) => h.slice('Bearer '.length));
-  return [TOKEN, ...new Set(bearers)];
-}
-
-export function pollsOf(fake: Fake, app = 'my-app'): number {
-  return calls(fake).filter((c) => new RegExp(`^api GET /v1/apps/${app}/deployments/[^/?]+$`).test(c)).length;
-}
-
-export { TOKEN };

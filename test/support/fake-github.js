@@ -6,17 +6,17 @@
  *
  * Objects carry the fields octokit users read (id, node_id, url, html_url,
  * body, user{login,type}, created_at, updated_at…). Every request is recorded
- * and fault rules work as on the fake Scalingo (see fake-scalingo.js).
+ * and fault rules work as on the fake Scalingo (see fake-http.js).
  */
 import http from 'node:http';
 import { createHash } from 'node:crypto';
-import { FaultInjector, HttpError, Router, isObject, startRecordingServer } from './fake-scalingo.js';
+import { FaultInjector, HttpError, Router, isObject, startRecordingServer } from './fake-http.js';
 
 /**
- * @typedef {import('./fake-scalingo.js').RecordedRequest} RecordedRequest
- * @typedef {import('./fake-scalingo.js').FaultRule} FaultRule
- * @typedef {import('./fake-scalingo.js').IncomingCall} IncomingCall
- * @typedef {import('./fake-scalingo.js').Reply} Reply
+ * @typedef {import('./fake-http.js').RecordedRequest} RecordedRequest
+ * @typedef {import('./fake-http.js').FaultRule} FaultRule
+ * @typedef {import('./fake-http.js').IncomingCall} IncomingCall
+ * @typedef {import('./fake-http.js').Reply} Reply
  */
 
 /** @typedef {{ login: string, id: number, type: 'User' | 'Bot' }} GitHubUser */

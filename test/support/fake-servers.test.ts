@@ -23,6 +23,9 @@ interface Deployment {
 interface ReviewApp {
   app_name: string;
   last_deployment: { upstream_deployment_id: string; status: string } | null;
+  on_close_deletion_date: string | null;
+  stale_deletion_date: string | null;
+  pull_request: { closed_at: string };
 }
 interface Comment {
   url: string;
@@ -97,8 +100,8 @@ describe('fake Scalingo: authentication', () => {
     expect(signature).toBe('');
     expect(fake.requests[0]).toMatchObject({ service: 'auth', method: 'POST', path: '/v1/tokens/exchange', body: {}, processed: true, status: 200 });
 
-    const self = await call(`${fake.authUrl}/v1/users/self`, { authorization: `Bearer ${jwt}` });
-    expect(self.json).toMatchObject({ user: { username: 'test-user' } });
+    const integrations = await call(`${fake.authUrl}/v1/scm_integrations`, { authorization: `Bearer ${jwt}` });
+    expect(integrations.status).toBe(200);
   });
 
   it('answers 401 to bad tokens, a non-empty username and missing bearers', async () => {
@@ -124,7 +127,7 @@ describe('fake Scalingo: authentication', () => {
     expect((await (await apiClient(fake))('GET', '/v1/apps/my-app')).status).toBe(200);
   });
 
-  it('serves integrations (by id or scm_type) and regions on the auth host only', async () => {
+  it('serves the integrations on the auth host only, and no route the product does not call', async () => {
     const fake = await scalingo();
     const authorization = `Bearer ${await exchange(fake)}`;
     const list = await call(`${fake.authUrl}/v1/scm_integrations`, { authorization });
@@ -133,11 +136,14 @@ describe('fake Scalingo: authentication', () => {
         expect.objectContaining({ id: 'int-github-1', scm_type: 'github', url: 'https://github.com', username: 'octocat', access_token: expect.any(String) }),
       ],
     });
-    const byType = await call(`${fake.authUrl}/v1/scm_integrations/github`, { authorization });
-    expect(byType.json).toMatchObject({ scm_integration: { id: 'int-github-1' } });
-    const regions = await call(`${fake.authUrl}/v1/regions`, { authorization });
-    expect(regions.json).toMatchObject({ regions: [{ name: 'osc-fr1', api: fake.apiUrl, default: true }] });
     expect((await call(`${fake.apiUrl}/v1/scm_integrations`, { authorization })).status).toBe(404);
+    for (const path of ['/v1/users/self', '/v1/regions', '/v1/scm_integrations/github']) {
+      expect((await call(`${fake.authUrl}${path}`, { authorization })).json).toEqual({ error: 'not found' });
+    }
+    const api = await apiClient(fake);
+    for (const path of ['/v1/scm_repo_links', '/v1/apps/my-app/scm_repo_link/pulls', '/v1/apps/my-app/scm_repo_link/branches']) {
+      expect((await api('GET', path)).json).toEqual({ error: 'not found' });
+    }
   });
 });
 
@@ -194,7 +200,7 @@ describe('fake Scalingo: SCM repo link', () => {
 
     const duplicate = await api('POST', '/v1/apps/my-app/scm_repo_link', { scm_repo_link: { source: SOURCE, auth_integration_uuid: 'int-github-1' } });
     expect(duplicate.json).toEqual({ errors: { app: ['is already linked to a repository'] } });
-    expect((await api('PUT', '/v1/apps/my-app/scm_repo_link', { scm_repo_link: { delete_stale_enabled: 'yes' } })).status).toBe(422);
+    expect((await api('PATCH', '/v1/apps/my-app/scm_repo_link', { scm_repo_link: { delete_stale_enabled: 'yes' } })).status).toBe(422);
     expect((await api('GET', '/v1/apps/ghost/scm_repo_link')).json).toEqual({ resource: 'app', error: 'not found' });
     expect((await api('POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', '{"branch": ')).json).toEqual({ error: 'invalid JSON' });
   });
@@ -257,19 +263,30 @@ describe('fake Scalingo: deployments', () => {
 });
 
 describe('fake Scalingo: review apps', () => {
-  it('creates a review app with its own link and deployment, then lists it', async () => {
+  it('creates a review app with its own auto-deploying link, holds its first deployment, then lists it', async () => {
     const fake = await scalingo({ pulls: { 42: { head_branch: 'feat/login', title: 'Login' } } });
     const api = await apiClient(fake);
     const created = await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: '42' });
     expect(created.status).toBe(200);
     expect(created.json).toMatchObject({ review_app: { app_name: 'my-app-pr42', parent_app_name: 'my-app', pull_request: { number: 42, title: 'Login' } } });
-    expect(fake.state.links['my-app-pr42']?.branch).toBe('feat/login');
+    const own = await api('GET', '/v1/apps/my-app-pr42/scm_repo_link');
+    expect(own.json).toMatchObject({ scm_repo_link: { branch: 'feat/login', auto_deploy_enabled: true, deploy_review_apps_enabled: false } });
 
     const list = await api<{ review_apps: ReviewApp[] }>('GET', '/v1/apps/my-app/scm_repo_link/review_apps');
     expect(list.json.review_apps).toHaveLength(1);
-    const { deployments } = (await api<{ deployments: Deployment[] }>('GET', '/v1/apps/my-app-pr42/deployments')).json;
-    expect(list.json.review_apps[0]?.last_deployment?.upstream_deployment_id).toBe(deployments[0]?.id);
-    expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr42', trigger: 'review_app', branch: 'feat/login' })]);
+    expect(list.json.review_apps[0]?.last_deployment).toBeNull();
+    // The CI checks are pending: no deployment starts by itself, however long one looks.
+    const listDeployments = () => api<{ deployments: Deployment[] }>('GET', '/v1/apps/my-app-pr42/deployments');
+    for (let i = 0; i < 3; i++) expect((await listDeployments()).json.deployments).toEqual([]);
+    expect(fake.deploymentsCreated()).toEqual([]);
+
+    // A manual deploy on the review app is its first deployment, and the only one once the checks pass.
+    const deployed = await api<{ deployment: Deployment }>('POST', '/v1/apps/my-app-pr42/scm_repo_link/manual_deploy', { branch: 'feat/login' });
+    expect(deployed.status).toBe(200);
+    fake.checksPassed();
+    expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr42', trigger: 'manual_deploy', branch: 'feat/login' })]);
+    const listed = await api<{ review_apps: ReviewApp[] }>('GET', '/v1/apps/my-app/scm_repo_link/review_apps');
+    expect(listed.json.review_apps[0]?.last_deployment?.upstream_deployment_id).toBe(deployed.json.deployment.id);
 
     const again = await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 42 });
     expect(again.status).toBe(422);
@@ -277,11 +294,64 @@ describe('fake Scalingo: review apps', () => {
     expect((await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 'x' })).status).toBe(422);
   });
 
-  it('supports seeded review apps, body variants and a delayed first deployment', async () => {
+  it('starts a held first deployment by itself once the checks pass, unless its link no longer auto-deploys', async () => {
+    const fake = await scalingo();
+    const api = await apiClient(fake);
+    await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 1 });
+    await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 2 });
+    await api('PATCH', '/v1/apps/my-app-pr2/scm_repo_link', { scm_repo_link: { auto_deploy_enabled: false } });
+    fake.checksPassed();
+    expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr1', trigger: 'review_app', branch: 'feature-1' })]);
+  });
+
+  it('deploys a push to a review app\'s branch once the checks pass, while its link auto-deploys', async () => {
+    const fake = await scalingo({ reviewApps: [{ pr: 3, head_branch: 'topic' }, { pr: 4, head_branch: 'other', auto_deploy_enabled: false }] });
+    fake.push('topic', 'a'.repeat(40));
+    fake.push('other');
+    expect(fake.deploymentsCreated()).toEqual([]);
+    fake.checksPassed();
+    expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr3', trigger: 'auto_deploy', branch: 'topic', git_ref: 'a'.repeat(40) })]);
+  });
+
+  it('follows the fork\'s branch on the review app of a pull request from a fork', async () => {
+    const fake = await scalingo({ pulls: { 5: { head_branch: 'patch-1', fork: 'someone/octo-repo' } } });
+    const api = await apiClient(fake);
+    await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 5 });
+    expect(fake.state.links['my-app-pr5']).toMatchObject({ owner: 'someone', repo: 'octo-repo', branch: 'patch-1' });
+  });
+
+  it('answers the review app list with 404 when the parent has no link', async () => {
+    const fake = await scalingo({ links: {} });
+    const api = await apiClient(fake);
+    const list = await api('GET', '/v1/apps/my-app/scm_repo_link/review_apps');
+    expect(list).toMatchObject({ status: 404, json: { resource: 'scm_repo_link', error: 'not found' } });
+  });
+
+  it('deletes a manual review app when its pull request closes; keeps an automatic one with its deletion dates', async () => {
+    const fake = await scalingo({
+      links: { 'my-app': { delete_on_close_enabled: true, hours_before_delete_on_close: 2, delete_stale_enabled: true, hours_before_delete_stale: 48 } },
+      reviewApps: [{ pr: 7 }, { pr: 8, manual: false }],
+    });
+    const api = await apiClient(fake);
+    const before = await api<{ review_apps: ReviewApp[] }>('GET', '/v1/apps/my-app/scm_repo_link/review_apps');
+    expect(before.json.review_apps.map((ra) => [ra.app_name, ra.on_close_deletion_date, typeof ra.stale_deletion_date])).toEqual([
+      ['my-app-pr7', null, 'string'], ['my-app-pr8', null, 'string'],
+    ]);
+    fake.closePull(7);
+    fake.closePull(8);
+    expect((await api('GET', '/v1/apps/my-app-pr7')).json).toEqual({ resource: 'app', error: 'not found' });
+    const after = await api<{ review_apps: ReviewApp[] }>('GET', '/v1/apps/my-app/scm_repo_link/review_apps');
+    expect(after.json.review_apps).toEqual([expect.objectContaining({ app_name: 'my-app-pr8', on_close_deletion_date: expect.any(String) })]);
+    const closedAt = Date.parse(String(after.json.review_apps[0]?.pull_request.closed_at));
+    expect(Date.parse(String(after.json.review_apps[0]?.on_close_deletion_date)) - closedAt).toBe(2 * 3_600_000);
+  });
+
+  it('supports seeded review apps, body variants and a first deployment that starts by itself', async () => {
     const fake = await scalingo({
       reviewApps: [{ pr: 7, head_branch: 'feature-x' }],
       reviewAppResponse: 'no-body',
       reviewAppExists: 'ok',
+      reviewAppChecks: 'passed',
       reviewAppDeploymentDelay: 1,
     });
     const api = await apiClient(fake);
@@ -295,7 +365,7 @@ describe('fake Scalingo: review apps', () => {
     const listDeployments = () => api<{ deployments: Deployment[] }>('GET', '/v1/apps/my-app-pr8/deployments');
     expect((await listDeployments()).json.deployments).toEqual([]);
     expect((await listDeployments()).json.deployments).toHaveLength(1);
-    expect(fake.deploymentsCreated()).toHaveLength(1);
+    expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr8', trigger: 'review_app' })]);
   });
 });
 

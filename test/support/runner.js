@@ -15,6 +15,8 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const ACTION = join(ROOT, 'dist/index.js');
 export const CLI = join(ROOT, 'dist/cli.js');
 export const TOKEN = 'tk-us-test-0123456789abcdef';
+/** The node that runs the action and the CLI: SCALINGO_TEST_NODE (e.g. Node 24, the action's runtime), else this one. */
+export const NODE = process.env.SCALINGO_TEST_NODE || process.execPath;
 
 /**
  * @typedef {object} RunResult
@@ -79,7 +81,7 @@ export function parseOutputFile(text) {
  */
 export function spawnNode(script, args, env, opts = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...args], { env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [...(opts.nodeArgs ?? []), script, ...args], { env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let killed = false;

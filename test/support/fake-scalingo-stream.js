@@ -1,0 +1,105 @@
+// @ts-check
+/**
+ * @file The fake Scalingo's deployments stream: the WebSocket fake (fake-stream.js) served on the fake API's own
+ * server, fed by the simulation. As deployments progress, it sends `new` when one appears, its build output as
+ * `log` events (one per line, the very text `GET …/deployments/:id/output` answers), then `status` on each change:
+ * the stream and `/output` agree. A connection replays what was sent (fake-stream.js), as Scalingo's does.
+ *
+ * Which apps advertise it (`links.deployments_stream` of `GET /v1/apps/:app`): with `advertise: 'auto'` (the
+ * default), the apps whose deployments move with time (a timed script); a script that moves on status reads only
+ * is a polling test's device, under which a follower trusting a live stream would wait. `true`: every app; `false`:
+ * none. The URL is the fake's own (`ws://127.0.0.1:<port>/apps/<app>`): a real Scalingo host is never advertised.
+ */
+import { attachStream } from './fake-stream.js';
+
+/** @typedef {import('./fake-stream.js').FakeStream} FakeStream */
+/** @typedef {import('./fake-stream.js').FakeStreamOptions} FakeStreamOptions */
+/** @typedef {import('./fake-stream.js').StreamFaultRule} StreamFaultRule */
+/** @typedef {import('./fake-scalingo-world.js').ScalingoSimulation} ScalingoSimulation */
+
+/**
+ * @typedef {object} FakeStreamSettings
+ * @property {boolean | 'auto'} [advertise] Which apps give their stream URL (default 'auto', see above).
+ * @property {FakeStreamOptions} [options] The WebSocket fake's options (pings, replay, token check...).
+ * @property {StreamFaultRule[]} [faults] Stream faults, from the first connection on (more with `stream.fault()`).
+ * @property {number} [tickMs] How often the simulation is looked at for progress (default 10 ms); it is also looked
+ *   at after every API request.
+ */
+
+/**
+ * @typedef {object} DeploymentsStream
+ * @property {FakeStream} stream The WebSocket fake: faults, counters, `outputOf()`, `dropAll()`.
+ * @property {(app: string) => string | undefined} linkOf The `deployments_stream` an app advertises, if any.
+ * @property {() => void} sync Sends what happened since the last look.
+ * @property {(id: string) => number | undefined} endSentAt When the final `status` of a deployment was sent (epoch ms).
+ * @property {() => Promise<void>} close
+ */
+
+/**
+ * Lines of a text ending with a newline (the fake's outputs always do).
+ * @param {string} text
+ */
+const linesOf = (text) => (text === '' ? [] : text.replace(/\n$/, '').split('\n'));
+
+/**
+ * @param {import('node:http').Server} server The fake API's server.
+ * @param {ScalingoSimulation} world
+ * @param {FakeStreamSettings} [settings]
+ * @returns {DeploymentsStream}
+ */
+export function attachDeploymentsStream(server, world, settings = {}) {
+  const stream = attachStream(server, settings.options ?? {});
+  for (const rule of settings.faults ?? []) stream.fault(rule);
+  const advertise = settings.advertise ?? 'auto';
+  /** @type {Map<string, { status: string | undefined, lines: number, endSentAt?: number }>} */
+  const sent = new Map();
+
+  /** @param {string} appName */
+  const linkOf = (appName) => {
+    if (advertise === false) return undefined;
+    if (advertise === 'auto') {
+      const { deployScript, deployScripts } = world.state.scenario;
+      const script = Object.hasOwn(deployScripts, appName) ? deployScripts[appName] : deployScript;
+      if (Array.isArray(script)) return undefined;
+    }
+    return stream.urlFor(appName);
+  };
+
+  const sync = () => {
+    for (const deployment of world.state.deployments) {
+      if (deployment.trigger === 'seed') continue;
+      let entry = sent.get(deployment.id);
+      if (!entry) {
+        entry = { status: undefined, lines: 0 };
+        sent.set(deployment.id, entry);
+        stream.newDeployment(deployment.appName, deployment.id);
+      }
+      if (entry.endSentAt !== undefined) continue;
+      const app = world.app(deployment.appName);
+      const status = world.observe(deployment);
+      if (status === entry.status) continue;
+      // The output changes with the status only: what /output answers now, beyond the lines already sent. (A script
+      // that goes back, e.g. pushing then aborted, gives an output that does not extend the last: its new lines go.)
+      const lines = linesOf(world.deploymentOutput(app, deployment.id).text ?? '');
+      for (const line of lines.slice(entry.lines)) stream.log(deployment.appName, deployment.id, `${line}\n`);
+      entry.lines = Math.max(entry.lines, lines.length);
+      entry.status = status;
+      stream.status(deployment.appName, deployment.id, status);
+      if (!['queued', 'building', 'pushing', 'starting'].includes(status)) entry.endSentAt = Date.now();
+    }
+  };
+
+  const timer = setInterval(sync, settings.tickMs ?? 10);
+  timer.unref();
+
+  return {
+    stream,
+    linkOf,
+    sync,
+    endSentAt: (id) => sent.get(id)?.endSentAt,
+    async close() {
+      clearInterval(timer);
+      await stream.close();
+    },
+  };
+}
