@@ -3,16 +3,19 @@
  * @file Performance figures of the built action, measured in one run against the fake Scalingo API on
  * 127.0.0.1, printed as one table (figure | measured | target | ok?) followed by the machine.
  *
- *   npm run bench [-- --json FILE]
+ *   npm run bench [-- --json FILE] [-- --dist DIR]
+ *   npm run bench:node24 [-- ...]          the same with Node 24, the action's runtime (downloaded on first use)
  *
- * It measures dist/ as it is: run `npm run build` first after a change to src/. Every run of the action is
+ * Every process it starts runs on the node that runs the bench, whose version the report names. It measures dist/
+ * as it is (or the build in DIR, to compare a candidate without replacing dist/): run `npm run build` first after a
+ * change to src/. Every run of the action is
  * started as GitHub's runner starts it (INPUT_* variables with action.yml's defaults, GITHUB_* context, event
  * payload and output files), on a push of main to the repository every fake app is linked to. A run that fails,
  * or does not deploy what it should, aborts the bench: the figures of a failing run mean nothing. The exit code
  * is 1 when a target is missed.
  *
  * Scratch files (the @actions/core floor bundle, the unbundled compilation, the run directories) live in
- * node_modules/.cache/bench/, inside the repository so that node_modules resolve, and are removed at the end.
+ * node_modules/.cache/bench/<pid>/, inside the repository so that node_modules resolve, and are removed at the end.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -28,9 +31,11 @@ import { startFakeScalingo } from '../support/fake-scalingo.js';
 /** @typedef {import('../support/fake-scalingo.js').RecordedRequest} RecordedRequest */
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const DIST = join(ROOT, 'dist');
+const { values: OPTIONS } = parseArgs({ options: { json: { type: 'string' }, dist: { type: 'string' } } });
+const DIST = OPTIONS.dist ? resolve(OPTIONS.dist) : join(ROOT, 'dist');
 const ACTION = join(DIST, 'index.js');
-const WORK = join(ROOT, 'node_modules/.cache/bench');
+/** One scratch directory per bench run, so that two runs at once (Node 20 and Node 24, say) keep their own files. */
+const WORK = join(ROOT, 'node_modules/.cache/bench', `${process.pid}`);
 const NCC = join(ROOT, 'node_modules/@vercel/ncc/dist/ncc/cli.js');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
@@ -425,7 +430,7 @@ async function measureStartup(steps, notes) {
   return [
     figure({
       key: 'startup-ratio', figure: `start-up / @actions/core floor (median of ${STARTUP_RUNS})`, value: bundle / floor, unit: 'ratio',
-      measured: `${(bundle / floor).toFixed(2)} (${bundle} ms / ${floor} ms)`, limit: 1.2, target: '<= 1.2',
+      measured: `${(bundle / floor).toFixed(2)} (${bundle} ms / ${floor} ms)`, limit: 1.15, target: '<= 1.15',
     }),
     figure({
       key: 'startup-unbundled', figure: `start-up unbundled (median of ${STARTUP_RUNS})`, value: unbundled, unit: 'ms',
@@ -514,7 +519,8 @@ async function measurePush(steps, probe, notes) {
  */
 async function finalToExit(intervalMs, lag, afterPollMs) {
   const script = { durationMs: intervalMs + Math.max(0, lag) + afterPollMs, final: 'success' };
-  const run = await runStep(actionStep('dist/index.js following a deployment', ACTION), { script });
+  // The polling path (logs: false, or the stream unavailable): the live stream has figures of its own.
+  const run = await runStep(actionStep('dist/index.js following a deployment', ACTION), { script, inputs: { logs: 'false' } });
   const { finalAt } = /** @type {DeploymentTimeline} */ (run.deployments[0]);
   if (finalAt === null) throw new Error('the deployment never ended');
   const reads = run.requests.filter(isStatusRead);
@@ -540,7 +546,7 @@ async function measureExitLatency(lag, notes) {
     const t = await finalToExit(intervalMs, lag, afterPollMs);
     notes.push(`Final status -> exit, ${name}: the deployment ended ${t.afterPoll} ms after a poll; the next poll saw it ${seconds(t.seenAfter)} later, and the parent saw the step exit ${t.exitAfterSeen} ms after that poll.`);
     figures.push(figure({
-      key, figure: `final status -> step exit, ${name} (poll ${intervalMs / 1000} s)`, value: t.latency / 1000, unit: 's',
+      key, figure: `final status -> step exit, ${name} (poll ${intervalMs / 1000} s, logs: false)`, value: t.latency / 1000, unit: 's',
       measured: seconds(t.latency), limit: limit / 1000, target: `<= ${seconds(limit)} (poll + 0.3 s)`,
     }));
   }
@@ -553,15 +559,268 @@ async function measureLongFollow(notes) {
   const durationMs = FIVE_MINUTES_MS / TIME_SCALE;
   const run = await runStep(actionStep('dist/index.js following a long deployment', ACTION), {
     script: { durationMs, final: 'success' },
-    inputs: { 'poll-interval-seconds': String(intervalSeconds) },
+    inputs: { 'poll-interval-seconds': String(intervalSeconds), logs: 'false' },
   });
   const polls = run.requests.filter(isStatusRead).length;
   notes.push(`5-minute deployment, time-scaled x${TIME_SCALE}: a ${durationMs} ms deployment polled every ${intervalSeconds} s; GET /v1/apps/${APP}/deployments/:id counted. `
     + 'Polls are spaced from the start of one to the start of the next, so late timers can only lower the scaled count.');
   return figure({
-    key: 'long-follow-polls', figure: `status requests, 5-min deployment (time-scaled x${TIME_SCALE})`, value: polls, unit: 'requests',
+    key: 'long-follow-polls', figure: `status requests, 5-min deployment, logs: false (time-scaled x${TIME_SCALE})`, value: polls, unit: 'requests',
     measured: String(polls), limit: 60, target: '<= 60',
   });
+}
+
+// ---------------------------------------------------------------------------
+// Live build output (logs: true, the default): the deployments stream
+// ---------------------------------------------------------------------------
+
+/** The product's safety read while the stream is live, and the fake's pings, in real time (scaled below). */
+const SAFETY_READ_MS = 30_000;
+const STREAM_PING_MS = 20_000;
+const CONCURRENT_DEPLOYMENTS = 10;
+
+/**
+ * Runs a step once like runStep, with the time of each chunk of its output: what it printed when.
+ * @param {{ script: DeployScript, inputs?: Record<string, string> }} scenario
+ */
+async function runTimedStep(scenario) {
+  const fake = await startFakeScalingo({ deployScript: scenario.script });
+  try {
+    const dir = runDir();
+    const env = runnerEnv(dir, pushInputs(fake, scenario.inputs));
+    /** @type {{ text: string, at: number }[]} */
+    const chunks = [];
+    const exitedAt = await new Promise((resolvePromise, reject) => {
+      let exited = 0;
+      const child = spawn(process.execPath, [ACTION], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.stdout.on('data', (chunk) => chunks.push({ text: String(chunk), at: Date.now() }));
+      child.stderr.on('data', () => undefined);
+      child.on('error', reject);
+      child.on('exit', () => (exited = Date.now()));
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolvePromise(exited);
+        else reject(new Error(`dist/index.js with a live stream failed (exit code ${code}); its output ends with:\n${tail(chunks.map((c) => c.text).join(''))}`));
+      });
+    });
+    const deployment = /** @type {DeploymentTimeline} */ (fake.deploymentsCreated()[0]);
+    const stream = fake.stream;
+    if (!stream || deployment.finalAt === null) throw new Error('the live run did not follow a deployment to its end on the stream');
+    const lines = stream.outputOf(deployment.app, deployment.id).replace(/\n$/, '').split('\n');
+    return { exitedAt, chunks, lines, finalAt: deployment.finalAt, reads: fake.requests.filter(isStatusRead).length, connections: stream.counters().connections };
+  } finally {
+    await fake.close();
+  }
+}
+
+/**
+ * The built action with action.yml's defaults (poll 5 s, logs true) following a deployment on a healthy stream:
+ * from its end to the step's exit, and the build lines as they were shown.
+ * @param {string[]} notes
+ */
+async function measureLiveEnd(notes) {
+  const runs = [];
+  for (let i = 0; i < 3; i++) runs.push(await runTimedStep({ script: { durationMs: 4000, final: 'success' } }));
+  const worst = Math.max(...runs.map((run) => run.exitedAt - run.finalAt));
+  let allOnceInOrder = true;
+  let beforeEnd = Infinity;
+  for (const run of runs) {
+    const wanted = new Set(run.lines);
+    const shown = run.chunks.map((c) => c.text).join('').split('\n').filter((line) => wanted.has(line));
+    if (JSON.stringify(shown) !== JSON.stringify(run.lines)) allOnceInOrder = false;
+    // Lines whose chunk arrived before the deployment ended (the last one comes with its end).
+    const early = run.lines.filter((line) => (run.chunks.find((c) => c.text.split('\n').includes(line))?.at ?? Infinity) < run.finalAt).length;
+    beforeEnd = Math.min(beforeEnd, early);
+  }
+  const total = runs[0]?.lines.length ?? 0;
+  notes.push(`Live output: ${runs.length} push deploys of dist/index.js with action.yml's defaults (poll-interval-seconds ${ACTION_DEFAULTS['poll-interval-seconds']}, logs ${ACTION_DEFAULTS.logs}), `
+    + `a 4 s deployment on the fake's stream (one log event per line, pings every ${STREAM_PING_MS / 1000} s); end = when the fake ended the deployment, exit = when the parent saw the step exit (worst run); `
+    + `lines: the build output of the fake's /output, looked for in stdout, each chunk timed as it arrived.`);
+  return [
+    figure({
+      key: 'live-end-to-exit', figure: 'deployment end -> step exit, live stream (defaults)', value: worst / 1000, unit: 's',
+      measured: seconds(worst), limit: 0.3, target: '<= 0.30 s',
+    }),
+    figure({
+      key: 'live-lines', figure: 'build lines shown while the build runs', value: allOnceInOrder ? 0 : 1, unit: 'problems',
+      measured: `${allOnceInOrder ? 'all' : 'NOT all'} ${total}, each once, in order; ${beforeEnd} before the end`, limit: 0, target: 'all, each once, in order',
+    }),
+  ];
+}
+
+/**
+ * The core in-process (the unbundled compilation) as a push step of one app: the timings of the following scaled
+ * down by `scale` (safety read, stream silence and backoff), as the fake's pings.
+ * @param {string} unbundledDir
+ */
+async function inProcessRunner(unbundledDir) {
+  const load = (/** @type {string} */ path) => import(pathToFileURL(join(unbundledDir, path)).href);
+  const [{ run }, { parseSettings }, { githubContext }] = await Promise.all([
+    load('src/core/run.js'), load('src/core/settings.js'), load('src/platform/github/event.js'),
+  ]);
+  /**
+   * @param {FakeScalingo} fake
+   * @param {string} app
+   * @param {number} scale
+   */
+  return async (fake, app, scale) => {
+    /** @type {Record<string, string>} */
+    const inputs = pushInputs(fake, { app, 'poll-interval-seconds': String(Number(ACTION_DEFAULTS['poll-interval-seconds']) / scale) });
+    const ctx = githubContext(
+      { GITHUB_EVENT_NAME: 'push', GITHUB_REF: `refs/heads/${BRANCH}`, GITHUB_SHA: '6113728f27ae82c7b1a177c8d03f9e96e0adf246', GITHUB_REPOSITORY: REPOSITORY, GITHUB_SERVER_URL: 'https://github.com' },
+      { ref: `refs/heads/${BRANCH}`, after: '6113728f27ae82c7b1a177c8d03f9e96e0adf246', deleted: false, repository: { full_name: REPOSITORY } },
+    );
+    const settings = parseSettings((/** @type {string} */ name) => inputs[name], { source: ctx.repositoryUrl });
+    const quiet = { info: () => {}, warning: () => {}, debug: () => {}, group: (/** @type {string} */ _, /** @type {() => Promise<unknown>} */ fn) => fn() };
+    const report = await run(settings, ctx, {
+      log: quiet, userAgent: 'scalingo-deploy/bench',
+      followTimings: { safetyReadMs: SAFETY_READ_MS / scale, stream: { silenceMs: 30_000 / scale, stableMs: 30_000 / scale, firstBackoffMs: 500 / scale, maxBackoffMs: 8_000 / scale } },
+    });
+    if (!report.ok || report.deployment?.status !== 'success') throw new Error(`the in-process run of ${app} did not deploy: ${JSON.stringify(report.deployment ?? report.outcome)}`);
+    return report;
+  };
+}
+
+/**
+ * Five-minute deployments followed on a healthy stream, time-scaled: status reads for one; the requests of ten at
+ * once under one token, in any minute.
+ * @param {string} unbundledEntry
+ * @param {string[]} notes
+ */
+async function measureLiveRequests(unbundledEntry, notes) {
+  const runIt = await inProcessRunner(resolve(unbundledEntry, '../..'));
+  const durationMs = FIVE_MINUTES_MS / TIME_SCALE;
+  const streamOptions = { options: { pingIntervalMs: STREAM_PING_MS / TIME_SCALE } };
+
+  const single = await startFakeScalingo({ deployScript: { durationMs, final: 'success' }, stream: streamOptions });
+  let reads;
+  try {
+    await runIt(single, APP, TIME_SCALE);
+    reads = single.requests.filter(isStatusRead).length;
+  } finally {
+    await single.close();
+  }
+
+  const apps = Array.from({ length: CONCURRENT_DEPLOYMENTS }, (_, i) => `app-${i + 1}`);
+  const many = await startFakeScalingo({
+    apps: Object.fromEntries(apps.map((name) => [name, {}])),
+    links: Object.fromEntries(apps.map((name) => [name, { source: `https://github.com/${REPOSITORY}`, branch: BRANCH, auto_deploy_enabled: false }])),
+    deployScript: { durationMs, final: 'success' }, stream: streamOptions,
+  });
+  let perMinute = 0;
+  let apiTotal;
+  let authTotal;
+  try {
+    await Promise.all(apps.map((app) => runIt(many, app, TIME_SCALE)));
+    const scaledMinute = 60_000 / TIME_SCALE;
+    const times = many.requests.filter((r) => r.service === 'api').map((r) => r.at).sort((a, b) => a - b);
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (/** @type {number} */ (times[i]) - /** @type {number} */ (times[j]) >= scaledMinute) j++;
+      perMinute = Math.max(perMinute, i - j + 1);
+    }
+    apiTotal = times.length;
+    authTotal = many.requests.filter((r) => r.service === 'auth').length;
+  } finally {
+    await many.close();
+  }
+  notes.push(`Live stream, time-scaled x${TIME_SCALE}: the core in-process (the unbundled compilation), 5-minute deployments of ${durationMs} ms, `
+    + `the safety read (${SAFETY_READ_MS / 1000} s), poll interval, stream silence and backoff, and the fake's pings all divided by ${TIME_SCALE}. `
+    + `Ten at once: ten push runs of ten apps under one API token, started together (each its own process's view: own bearer, own request budget); `
+    + `the most regional-API requests that arrived within any ${60_000 / TIME_SCALE} ms (a scaled minute): ${perMinute}, of ${apiTotal} in all over the five minutes, plus ${authTotal} token exchanges on the auth service.`);
+  return [
+    figure({
+      key: 'live-status-reads', figure: `status reads, 5-min deployment, live stream (time-scaled x${TIME_SCALE})`, value: reads, unit: 'requests',
+      measured: String(reads), limit: 12, target: '<= 12',
+    }),
+    figure({
+      key: 'live-ten-per-minute', figure: `API requests per minute, ${CONCURRENT_DEPLOYMENTS} deployments at once, one token`, value: perMinute, unit: 'requests',
+      measured: String(perMinute), limit: 60, target: '<= 60',
+    }),
+  ];
+}
+
+// ---------------------------------------------------------------------------
+// Several apps in one step: discovery through the list of links, and the shared request budget
+// ---------------------------------------------------------------------------
+
+/**
+ * Runs the action once on a push of main against a fresh fake, with its own apps and links.
+ * @param {string} label
+ * @param {import('../support/fake-scalingo.js').FakeScalingoOptions} world
+ * @param {Record<string, string>} inputs
+ * @param {number} [timeoutMs]
+ */
+async function runManyStep(label, world, inputs, timeoutMs = 60_000) {
+  const fake = await startFakeScalingo(world);
+  try {
+    const dir = runDir();
+    const exit = await runNode(label, [ACTION], runnerEnv(dir, pushInputs(fake, inputs)), timeoutMs);
+    return { ...exit, requests: [...fake.requests], deployments: fake.deploymentsCreated(), outputs: readOutputs(join(dir, 'output')) };
+  } finally {
+    await fake.close();
+  }
+}
+
+/**
+ * The most requests a fake received in any window of `windowMs`.
+ * @param {RecordedRequest[]} requests
+ * @param {number} windowMs
+ */
+function busiestWindow(requests, windowMs) {
+  const at = requests.map((r) => r.at).sort((a, b) => a - b);
+  let most = 0;
+  for (let first = 0, last = 0; last < at.length; last++) {
+    while (/** @type {number} */ (at[last]) - /** @type {number} */ (at[first]) >= windowMs) first++;
+    most = Math.max(most, last - first + 1);
+  }
+  return most;
+}
+
+/**
+ * Discovery over 500 links (10 pages of 50), against the same step naming its app; then six apps in one step under
+ * Scalingo's 60 requests a minute (the fake answers 429 `Retry later` past it).
+ * @param {string[]} notes
+ * @returns {Promise<Figure[]>}
+ */
+async function measureManyApps(notes) {
+  /** @type {NonNullable<import('../support/fake-scalingo.js').FakeScalingoOptions['links']>} */
+  const links = {};
+  for (let i = 0; i < 497; i++) links[`other-${i}`] = { source: `https://github.com/someone-${i % 13}/repo-${i}`, branch: BRANCH };
+  Object.assign(links, { 'svc-main': { branch: BRANCH }, 'svc-staging': { branch: 'staging' }, 'svc-docs': { branch: 'docs' } });
+  const world = { apps: Object.fromEntries(Object.keys(links).map((name) => [name, {}])), links, deployScript: ['queued', 'success'] };
+  const quick = { 'poll-interval-seconds': '0.05', logs: 'false' };
+  const named = await runManyStep('dist/index.js naming its app among 500 links', world, { ...quick, app: 'svc-main' });
+  const found = await runManyStep('dist/index.js finding its app among 500 links', world, { ...quick, app: '' });
+  const deployedFound = found.deployments.map((d) => d.app).join(',');
+  if (deployedFound !== 'svc-main' || !/"app":"svc-main"/.test(found.outputs.apps ?? '')) {
+    throw new Error(`discovery deployed ${deployedFound || 'nothing'} instead of svc-main; outputs ${JSON.stringify(found.outputs)}`);
+  }
+  const pages = found.requests.filter((r) => r.path.startsWith('/v1/scm_repo_links')).length;
+  const addedRequests = found.requests.length - named.requests.length;
+  const addedMs = (found.exitedAt - found.spawnedAt) - (named.exitedAt - named.spawnedAt);
+  notes.push(`Discovery: 500 links (497 of other repositories, 3 of this one on 3 branches) at 50 a page, push of ${BRANCH}; `
+    + `the same step naming its app is the reference. Added: ${pages} list requests and ${addedRequests - pages} app name lookup(s) `
+    + '(links name their app by id: only the chosen apps are looked up).');
+
+  const six = ['svc-1', 'svc-2', 'svc-3', 'svc-4', 'svc-5', 'svc-6'];
+  const budget = await runManyStep('dist/index.js deploying six apps under 60 requests a minute', {
+    apps: Object.fromEntries(six.map((name) => [name, {}])),
+    links: Object.fromEntries(six.map((name) => [name, { branch: BRANCH }])),
+    deployScript: { durationMs: 4000, final: 'success' },
+    rateLimitPerMinute: 60,
+  }, { app: six.join(','), 'poll-interval-seconds': '0.5', logs: 'false' }, 180_000);
+  const throttled = budget.requests.filter((r) => r.status === 429).length;
+  const succeeded = budget.deployments.filter((d) => d.status === 'success').length;
+  if (succeeded !== six.length) throw new Error(`six apps: ${succeeded} deployment(s) succeeded`);
+  notes.push(`Six apps: one step with \`app: ${six.join(',')}\`, 4-second deployments polled every 0.5 s, the fake limited to 60 requests `
+    + `a minute per credential (429 \`Retry later\` past it): ${budget.requests.length} requests in ${seconds(budget.exitedAt - budget.spawnedAt)}, `
+    + `at most ${busiestWindow(budget.requests, 60_000)} in any 60 s.`);
+  return [
+    figure({ key: 'discovery-requests', figure: 'discovery over 500 links (10 pages): list requests added', value: pages, unit: 'requests', measured: `${pages} (+${addedRequests - pages} name lookup)`, limit: 10, target: '<= 10' }),
+    figure({ key: 'discovery-time', figure: 'discovery over 500 links (10 pages): time added', value: addedMs, unit: 'ms', measured: seconds(addedMs), limit: 1000, target: '<= 1 s' }),
+    figure({ key: 'six-apps-429', figure: 'six apps in one step under 60 requests/minute: 429 answers', value: throttled, unit: 'responses', measured: String(throttled), limit: 0, target: '0' }),
+  ];
 }
 
 // ---------------------------------------------------------------------------
@@ -575,6 +834,8 @@ function machine() {
     cores: cpus.length,
     memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
     node: process.version,
+    /** The build measured, relative to the repository when inside it. */
+    dist: relative(ROOT, DIST).startsWith('..') ? DIST : relative(ROOT, DIST),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     date: new Date().toISOString(),
   };
@@ -599,6 +860,8 @@ function report(figures, notes, host) {
   const ok = (/** @type {boolean | null} */ value) => (value === null ? '-' : value ? 'yes' : 'NO');
   const rows = [['figure', 'measured', 'target', 'ok?'], ...figures.map((f) => [f.figure, f.measured, f.target, ok(f.ok)])];
   return [
+    `Measured with Node ${host.node}${host.dist === 'dist' ? '' : `, build in ${host.dist}`}:`,
+    '',
     renderTable(rows),
     '',
     'Notes:',
@@ -609,7 +872,7 @@ function report(figures, notes, host) {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { json: { type: 'string' } } });
+  const values = OPTIONS;
   rmSync(WORK, { recursive: true, force: true });
   try {
     /** @type {string[]} */
@@ -626,6 +889,9 @@ async function main() {
     figures.push(...push.figures);
     figures.push(...(await measureExitLatency(push.lag, notes)));
     figures.push(await measureLongFollow(notes));
+    figures.push(...(await measureManyApps(notes)));
+    figures.push(...(await measureLiveEnd(notes)));
+    figures.push(...(await measureLiveRequests(unbundledEntry, notes)));
 
     const host = machine();
     console.log(report(figures, notes, host));
