@@ -12,6 +12,10 @@ export interface PullRequestInfo {
   fork: boolean;
   url?: string;
   sha?: string;
+  /** Its labels, when the CI says (GitHub's payload, GitLab's CI_MERGE_REQUEST_LABELS). */
+  labels?: string[];
+  /** A draft, when the CI says. */
+  draft?: boolean;
 }
 
 export type PullRequestAction = 'open' | 'update' | 'close' | 'other';
@@ -19,10 +23,10 @@ export type PullRequestAction = 'open' | 'update' | 'close' | 'other';
 export type CiEvent =
   | { kind: 'push'; branch: string; sha?: string; deleted?: boolean }
   | { kind: 'tag'; tag: string; sha?: string }
-  | { kind: 'pull-request'; action: PullRequestAction; rawAction: string; pr: PullRequestInfo }
+  | { kind: 'pull-request'; action: PullRequestAction; rawAction: string; pr: PullRequestInfo; /** The label this event added (GitHub's `labeled`). */ label?: string }
   /** A run started by hand or on a schedule: deploys `branch` or the ref's branch. */
   | { kind: 'manual'; trigger: string; branch?: string; tag?: string; sha?: string }
-  | { kind: 'other'; name: string; branch?: string; sha?: string }
+  | { kind: 'other'; name: string; branch?: string; sha?: string; /** A pull request event that names no pull request. */ noPullRequestNumber?: boolean }
   /** No CI around us: only an explicit command can run. */
   | { kind: 'none' };
 

@@ -1,6 +1,6 @@
 /** Turns any error into the one line a user reads: what happened and what to do. */
 import { BILLING_PAGE, INTEGRATIONS_PAGE, TOKENS_PAGE } from '../scalingo/dashboard.js';
-import { CancelledError, DEADLINE_REACHED, NetworkError, notFound, ScalingoApiError, UnexpectedResponseError } from '../scalingo/errors.js';
+import { CancelledError, DEADLINE_REACHED, isUnresolved, NetworkError, notFound, ScalingoApiError, UnexpectedResponseError } from '../scalingo/errors.js';
 import { InputError, UserError } from './errors.js';
 import { inputSpec, WORKFLOW_NAMES, type InputNames } from './inputs.js';
 import { LINK_FIELDS } from './settings.js';
@@ -11,6 +11,14 @@ export interface ExplainContext {
   apiUrl: string;
   authUrl: string;
   source?: string;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
 }
 
 function appInPath(path: string): string | undefined {
@@ -33,6 +41,12 @@ export function explain(err: unknown, ctx: ExplainContext, names: InputNames = W
   if (err instanceof ScalingoApiError) return explainApi(err, ctx, q, names);
   if (err instanceof NetworkError && err.code === DEADLINE_REACHED) {
     return `Scalingo did not answer ${err.method} ${err.path} before the deadline: retry later, or raise ${q('timeout-minutes')}.`;
+  }
+  if (isUnresolved(err)) {
+    const e = err as NetworkError;
+    const base = e.path.startsWith('/v1/tokens') || e.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;
+    const host = hostOf(base);
+    return `Host ${host} does not resolve (${e.code}): check ${q('region')} (${ctx.region})${base === ctx.apiUrl ? ` or ${q('api-url')}` : ` or ${q('auth-url')}`}: the URL is ${base}.`;
   }
   if (err instanceof NetworkError) {
     const base = err.path.startsWith('/v1/tokens') || err.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;
@@ -70,6 +84,10 @@ function explainApi(err: ScalingoApiError, ctx: ExplainContext, q: (input: strin
       }
       if (err.method === 'POST' && err.path.endsWith('/scm_repo_link')) {
         return `Scalingo cannot reach repository ${ctx.source ?? ''} (404 on creating the link)${said}: check ${q('source')} and that the SCM integration's account can read the repository.`;
+      }
+      // Not every 404 on a link action means "no link": read what the body says is missing first.
+      if (/\/scm_repo_link\//.test(err.path) && err.details.resource !== undefined && err.details.resource !== 'scm_repo_link') {
+        return `Scalingo found no ${err.details.resource.replace(/_/g, ' ')} for ${where} (404)${said}: the app's link is there; check that this ${err.details.resource.replace(/_/g, ' ')} exists.`;
       }
       if (/\/scm_repo_link\//.test(err.path)) {
         return `App "${app}" has no SCM link (404 on ${where})${said}: run with \`${names.setting('command', 'link')}\` (or \`auto\`) first, or link it in the dashboard.`;

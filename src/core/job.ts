@@ -7,10 +7,12 @@ import { ScalingoClient } from '../scalingo/client.js';
 import { dashboardUrl } from '../scalingo/dashboard.js';
 import { CancelledError } from '../scalingo/errors.js';
 import { sleep as realSleep } from '../scalingo/http.js';
+import { RateLimiter, SCALINGO_RATE_LIMIT, type RateLimit } from '../scalingo/limiter.js';
 import type { CiContext, PullRequestInfo, Terms } from './event.js';
-import { formatDuration, type Logger } from './log.js';
+import { formatDuration, type Logger, type Secrets } from './log.js';
 import type { ReportBuilder } from './report.js';
 import type { Settings } from './settings.js';
+import type { FollowTimings } from './steps/live-output.js';
 import { writeOnce } from './write-once.js';
 
 export interface DeploymentEvent {
@@ -41,6 +43,21 @@ export interface RunDeps {
   dispatcher?: Dispatcher;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The request budget of the step (tests scale it down); Scalingo's 60 a minute by default. */
+  rateLimit?: RateLimit;
+  /** Set by the step that runs several apps (many.ts): what its apps' runs share. */
+  shared?: SharedSession;
+  /** Timings of the following (tests and the bench scale them down); the product's own by default. */
+  followTimings?: FollowTimings;
+}
+
+/** What the runs of one step's apps share: one bearer, one request budget, one deadline, one set of secrets. */
+export interface SharedSession {
+  /** The step's client; each app's run derives its own from it. */
+  client: ScalingoClient;
+  secrets: Secrets;
+  /** Epoch ms: the end of `timeout-minutes`, counted from the step's start. */
+  deadline: number;
 }
 
 export class Job {
@@ -52,6 +69,7 @@ export class Job {
   readonly terms: Terms;
   readonly signal: AbortSignal | undefined;
   readonly hooks: RunHooks;
+  readonly followTimings: FollowTimings | undefined;
   /** The last request sent that changes something (the link, a deploy, a review app), for a cancelled run's report. */
   lastWrite?: string;
   private api?: ScalingoClient;
@@ -67,19 +85,24 @@ export class Job {
     this.now = deps.now ?? Date.now;
     this.sleep = deps.sleep ?? realSleep;
     this.start = this.now();
-    this.deadline = this.start + settings.timeoutMs;
+    this.deadline = deps.shared?.deadline ?? this.start + settings.timeoutMs;
     this.terms = ctx.terms;
     this.signal = deps.signal;
     this.hooks = deps.hooks ?? {};
+    this.followTimings = deps.followTimings;
   }
 
   /** The API client, made on first use: a run that stops before any request masks no derived credential. */
   get client(): ScalingoClient {
+    if (!this.api && this.deps.shared) {
+      this.api = this.deps.shared.client.derive({ debug: (m) => this.log.debug(m), deadline: this.deadline });
+    }
     if (!this.api) {
       const s = this.settings;
       this.api = new ScalingoClient({
         apiUrl: s.apiUrl, authUrl: s.authUrl, apiToken: s.apiToken, requestTimeoutMs: s.requestTimeoutMs, deadline: this.deadline,
         userAgent: this.deps.userAgent, debug: (m) => this.log.debug(m), onSecret: this.deps.onSecret,
+        limiter: new RateLimiter(this.deps.rateLimit ?? SCALINGO_RATE_LIMIT, { now: this.now, sleep: this.sleep }),
         ...(this.deps.dispatcher ? { dispatcher: this.deps.dispatcher } : {}),
         ...(this.signal ? { signal: this.signal } : {}),
       });
@@ -136,6 +159,7 @@ export class Job {
     return writeOnce({
       what, send, check,
       log: this.log, now: this.now, sleep: this.sleep, deadline: this.deadline, lookAgainMs: this.settings.requestTimeoutMs,
+      retryEveryMs: this.settings.pollIntervalMs,
       ...(this.signal ? { signal: this.signal } : {}),
       tooLate: (reason) => `The ${what} got no clear answer (${reason}) and showed no effect before the deadline (${this.deadlineNote()}): not sent again, so that it is not done twice; check ${this.appPage()} before running this again.`,
     });

@@ -102,29 +102,38 @@ export function decideAction(settings: Settings, ctx: CiContext, followed: strin
     case 'unlink':
       return { kind: 'unlink', reason: 'command is unlink' };
     case 'deploy': {
-      const branch = settings.link.branch ?? refBranch(event) ?? followed;
+      const branch = settings.deployBranch ?? settings.link.branch ?? refBranch(event) ?? followed;
       return branch
-        ? { kind: 'deploy', branch, reason: `command is deploy: deploying branch ${branch}` }
-        : { kind: 'none', reason: `command is deploy but no branch is known: set \`${t.name('branch')}\`` };
+        ? { kind: 'deploy', branch, reason: `command is deploy: deploying branch ${branch}${onceNote(settings, followed)}` }
+        : { kind: 'none', reason: `command is deploy but no branch is known: set \`${t.name('deploy-branch')}\` or \`${t.name('branch')}\`` };
     }
     case 'review-app': {
       const number = settings.pullRequest ?? (event.kind === 'pull-request' ? event.pr.number : undefined);
       if (number === undefined) return { kind: 'none', reason: `command is review-app but no ${t.pr()} is known: set \`${t.name('pull-request')}\`` };
       const pr: PullRequestInfo = event.kind === 'pull-request' && event.pr.number === number ? event.pr : { number, fork: false };
+      const held = reviewAppGate(settings, pr, t);
+      if (held) return { kind: 'none', reason: held };
       return { kind: 'review-app', pr, reason: `command is review-app: review app of ${t.prRef(number)}` };
     }
     case 'auto':
-      return decideAuto(event, followed, settings.link.branch, t);
+      return decideAuto(event, followed, settings, t);
     default:
       return assertNever(settings.command);
   }
+}
+
+/** `deploy-branch` deploys once: the link goes on following its own branch. */
+function onceNote(settings: Settings, followed: string | undefined): string {
+  const d = settings.deployBranch;
+  return d !== undefined && followed !== undefined && d !== followed ? ` once (the link still follows ${followed})` : '';
 }
 
 function refBranch(event: CiEvent): string | undefined {
   return event.kind === 'push' || event.kind === 'manual' ? event.branch : undefined;
 }
 
-function decideAuto(event: CiEvent, followed: string | undefined, branchInput: string | undefined, t: Terms): Action {
+function decideAuto(event: CiEvent, followed: string | undefined, settings: Settings, t: Terms): Action {
+  const branchInput = settings.link.branch;
   const branch = `\`${t.name('branch')}\``;
   switch (event.kind) {
     case 'push':
@@ -137,15 +146,21 @@ function decideAuto(event: CiEvent, followed: string | undefined, branchInput: s
       return { kind: 'none', reason: `push of tag ${event.tag}: tags are not deployed (use \`${t.setting('command', 'deploy')}\` with ${branch} to deploy a given ref)` };
     case 'pull-request':
       if (event.action === 'open' || event.action === 'update') {
-        return { kind: 'review-app', pr: event.pr, reason: `${t.pr(event.pr.number)} ${event.rawAction}` };
+        // A label added is news only when it is the one that asks for a review app.
+        if (event.label !== undefined && event.label !== settings.reviewAppLabel) {
+          return { kind: 'none', reason: `${t.pr(event.pr.number)} labeled ${event.label}: nothing to deploy` };
+        }
+        const held = reviewAppGate(settings, event.pr, t);
+        if (held) return { kind: 'none', reason: held };
+        return { kind: 'review-app', pr: event.pr, reason: `${t.pr(event.pr.number)} ${event.rawAction}${event.label !== undefined ? ` ${event.label}` : ''}` };
       }
       if (event.action === 'close') return { kind: 'review-app-closed', pr: event.pr, reason: `${t.pr(event.pr.number)} closed` };
       return { kind: 'none', reason: `${t.pr(event.pr.number)} ${event.rawAction}: nothing to deploy` };
     case 'manual': {
       // Run on a tag: the tag's code is not a branch, and deploying the followed branch instead would surprise.
-      const deployed = branchInput ?? event.branch ?? (event.tag ? undefined : followed);
-      if (deployed) return { kind: 'deploy', branch: deployed, reason: `${event.trigger} run: deploying branch ${deployed}` };
-      return { kind: 'none', reason: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: set ${branch} to deploy` };
+      const deployed = settings.deployBranch ?? branchInput ?? event.branch ?? (event.tag ? undefined : followed);
+      if (deployed) return { kind: 'deploy', branch: deployed, reason: `${event.trigger} run: deploying branch ${deployed}${onceNote(settings, followed)}` };
+      return { kind: 'none', reason: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: set \`${t.name('deploy-branch')}\` or ${branch} to deploy` };
     }
     case 'other':
       return { kind: 'none', reason: `event ${event.name}: only the link is reconciled` };
@@ -156,11 +171,59 @@ function decideAuto(event: CiEvent, followed: string | undefined, branchInput: s
   }
 }
 
-/** Reads the action will need, made alongside the link read. */
-export function readAhead(command: Command, event: CiEvent): { app: boolean; reviewApps: boolean } {
+/**
+ * Reads the action will need, made alongside the link read. Not the review app list: it needs the link, which may
+ * not exist before the link step (see `reviewAppsReadable`).
+ */
+export function readAhead(command: Command, event: CiEvent): {
+  /** The app, and its newest deployment (`GET …/deployments?per_page=1`): what a deploy's trigger is checked against. */
+  app: boolean;
+} {
   const deploying = command === 'deploy' || (command === 'auto' && (event.kind === 'push' || event.kind === 'manual'));
-  const reviewing = command === 'review-app' || (command === 'auto' && event.kind === 'pull-request');
-  return { app: deploying, reviewApps: reviewing };
+  return { app: deploying };
+}
+
+/**
+ * Why a review app is not made for this pull request yet (on-demand review apps), or undefined when it is. A
+ * pull request whose labels or draft state the CI does not give is not held back.
+ */
+export function reviewAppGate(settings: Settings, pr: PullRequestInfo, t: Terms): string | undefined {
+  const label = settings.reviewAppLabel;
+  if (label !== undefined && pr.labels !== undefined && !pr.labels.includes(label)) {
+    return `${capital(t.pr(pr.number))} has no label ${label}: no review app (add the label ${label} to get one; \`${t.name('review-app-label')}\` is set)`;
+  }
+  if (!settings.reviewAppDrafts && pr.draft === true) {
+    return `${capital(t.pr(pr.number))} is a draft: no review app until it is marked ready (\`${t.setting('review-app-drafts', 'false')}\` is set)`;
+  }
+  return undefined;
+}
+
+/**
+ * A run that cannot know its pull request fails before any request, so that it changes nothing: `command:
+ * review-app` with no number given nor in the event, or a pull request event that names none.
+ */
+export function missingPullRequest(settings: Settings, ctx: CiContext): string | undefined {
+  const t = ctx.terms;
+  const event = ctx.event;
+  if (settings.command === 'review-app' && settings.pullRequest === undefined && event.kind !== 'pull-request') {
+    return `\`${t.setting('command', 'review-app')}\` needs a ${t.pr()} number: set \`${t.name('pull-request')}\`, or run it on a ${t.pr()} event. Nothing was changed.`;
+  }
+  if ((settings.command === 'auto' || settings.command === 'review-app') && settings.pullRequest === undefined && event.kind === 'other' && event.noPullRequestNumber) {
+    return `The ${event.name} event names no ${t.pr()} number (its payload has none): nothing was changed. Run on a complete ${t.pr()} event, or set \`${t.setting('command', 'review-app')}\` with \`${t.name('pull-request')}\`.`;
+  }
+  return undefined;
+}
+
+/**
+ * The branch to deploy a review app with: the one its own link follows (for a pull request from a fork, the fork's
+ * branch), else the event's head branch, else the one the review app list names.
+ */
+export function reviewAppBranch(ownLink: ScmRepoLink | null, pr: PullRequestInfo, listed: ReviewApp | undefined): string | undefined {
+  return ownLink?.branch || pr.headBranch || branchName(listed?.pull_request?.branch_name);
+}
+
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /**
@@ -184,20 +247,44 @@ export function matchIntegrations(integrations: ScmIntegration[], source: string
   return { origin, matches: integrations.filter((i) => i.url && roots.has(i.url.replace(/\/+$/, '').toLowerCase())) };
 }
 
+/** How far Scalingo's clock may be behind the runner's when a deployment's `created_at` is compared to a trigger. */
+export const CLOCK_SKEW_MS = 30_000;
+
 /**
- * The deployment a trigger started, from the app's newest deployments (newest first): one newer than the one that
- * was the latest before the trigger, or, when that is unknown, one created since the trigger (give or take clock
- * differences). The oldest such one is the trigger's; later ones were started by something else.
+ * The deployment a trigger (sent at `since`, epoch ms) may have started, from the app's newest deployments (newest
+ * first), or undefined. Adopted only when BOTH newer than `before` (the app's newest deployment read before the
+ * trigger; undefined when the app had none) and created at or after the trigger give or take `CLOCK_SKEW_MS`: never
+ * an older deployment, failed or successful. Among those, the one that built `commit` (the run's commit, when known
+ * and when it is the branch deployed); else the oldest, since later ones were started by something else.
  */
-export function newDeployment(recent: Deployment[], previousId: string | undefined, since: number): Deployment | undefined {
-  const index = previousId === undefined ? -1 : recent.findIndex((d) => d.id === previousId);
-  const candidates = index >= 0
-    ? recent.slice(0, index)
-    : recent.filter((d) => {
-      const created = d.created_at ? Date.parse(d.created_at) : NaN;
-      return Number.isFinite(created) && created >= since - 2 * 60_000;
-    });
-  return candidates[candidates.length - 1];
+export function newDeployment(recent: Deployment[], before: Deployment | undefined, since: number, commit?: string): Deployment | undefined {
+  const created = (d: Deployment): number => (d.created_at ? Date.parse(d.created_at) : NaN);
+  const index = before ? recent.findIndex((d) => d.id === before.id) : -1;
+  const newerThanBefore = (d: Deployment, i: number): boolean => {
+    if (!before) return true;
+    if (index >= 0) return i < index;
+    // The one before has left the page read: newer by date, strictly.
+    return d.id !== before.id && created(d) > created(before);
+  };
+  const oldestFirst = recent.filter((d, i) => newerThanBefore(d, i) && created(d) >= since - CLOCK_SKEW_MS).reverse();
+  return (commit ? oldestFirst.find((d) => sameCommit(d.git_ref, commit)) : undefined) ?? oldestFirst[0];
+}
+
+/** Two commit SHAs, either possibly abbreviated, name the same commit. */
+export function sameCommit(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
+  return Math.min(x.length, y.length) >= 7 && (x.startsWith(y) || y.startsWith(x));
+}
+
+/**
+ * The commit a deploy of `branch` is expected to build: the run's commit when the run is about that branch (a push
+ * to it, a manual run on it); unknown otherwise (another branch given to deploy, a tag).
+ */
+export function expectedCommit(ctx: CiContext, branch: string): string | undefined {
+  const event = ctx.event;
+  if ((event.kind === 'push' || event.kind === 'manual') && event.branch === branch) return event.sha ?? ctx.sha;
+  return undefined;
 }
 
 export function findReviewApp(list: ReviewApp[], pr: number): ReviewApp | undefined {

@@ -18,6 +18,12 @@ export interface DeploymentInfo {
   endedAt?: number;
   /** The end of the build output, when the deployment failed. */
   outputTail?: string;
+  /** The commit the deployment built (Scalingo's `git_ref`: the branch's head when it started), once known. */
+  gitRef?: string;
+  /** The commit this run is about, when the deployment should build it: a push's, a pull request's head. */
+  runCommit?: string;
+  /** False when the run only started it (`wait: false`). */
+  followed?: boolean;
 }
 
 export interface RunReport {
@@ -49,8 +55,8 @@ export interface RunReport {
   durationMs: number;
 }
 
-/** The outputs of a report, by name; every output is set (empty when unknown). */
-export function reportOutputs(report: RunReport): Record<OutputName, string> {
+/** The outputs of one app's report, by name; every output is set (empty when unknown). `apps` is the step's (many.ts). */
+export function reportOutputs(report: RunReport): Record<Exclude<OutputName, 'apps'>, string> {
   return {
     app: report.app ?? '',
     'app-url': report.appUrl ?? '',
@@ -60,6 +66,7 @@ export function reportOutputs(report: RunReport): Record<OutputName, string> {
     link: report.link?.result ?? '',
     'timed-out': String(report.timedOut),
     'dashboard-url': report.dashboardUrl ?? '',
+    'git-ref': report.deployment?.gitRef ?? '',
   };
 }
 
@@ -112,6 +119,18 @@ export class ReportBuilder {
 
   deployment(info: DeploymentInfo): void {
     this.r.deployment = { ...info };
+  }
+
+  /** The commit the deployment builds, as a read of it says, and the one this run expected, when known. */
+  deploymentCommits(gitRef: string | null | undefined, runCommit?: string): void {
+    if (!this.r.deployment) return;
+    if (gitRef) this.r.deployment.gitRef = gitRef;
+    if (runCommit) this.r.deployment.runCommit = runCommit;
+  }
+
+  /** The deployment was started and left running (`wait: false`). */
+  notFollowed(): void {
+    if (this.r.deployment) this.r.deployment.followed = false;
   }
 
   deploymentStatus(status: string, endedAt?: number): void {

@@ -10,18 +10,18 @@ import { assertNever, UserError } from './errors.js';
 import { explain } from './explain.js';
 import { Job, type RunDeps } from './job.js';
 import { redacting, Secrets } from './log.js';
-import { decideAction, readAhead, tokenDecision } from './plan.js';
+import { decideAction, missingPullRequest, readAhead, tokenDecision } from './plan.js';
 import { ReportBuilder, type RunReport } from './report.js';
 import type { Settings } from './settings.js';
-import { deploy } from './steps/deploy.js';
+import { deploy, readForDeploy } from './steps/deploy.js';
 import { reconcileLink, unlink } from './steps/link.js';
-import { closed, reviewApp } from './steps/review-app.js';
+import { closed, reviewApp, reviewAppsOf } from './steps/review-app.js';
 
-export type { DeploymentEvent, RunDeps, RunHooks } from './job.js';
+export type { DeploymentEvent, RunDeps, RunHooks, SharedSession } from './job.js';
 export { reportOutputs, type DeploymentInfo, type LinkResult, type Outcome, type RunReport } from './report.js';
 
 export async function run(settings: Settings, ctx: CiContext, deps: RunDeps): Promise<RunReport> {
-  const secrets = new Secrets();
+  const secrets = deps.shared?.secrets ?? new Secrets();
   const onSecret = (s: string): void => {
     secrets.add(s);
     deps.onSecret?.(s);
@@ -43,14 +43,13 @@ async function execute(job: Job): Promise<void> {
   log.info(`Scalingo app ${s.app} (${s.region}), ${job.report.view.event}${s.dryRun ? ', dry run: nothing will be changed' : ''}`);
 
   const ahead = readAhead(s.command, job.ctx.event);
-  const { link, app, reviewApps } = await log.group(`Link ${s.app} to ${s.source ?? 'its repository'}`, async () => {
+  const { link, app } = await log.group(`Link ${s.app} to ${s.source ?? 'its repository'}`, async () => {
     await client.exchange();
-    const [link, app, reviewApps] = await allOf(
+    const [link, app] = await allOf(
       s.command === 'unlink' ? client.getLink(s.app) : reconcileLink(job),
-      ahead.app ? client.getApp(s.app) : Promise.resolve(undefined),
-      ahead.reviewApps ? client.listReviewApps(s.app) : Promise.resolve(undefined),
+      ahead.app ? readForDeploy(job) : Promise.resolve(undefined),
     );
-    return { link, app, reviewApps };
+    return { link, app };
   });
 
   const action = decideAction(s, job.ctx, s.link.branch ?? link?.branch);
@@ -63,11 +62,11 @@ async function execute(job: Job): Promise<void> {
     case 'unlink':
       return unlink(job, link);
     case 'review-app-closed':
-      return closed(job, action.pr, link, reviewApps ?? (await client.listReviewApps(s.app)));
+      return closed(job, action.pr, link, await reviewAppsOf(job, link));
     case 'deploy':
-      return deploy(job, action.branch, link, app ?? (await client.getApp(s.app)));
+      return deploy(job, action.branch, link, app ?? (await readForDeploy(job)));
     case 'review-app':
-      return reviewApp(job, action.pr, link, reviewApps ?? (await client.listReviewApps(s.app)));
+      return reviewApp(job, action.pr, link, await reviewAppsOf(job, link));
     default:
       return assertNever(action);
   }
@@ -76,6 +75,8 @@ async function execute(job: Job): Promise<void> {
 /** Checks that need no request: a token to use, or a reason not to go on. False when the run ends here. */
 function preflight(job: Job): boolean {
   const { settings: s, terms: t } = job;
+  const noPullRequest = missingPullRequest(s, job.ctx);
+  if (noPullRequest) throw new UserError(noPullRequest);
   const decision = tokenDecision(s, job.ctx.event);
   switch (decision) {
     case 'use':
@@ -122,9 +123,9 @@ function verdict(job: Job, err: unknown): void {
  * Like Promise.all, but settles every request before failing, so that none is left running behind the report.
  * An unknown app is the failure reported first: it explains the others.
  */
-async function allOf<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[A, B, C]> {
-  const [ra, rb, rc] = await Promise.allSettled([a, b, c]);
-  const reasons = [ra, rb, rc].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+async function allOf<T extends unknown[]>(...promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const reasons = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (reasons.length) throw reasons.find(isUnknownApp) ?? reasons[0];
-  return [(ra as PromiseFulfilledResult<A>).value, (rb as PromiseFulfilledResult<B>).value, (rc as PromiseFulfilledResult<C>).value];
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
 }

@@ -23,7 +23,10 @@ export const LINK_FIELDS: readonly { input: string; field: LinkField; kind: 'str
 
 export interface Settings {
   apiToken: string;
+  /** The app of this run: the one given, or the first of several; empty in discovery mode until an app is chosen. */
   app: string;
+  /** Every app given (`app` lists them separated by commas, spaces or newlines); empty: find them (discovery). */
+  apps: string[];
   region: string;
   /** Regional API base URL, without `/v1` and without a trailing slash. */
   apiUrl: string;
@@ -34,7 +37,17 @@ export interface Settings {
   scmIntegration?: string;
   link: LinkSettings;
   pullRequest?: number;
+  /** `deploy-branch`: deployed once by `command: deploy` and manual runs; the link keeps following `link.branch`. */
+  deployBranch?: string;
+  /** The review app's own link `auto_deploy_enabled`, set when the step creates or redeploys one. */
+  reviewAppAutoDeploy: boolean;
+  /** The label a pull request must carry to get a review app; undefined: every pull request gets one. */
+  reviewAppLabel?: string;
+  /** Whether a draft pull request gets a review app. */
+  reviewAppDrafts: boolean;
   wait: boolean;
+  /** Print the build output live from the deployments stream while following. */
+  logs: boolean;
   timeoutMs: number;
   pollIntervalMs: number;
   requestTimeoutMs: number;
@@ -148,6 +161,20 @@ export function validateBranch(name: string, value: string): string {
   return value;
 }
 
+/** Several apps in one input: separated by commas, spaces or newlines; each checked; a repeated one counted once. */
+export function parseAppList(name: string, value: string): string[] {
+  const apps: string[] = [];
+  for (const part of value.split(/[\s,]+/)) {
+    if (part === '') continue;
+    const app = validateAppName(name, part);
+    if (!apps.includes(app)) apps.push(app);
+  }
+  return apps;
+}
+
+/** The shortest poll interval against Scalingo, in seconds. */
+export const MIN_POLL_SECONDS = 1;
+
 const INTEGRATION_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -173,11 +200,15 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
     throw new InputError('command', command, `allowed: ${COMMANDS.join(', ')}`);
   }
 
-  const appRaw = get('app');
-  if (appRaw === undefined) {
+  const apps = parseAppList('app', get('app') ?? '');
+  const sourceRaw = get('source');
+  const source = sourceRaw !== undefined ? parseSource('source', sourceRaw) : defaults.source ? parseSource('source', defaults.source) : undefined;
+  // No app: the apps linked to the repository are found, unless there is no repository to look for, or the command
+  // is one that must name its app (an unlink of every app found would be too easy a mistake).
+  if (apps.length === 0 && (source === undefined || command === 'unlink')) {
     throw new InputError('app', '', (n) => `required: the Scalingo app name (${lowerFirst(n.subject('app'))} or ${inputSpec('app').env})`);
   }
-  const app = validateAppName('app', appRaw);
+  const app = apps[0] ?? '';
 
   const region = orDefault('region') ?? '';
   if (!REGION.test(region)) throw new InputError('region', region, 'allowed: a Scalingo region such as osc-fr1 or osc-secnum-fr1');
@@ -185,9 +216,6 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
   const apiUrlRaw = get('api-url');
   const apiUrl = apiUrlRaw === undefined ? `https://api.${region}.scalingo.com` : parseServiceUrl('api-url', apiUrlRaw);
   const authUrl = parseServiceUrl('auth-url', orDefault('auth-url') ?? '');
-
-  const sourceRaw = get('source');
-  const source = sourceRaw !== undefined ? parseSource('source', sourceRaw) : defaults.source ? parseSource('source', defaults.source) : undefined;
 
   const scmIntegration = get('scm-integration');
   if (scmIntegration !== undefined && !INTEGRATION_ID.test(scmIntegration)) {
@@ -203,31 +231,51 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
     else (link as Record<string, unknown>)[field] = validateBranch(input, v);
   }
 
+  const deployBranchRaw = get('deploy-branch');
+  const deployBranch = deployBranchRaw === undefined ? undefined : validateBranch('deploy-branch', deployBranchRaw);
+
   const prRaw = get('pull-request');
   const pullRequest = prRaw === undefined ? undefined : parsePositiveInteger('pull-request', prRaw);
 
+  const reviewAppLabel = get('review-app-label');
+  // eslint-disable-next-line no-control-regex
+  if (reviewAppLabel !== undefined && (reviewAppLabel.length > 100 || /[,\x00-\x1f\x7f]/.test(reviewAppLabel))) {
+    throw new InputError('review-app-label', reviewAppLabel, 'allowed: one label name of at most 100 characters, without commas (e.g. review-app)');
+  }
+
   const timeoutMinutes = number('timeout-minutes', 360, 'minutes');
   const pollSeconds = number('poll-interval-seconds', 600, 'seconds');
+  // Scalingo allows 60 requests a minute: a poll under a second would spend it alone. Only a server on this machine
+  // (a test server, as for plain http) may be polled faster.
+  if (pollSeconds < MIN_POLL_SECONDS && !isLoopback(new URL(apiUrl).hostname)) {
+    throw new InputError('poll-interval-seconds', orDefault('poll-interval-seconds') ?? '', `allowed: a number of seconds from ${MIN_POLL_SECONDS} to 600 (decimals allowed): Scalingo allows 60 requests a minute`);
+  }
   const requestSeconds = number('request-timeout-seconds', 600, 'seconds');
 
   const settings: Settings = {
     apiToken: get('api-token') ?? '',
     app,
+    apps,
     region,
     apiUrl,
     authUrl,
     command: command as Command,
     link,
     wait: bool('wait'),
+    logs: bool('logs'),
     timeoutMs: Math.round(timeoutMinutes * 60_000),
     pollIntervalMs: Math.round(pollSeconds * 1000),
     requestTimeoutMs: Math.round(requestSeconds * 1000),
+    reviewAppAutoDeploy: bool('review-app-auto-deploy'),
+    reviewAppDrafts: bool('review-app-drafts'),
     dryRun: bool('dry-run'),
     failWithoutToken: bool('fail-without-token'),
   };
   if (source !== undefined) settings.source = source;
   if (scmIntegration !== undefined) settings.scmIntegration = scmIntegration;
   if (pullRequest !== undefined) settings.pullRequest = pullRequest;
+  if (deployBranch !== undefined) settings.deployBranch = deployBranch;
+  if (reviewAppLabel !== undefined) settings.reviewAppLabel = reviewAppLabel;
   return settings;
 }
 

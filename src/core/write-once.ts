@@ -1,8 +1,11 @@
 /**
- * Never send a write twice. A write that fails without a clear answer may or may not have been processed: look for
- * its effect first; found, carry on with it; not found, send it once more; no time left to know, stop and say so.
+ * Never send a write twice. A write that fails without a clear answer (5xx, reset, timeout, an answer cut in the
+ * middle of its body) may or may not have been processed: look for its effect first; found, carry on with it; not
+ * found, send it once more, and after every unclear answer look again before anything else; no time left to know,
+ * stop and say so. A look that fails (the API down for a while) is tried again until the deadline, as the follow
+ * loop rides out an outage.
  */
-import { describeFailure, isAmbiguous, isTimeout } from '../scalingo/errors.js';
+import { describeFailure, isAmbiguous, isTimeout, isTransient } from '../scalingo/errors.js';
 import { UserError } from './errors.js';
 import type { Logger } from './log.js';
 
@@ -20,25 +23,35 @@ export interface WriteOnce<T> {
   deadline: number;
   /** How long a slow server may take to answer: the time between two more looks after a timeout. */
   lookAgainMs: number;
+  /** The time between two tries of a look that failed (the API down for a while). */
+  retryEveryMs: number;
   /** The message when the deadline leaves no time to know, given why the answer was unclear. */
   tooLate: (reason: string) => string;
 }
 
 /** How many more looks a timed-out write gets, a timeout apart, before it is sent again. */
 const LOOKS_AFTER_TIMEOUT = 2;
+/** Sends at most, each after a look that found no effect of the ones before. */
+export const MAX_SENDS = 3;
 
 export async function writeOnce<T>(w: WriteOnce<T>): Promise<T> {
-  try {
-    return await w.send();
-  } catch (err) {
-    if (!isAmbiguous(err)) throw err;
-    w.log.info(`No clear answer (${describeFailure(err)}): checking whether it took effect before anything else`);
-    let effect = await w.check();
+  for (let sent = 1; ; sent++) {
+    let err: unknown;
+    try {
+      return await w.send();
+    } catch (e) {
+      if (!isAmbiguous(e)) throw e;
+      err = e;
+    }
+    const reason = describeFailure(err);
+    w.log.info(`No clear answer (${reason}): checking whether it took effect before anything else`);
+    let effect = await look(w, reason);
     // A server slower than our timeout may still be processing it: look twice more, a timeout apart.
-    for (let look = 0; effect === undefined && isTimeout(err) && look < LOOKS_AFTER_TIMEOUT && w.now() < w.deadline; look++) {
+    for (let again = 0; effect === undefined && isTimeout(err) && again < LOOKS_AFTER_TIMEOUT && w.now() < w.deadline; again++) {
       w.log.info('Not yet: looking again, in case the server is only slow');
       await w.sleep(Math.min(w.lookAgainMs, w.deadline - w.now()), w.signal);
-      effect = await w.check();
+      if (w.signal?.aborted) throw err;
+      effect = await look(w, reason);
     }
     if (effect !== undefined) {
       w.log.info('It did: carrying on with it');
@@ -46,8 +59,25 @@ export async function writeOnce<T>(w: WriteOnce<T>): Promise<T> {
     }
     // Past the deadline there is no time to look again for a slow server's answer: sending it once more could do it
     // twice.
-    if (w.now() >= w.deadline) throw new UserError(w.tooLate(describeFailure(err)));
+    if (w.now() >= w.deadline) throw new UserError(w.tooLate(reason));
+    if (sent >= MAX_SENDS) {
+      throw new UserError(`The ${w.what} was sent ${sent} times without a clear answer (last: ${reason}) and showed no effect: not sent again; retry later.`);
+    }
     w.log.info('It did not: sending it once more');
-    return w.send();
+  }
+}
+
+/** One look for the effect, tried again on transient failures until the deadline. */
+async function look<T>(w: WriteOnce<T>, reason: string): Promise<T | undefined> {
+  for (;;) {
+    try {
+      return await w.check();
+    } catch (err) {
+      if (w.signal?.aborted || !isTransient(err)) throw err;
+      if (w.now() >= w.deadline) throw new UserError(w.tooLate(reason));
+      w.log.info(`Could not look (${describeFailure(err)}): looking again`);
+      await w.sleep(Math.max(0, Math.min(w.retryEveryMs, w.deadline - w.now())), w.signal);
+      if (w.signal?.aborted) throw err;
+    }
   }
 }

@@ -10,19 +10,43 @@ export interface ClientOptions extends HttpOptions {
   onSecret: (secret: string) => void;
 }
 
+/** Links per page when listing links. */
+export const LINKS_PER_PAGE = 50;
+/** A bound on the pages of links read when the API gives no `total_pages`: 5,000 links. */
+export const MAX_LINK_PAGES = 100;
+
 export type CreateLinkParams = ScmRepoLinkSettings & { source: string; auth_integration_uuid: string };
 
 export class ScalingoClient {
   readonly http: Http;
   private readonly auth: Auth;
 
-  constructor(private readonly opts: ClientOptions) {
+  /** A client of one app among several: its bearer is the step's. */
+  private readonly derived: boolean;
+
+  constructor(private readonly opts: ClientOptions, shared?: { auth: Auth }) {
     this.http = new Http(opts);
-    this.auth = new Auth(this.http, opts.apiToken, opts.onSecret, opts.debug);
+    this.derived = shared !== undefined;
+    this.auth = shared?.auth ?? new Auth(this.http, opts.apiToken, opts.onSecret, opts.debug);
+  }
+
+  /**
+   * A client for one app of a step that deploys several: its own request count, log and deadline, the same bearer
+   * (one token exchange for the step) and the same request budget (`limiter`, passed on with the options).
+   */
+  derive(opts: Partial<Pick<ClientOptions, 'debug' | 'deadline' | 'signal'>>): ScalingoClient {
+    return new ScalingoClient({ ...this.opts, ...opts }, { auth: this.auth });
+  }
+
+  /** The current bearer token, exchanged again when it is about to expire (the deployments stream authenticates with it). */
+  bearer(): Promise<string> {
+    return this.auth.token();
   }
 
   /** Exchanges the API token for a bearer token now (it is also done on the first call). */
   exchange(): Promise<string> {
+    // One exchange for the whole step: an app's client takes the step's bearer while it is good.
+    if (this.derived) return this.auth.token();
     return this.auth.exchange();
   }
 
@@ -80,6 +104,31 @@ export class ScalingoClient {
     } catch (err) {
       const missing = notFound(err);
       if (missing === undefined || missing === 'app') throw err;
+    }
+  }
+
+  /**
+   * Every SCM link of the token's user, page after page (`meta.pagination.next_page`), never more pages than the
+   * first answer's `total_pages` nor than `maxPages`; a page that does not move forward ends the list.
+   */
+  async listLinks(perPage = LINKS_PER_PAGE, maxPages = MAX_LINK_PAGES): Promise<{ links: ScmRepoLink[]; pages: number; truncated: boolean }> {
+    const links: ScmRepoLink[] = [];
+    let totalPages: number | undefined;
+    let page = 1;
+    for (let pages = 1; ; pages++) {
+      const path = `/v1/scm_repo_links?page=${page}&per_page=${perPage}`;
+      const res = await this.call({ method: 'GET', service: 'api', path, idempotent: true, expect: [200] });
+      const items = unwrapArray<ScmRepoLink>(res, 'GET', path, 'scm_repo_links');
+      links.push(...items.filter((l) => l && typeof l === 'object'));
+      const pagination = (res.data as { meta?: { pagination?: { next_page?: unknown; total_pages?: unknown } } }).meta?.pagination;
+      if (totalPages === undefined && typeof pagination?.total_pages === 'number') totalPages = pagination.total_pages;
+      const next = pagination?.next_page;
+      if (typeof next !== 'number' || !Number.isInteger(next) || next <= page || items.length === 0) return { links, pages, truncated: false };
+      if (pages >= Math.min(totalPages ?? maxPages, maxPages)) {
+        this.opts.debug(`GET /v1/scm_repo_links: stopped after ${pages} page(s), next_page ${next} is past total_pages ${totalPages ?? '?'} or the cap of ${maxPages}`);
+        return { links, pages, truncated: totalPages === undefined || pages >= maxPages };
+      }
+      page = next;
     }
   }
 

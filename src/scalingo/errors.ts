@@ -73,9 +73,20 @@ export function isUnknownApp(err: unknown): boolean {
   return notFound(err) === 'app';
 }
 
+/** A host name that does not resolve: a typo in the region or URL, not a passing failure. */
+export const UNRESOLVED_CODES: readonly string[] = ['ENOTFOUND', 'EAI_AGAIN'];
+
+/** The code of a NetworkError for an answer cut in the middle of its body (the connection lost after the headers). */
+export const BODY_CUT = 'UND_ERR_BODY_CUT';
+
+/** The host of the request does not resolve (ENOTFOUND, EAI_AGAIN). */
+export function isUnresolved(err: unknown): boolean {
+  return err instanceof NetworkError && UNRESOLVED_CODES.includes(err.code);
+}
+
 /** Whether a failed read may succeed when tried again later (network, 5xx, 429, garbled bodies). */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof NetworkError) return true;
+  if (err instanceof NetworkError) return !isUnresolved(err);
   if (err instanceof UnexpectedResponseError) return true;
   if (err instanceof ScalingoApiError) return err.status === 429 || err.status >= 500;
   return false;
@@ -99,7 +110,7 @@ export function isTimeout(err: unknown): boolean {
 /** A few words for a failure that may pass: `HTTP 502`, `ECONNRESET`, `unreadable answer`. */
 export function describeFailure(err: unknown): string {
   if (err instanceof ScalingoApiError) return `HTTP ${err.status}`;
-  if (err instanceof NetworkError) return err.code;
+  if (err instanceof NetworkError) return err.code === BODY_CUT ? 'answer cut short' : err.code;
   if (err instanceof UnexpectedResponseError) return 'unreadable answer';
   return err instanceof Error ? err.message : String(err);
 }

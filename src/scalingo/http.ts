@@ -3,7 +3,8 @@
  * knows about CI platforms.
  */
 import { Agent, request, type Dispatcher } from 'undici';
-import { DEADLINE_REACHED, NetworkError, ScalingoApiError, UnexpectedResponseError } from './errors.js';
+import { BODY_CUT, DEADLINE_REACHED, NetworkError, ScalingoApiError, UNRESOLVED_CODES, UnexpectedResponseError } from './errors.js';
+import type { RateLimiter } from './limiter.js';
 
 export type Service = 'auth' | 'api';
 
@@ -23,52 +24,86 @@ export interface HttpOptions {
   /** The clock retries wait on (tests pass a virtual one). */
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The step's request budget, shared by every client of the step (see limiter.ts). */
+  limiter?: RateLimiter;
 }
 
 export interface RetryTuning {
+  /** Retries after a network failure or a 5xx (a 429 has its own budget). */
   maxRetries: number;
   baseDelayMs: number;
   maxDelayMs: number;
   /** Longest Retry-After honoured, in ms. */
   maxRetryAfterMs: number;
+  /**
+   * 429 without Retry-After: Scalingo allows 60 requests per rolling minute and says nothing of when to come back,
+   * so the waits grow from `rateLimitBaseDelayMs` to `rateLimitMaxDelayMs` until they add up to this (about a
+   * minute: the window is then surely over).
+   */
+  rateLimitBudgetMs: number;
+  rateLimitBaseDelayMs: number;
+  rateLimitMaxDelayMs: number;
   /** A number in [0, 1) for the jitter. */
   random: () => number;
 }
 
-export const DEFAULT_TUNING: RetryTuning = { maxRetries: 4, baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000, random: Math.random };
+export const DEFAULT_TUNING: RetryTuning = {
+  maxRetries: 4, baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000,
+  rateLimitBudgetMs: 65_000, rateLimitBaseDelayMs: 2000, rateLimitMaxDelayMs: 16_000,
+  random: Math.random,
+};
 
+/** A host name that does not resolve: a typo in the region or URL, not a passing failure. */
+const UNRESOLVED: ReadonlySet<string> = new Set(UNRESOLVED_CODES);
 /** Errors after which a request surely never reached the server. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN']);
-/** Errors after which a read may simply be tried again. */
-const TRANSIENT = new Set([...NOT_SENT, 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'UND_ERR_CLOSED']);
+const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', ...UNRESOLVED, 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN']);
+/**
+ * Errors after which a request may simply be tried again: not sent, or an answer lost on the way (reset, timeout,
+ * connection lost in the middle of the body). A write whose answer was lost goes through the never-twice check.
+ */
+const TRANSIENT = new Set([...NOT_SENT, 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'UND_ERR_CLOSED', BODY_CUT]);
 const RETRY_STATUSES_READ = [429, 500, 502, 503, 504];
 /** A write is repeated only when it surely was not processed: rate limited, or never sent. */
 const RETRY_STATUSES_WRITE = [429];
+/** The least time an attempt gets near the deadline, so that a last look still gets an answer. */
 const MIN_TIMEOUT_NEAR_DEADLINE_MS = 2000;
 
 /** What one attempt ended with, as far as retrying goes. */
 export type AttemptFailure = { status: number; retryAfter?: string } | { code: string };
 
 /**
- * The retry policy, pure: after failed attempt number `attempt` (1 for the first), the delay before the next one,
- * or undefined to stop. Reads retry network failures, 429 and 5xx; writes only what surely was not processed.
- * Exponential backoff with equal jitter; `Retry-After` (seconds or a date) wins when present; never past the deadline.
+ * The retry policy, pure: after failed attempt number `attempt` (1 for the first; for a 429, the number of 429s in a
+ * row), the delay before the next one, or undefined to stop. Reads retry network failures, 429 and 5xx; writes only
+ * what surely was not processed (a 429 was refused before processing; a request never sent). Exponential backoff
+ * with equal jitter; `Retry-After` (seconds or a date) wins when present. A 429 without it backs off until
+ * `rateLimitBudgetMs` (`waitedMs`: what this request already waited on 429s) is spent: about a minute, Scalingo's
+ * window. Never past the deadline. A host name that does not resolve is never retried.
  */
-export function retryDelay(failure: AttemptFailure, attempt: number, idempotent: boolean, now: number, deadline: number, tuning: RetryTuning): number | undefined {
+export function retryDelay(failure: AttemptFailure, attempt: number, idempotent: boolean, now: number, deadline: number, tuning: RetryTuning, waitedMs = 0): number | undefined {
   const retryable = 'status' in failure
     ? (idempotent ? RETRY_STATUSES_READ : RETRY_STATUSES_WRITE).includes(failure.status)
-    : (idempotent ? TRANSIENT : NOT_SENT).has(failure.code);
-  if (!retryable || attempt > tuning.maxRetries) return undefined;
-  const delay = backoff(attempt, 'status' in failure ? failure.retryAfter : undefined, now, tuning);
+    : (idempotent ? TRANSIENT : NOT_SENT).has(failure.code) && !UNRESOLVED.has(failure.code);
+  if (!retryable) return undefined;
+  const given = 'status' in failure && failure.retryAfter !== undefined ? retryAfterMs(failure.retryAfter, now, tuning) : undefined;
+  let delay: number;
+  if ('status' in failure && failure.status === 429 && given === undefined) {
+    if (waitedMs >= tuning.rateLimitBudgetMs) return undefined;
+    const ceiling = Math.min(tuning.rateLimitMaxDelayMs, tuning.rateLimitBaseDelayMs * 2 ** (attempt - 1));
+    delay = Math.min(ceiling / 2 + tuning.random() * (ceiling / 2), Math.max(tuning.rateLimitBaseDelayMs / 2, tuning.rateLimitBudgetMs - waitedMs));
+  } else {
+    if (attempt > tuning.maxRetries) return undefined;
+    delay = given ?? jittered(attempt, tuning);
+  }
   return now + delay > deadline ? undefined : delay;
 }
 
-function backoff(attempt: number, retryAfter: string | undefined, now: number, tuning: RetryTuning): number {
-  if (retryAfter) {
-    const seconds = Number(retryAfter);
-    const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - now;
-    if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, tuning.maxRetryAfterMs);
-  }
+function retryAfterMs(retryAfter: string, now: number, tuning: RetryTuning): number | undefined {
+  const seconds = Number(retryAfter);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - now;
+  return Number.isFinite(ms) && ms >= 0 ? Math.min(ms, tuning.maxRetryAfterMs) : undefined;
+}
+
+function jittered(attempt: number, tuning: RetryTuning): number {
   const ceiling = Math.min(tuning.maxDelayMs, tuning.baseDelayMs * 2 ** (attempt - 1));
   return ceiling / 2 + tuning.random() * (ceiling / 2);
 }
@@ -116,29 +151,40 @@ export class Http {
       body = JSON.stringify(spec.body);
       headers['content-type'] = 'application/json';
     }
-    // Each attempt has `request-timeout-seconds`. A read, retries included, also ends at the run's deadline (or 2 s
-    // after it starts, so a last look gets an answer); a write keeps its whole timeout: a clear answer to it is worth
-    // more than stopping on time.
+    // Each attempt has `request-timeout-seconds`. A read, retries included, ends at the run's deadline (or 2 s after
+    // it starts, so that a last look gets an answer); a write's timeout is cut to the time left (never below 2 s):
+    // no request runs long past the deadline.
     const deadline = spec.idempotent ? AbortSignal.timeout(Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - this.now())) : undefined;
     const signal = deadline && this.opts.signal ? AbortSignal.any([this.opts.signal, deadline]) : deadline ?? this.opts.signal;
+    let failures = 0;
+    let limited = 0;
+    let waitedOnLimit = 0;
     for (let attempt = 1; ; attempt++) {
+      // Every attempt, retries included, draws from the step's budget.
+      await this.opts.limiter?.acquire(signal);
       const started = this.now();
       this.count += 1;
+      // A read is ended at the deadline by its signal; a write, which has none (cutting it short says nothing more
+      // about whether it was processed), by this timeout.
+      const timeout = spec.idempotent ? this.opts.requestTimeoutMs : Math.min(this.opts.requestTimeoutMs, Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - started));
       let status: number;
       let text: string;
       let resHeaders: Dispatcher.ResponseData['headers'];
+      let headersIn = false;
       try {
         const res = await request(`${base}${spec.path}`, {
           method: spec.method, headers, body, dispatcher: this.dispatcher, signal,
-          headersTimeout: this.opts.requestTimeoutMs, bodyTimeout: this.opts.requestTimeoutMs,
+          headersTimeout: timeout, bodyTimeout: timeout,
         });
+        headersIn = true;
         status = res.statusCode;
         resHeaders = res.headers;
         text = await res.body.text();
       } catch (err) {
-        const error = this.toError(spec, err, deadline);
+        const error = this.toError(spec, err, deadline, headersIn);
         const code = error instanceof NetworkError && error.code !== DEADLINE_REACHED ? error.code : undefined;
-        if (code === undefined || !(await this.wait(spec, attempt, { code }, code, signal))) throw error;
+        failures += 1;
+        if (code === undefined || (await this.wait(spec, attempt, failures, { code }, code, signal)) === false) throw error;
         continue;
       }
       const requestId = header(resHeaders['x-request-id']);
@@ -150,30 +196,45 @@ export class Http {
       }
       const retryAfter = header(resHeaders['retry-after']);
       const failure: AttemptFailure = retryAfter ? { status, retryAfter } : { status };
-      if (await this.wait(spec, attempt, failure, String(status), signal)) continue;
+      let waited: number | false;
+      if (status === 429) {
+        limited += 1;
+        waited = await this.wait(spec, attempt, limited, failure, String(status), signal, waitedOnLimit);
+        if (waited !== false) waitedOnLimit += waited;
+      } else {
+        failures += 1;
+        waited = await this.wait(spec, attempt, failures, failure, String(status), signal);
+      }
+      if (waited !== false) continue;
       // A failure that would have been retried, had there been attempts or time left, says how many were made.
       const gaveUp = attempt > 1 && retryDelay(failure, 1, spec.idempotent, 0, Infinity, this.tuning) !== undefined;
       throw apiError(spec, status, contentType, text, requestId, gaveUp ? attempt : undefined);
     }
   }
 
-  /** Waits before the next attempt when the policy allows one; false when there is none, or the run was stopped. */
-  private async wait(spec: RequestSpec, attempt: number, failure: AttemptFailure, what: string, signal: AbortSignal | undefined): Promise<boolean> {
+  /**
+   * Waits before the next attempt when the policy allows one: the time waited, or false when there is none, or the
+   * run was stopped. `nth`: how many failures of this kind (429, or any other) the request had so far.
+   */
+  private async wait(spec: RequestSpec, attempt: number, nth: number, failure: AttemptFailure, what: string, signal: AbortSignal | undefined, waitedMs = 0): Promise<number | false> {
     if (this.opts.signal?.aborted) return false;
-    const delay = retryDelay(failure, attempt, spec.idempotent, this.now(), this.opts.deadline, this.tuning);
+    const delay = retryDelay(failure, nth, spec.idempotent, this.now(), this.opts.deadline, this.tuning, waitedMs);
     if (delay === undefined) return false;
     this.opts.debug(`${spec.method} ${spec.path}: ${what}, attempt ${attempt + 1} in ${(delay / 1000).toFixed(1)} s`);
     await this.sleep(delay, signal);
-    return !signal?.aborted;
+    return signal?.aborted ? false : delay;
   }
 
-  private toError(spec: RequestSpec, err: unknown, deadline?: AbortSignal): Error {
+  /** `headersIn`: the status and headers had arrived, so a failure now lost the body of a received request. */
+  private toError(spec: RequestSpec, err: unknown, deadline: AbortSignal | undefined, headersIn: boolean): Error {
     // Cancelled by the run (SIGINT/SIGTERM): say that, not a network failure.
     if (this.opts.signal?.aborted) return this.opts.signal.reason instanceof Error ? this.opts.signal.reason : (err as Error);
     if (deadline?.aborted) return new NetworkError(spec.method, spec.path, DEADLINE_REACHED, false);
     const e = err as { code?: string; name?: string } | undefined;
-    const code = e?.code ?? e?.name ?? 'unknown error';
-    return new NetworkError(spec.method, spec.path, code, NOT_SENT.has(code));
+    const raw = e?.code ?? e?.name ?? 'unknown error';
+    // Connection lost in the middle of the body: transient like a reset, never an answer to report.
+    const code = headersIn && raw !== 'UND_ERR_BODY_TIMEOUT' ? BODY_CUT : raw;
+    return new NetworkError(spec.method, spec.path, code, !headersIn && NOT_SENT.has(code));
   }
 }
 

@@ -3,6 +3,8 @@
 export interface ScmRepoLink {
   id?: string;
   app_id?: string;
+  /** Not documented: read when the API gives it, else the app is named from `app_id`. */
+  app_name?: string;
   /** SCM root URL, e.g. https://github.com */
   url?: string;
   owner?: string;
@@ -44,6 +46,8 @@ export interface App {
   url?: string;
   base_url?: string;
   last_deployment_id?: string | null;
+  /** `deployments_stream`: the app's deployments stream (a WebSocket URL); never built, only read from here. */
+  links?: { deployments_stream?: string };
 }
 
 export interface Deployment {

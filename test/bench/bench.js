@@ -608,7 +608,9 @@ async function runTimedStep(scenario) {
     const stream = fake.stream;
     if (!stream || deployment.finalAt === null) throw new Error('the live run did not follow a deployment to its end on the stream');
     const lines = stream.outputOf(deployment.app, deployment.id).replace(/\n$/, '').split('\n');
-    return { exitedAt, chunks, lines, finalAt: deployment.finalAt, reads: fake.requests.filter(isStatusRead).length, connections: stream.counters().connections };
+    const reads = fake.requests.filter(isStatusRead);
+    const lastRead = reads.at(-1)?.at ?? NaN;
+    return { exitedAt, chunks, lines, finalAt: deployment.finalAt, endSentAt: fake.streamEndAt(deployment.id) ?? NaN, lastRead, reads: reads.length };
   } finally {
     await fake.close();
   }
@@ -622,7 +624,9 @@ async function runTimedStep(scenario) {
 async function measureLiveEnd(notes) {
   const runs = [];
   for (let i = 0; i < 3; i++) runs.push(await runTimedStep({ script: { durationMs: 4000, final: 'success' } }));
-  const worst = Math.max(...runs.map((run) => run.exitedAt - run.finalAt));
+  const latencies = runs.map((run) => run.exitedAt - run.finalAt);
+  const worst = Math.max(...latencies);
+  const slowest = /** @type {(typeof runs)[number]} */ (runs[latencies.indexOf(worst)]);
   let allOnceInOrder = true;
   let beforeEnd = Infinity;
   for (const run of runs) {
@@ -636,7 +640,10 @@ async function measureLiveEnd(notes) {
   const total = runs[0]?.lines.length ?? 0;
   notes.push(`Live output: ${runs.length} push deploys of dist/index.js with action.yml's defaults (poll-interval-seconds ${ACTION_DEFAULTS['poll-interval-seconds']}, logs ${ACTION_DEFAULTS.logs}), `
     + `a 4 s deployment on the fake's stream (one log event per line, pings every ${STREAM_PING_MS / 1000} s); end = when the fake ended the deployment, exit = when the parent saw the step exit (worst run); `
-    + `lines: the build output of the fake's /output, looked for in stdout, each chunk timed as it arrived.`);
+    + `lines: the build output of the fake's /output, looked for in stdout, each chunk timed as it arrived. `
+    + `End -> exit of each run: ${latencies.map((ms) => `${ms} ms`).join(', ')}; in the slowest, the stream sent the end ${slowest.endSentAt - slowest.finalAt} ms after it, `
+    + `the confirming status read arrived ${slowest.lastRead - slowest.endSentAt} ms later, and the step exited ${slowest.exitedAt - slowest.lastRead} ms after that read `
+    + `(${slowest.reads} status read(s) in all).`);
   return [
     figure({
       key: 'live-end-to-exit', figure: 'deployment end -> step exit, live stream (defaults)', value: worst / 1000, unit: 's',
@@ -651,7 +658,7 @@ async function measureLiveEnd(notes) {
 
 /**
  * The core in-process (the unbundled compilation) as a push step of one app: the timings of the following scaled
- * down by `scale` (safety read, stream silence and backoff), as the fake's pings.
+ * down by `scale` (safety read, stream silence and backoff, the step's request budget), as the fake's pings.
  * @param {string} unbundledDir
  */
 async function inProcessRunner(unbundledDir) {
@@ -674,7 +681,7 @@ async function inProcessRunner(unbundledDir) {
     const settings = parseSettings((/** @type {string} */ name) => inputs[name], { source: ctx.repositoryUrl });
     const quiet = { info: () => {}, warning: () => {}, debug: () => {}, group: (/** @type {string} */ _, /** @type {() => Promise<unknown>} */ fn) => fn() };
     const report = await run(settings, ctx, {
-      log: quiet, userAgent: 'scalingo-deploy/bench',
+      log: quiet, userAgent: 'scalingo-deploy/bench', rateLimit: { limit: 60, windowMs: 61_000 / scale },
       followTimings: { safetyReadMs: SAFETY_READ_MS / scale, stream: { silenceMs: 30_000 / scale, stableMs: 30_000 / scale, firstBackoffMs: 500 / scale, maxBackoffMs: 8_000 / scale } },
     });
     if (!report.ok || report.deployment?.status !== 'success') throw new Error(`the in-process run of ${app} did not deploy: ${JSON.stringify(report.deployment ?? report.outcome)}`);

@@ -31,16 +31,17 @@ describe('GitHub Action', () => {
     expect(r.stdout).toContain('::error::Input `source` has value "https://***@github.com/octo-org/octo-repo"');
     expect(r.everything).not.toContain('s3cr3t-pw');
     expect(r.everything).not.toContain('deploy-bot');
-    expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '' });
+    expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '', 'git-ref': '', apps: '[]' });
     expect(w.fake.requests).toEqual([]);
   });
 
-  it('a missing app says so', async () => {
-    const w = await world();
+  it('a missing app with no app linked to the repository: says to set `app` or link an app, changes nothing', async () => {
+    const w = await world({ links: { 'my-app': { source: 'https://github.com/someone/else' } } });
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { app: '' } });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('::error::Input `app` is missing: required: the Scalingo app name (input `app` or SCALINGO_APP).');
-    expect(w.fake.requests).toEqual([]);
+    expect(r.stdout).toContain('::error::No Scalingo app is linked to https://github.com/Codertocat/Hello-World: set `app` to the app(s) to deploy, or link an app to this repository');
+    expect(w.fake.mutating()).toEqual([]);
+    expect(r.outputs.apps).toBe('[]');
   });
 });
 

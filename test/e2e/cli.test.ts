@@ -51,6 +51,8 @@ describe('scalingo-deploy', () => {
     expect(r.outputs).toEqual({
       SCALINGO_APP: 'my-app', SCALINGO_APP_URL: 'https://my-app.osc-fr1.scalingo.io', SCALINGO_DEPLOYMENT_ID: id, SCALINGO_DEPLOYMENT_STATUS: 'success',
       SCALINGO_REVIEW_APP: '', SCALINGO_LINK: 'unchanged', SCALINGO_TIMED_OUT: 'false', SCALINGO_DASHBOARD_URL: `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}`,
+      SCALINGO_GIT_REF: w.fake.deploymentsCreated()[0]!.git_ref,
+      SCALINGO_APPS: expect.stringContaining(`"deployment-id":"${id}"`),
     });
     expect(r.stdout).toContain('✅ Scalingo: my-app deployed');
     expect(w.fake.requests.find((q) => q.service === 'auth')?.headers['user-agent']).toMatch(/^scalingo-deploy\/\d+\.\d+\.\d+ \(gitlab\)$/);

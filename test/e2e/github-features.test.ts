@@ -2,6 +2,9 @@
  * What users see on GitHub besides the log: the pull request comment, GitHub deployments, the job summary; and the
  * dry run. Against the fake Scalingo API and a fake GitHub API (GITHUB_API_URL).
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeGitHub } from '../support/fake-github.js';
 import { byAction, byRef, webhook } from '../support/payloads.js';
@@ -36,7 +39,8 @@ const pr = (action: string) => webhook('pull_request', byAction(action));
 describe('pull request comment', () => {
   it('is created once, then updated on every run, with the review app URL and status', async () => {
     const gh = await withGitHub();
-    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    // Scalingo builds the head of the branch the review app's link follows: here, the pull request's head commit.
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, pulls: { 2: { head_branch: 'changes' } }, branchHeads: { changes: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821' } });
     const first = await ghRun(w, gh, { event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened') });
     expect(first.code).toBe(0);
     expect(ghCalls(gh)).toEqual([
@@ -75,7 +79,7 @@ describe('pull request comment', () => {
     const r = await ghRun(w, gh, { event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed') });
     expect(r.code).toBe(0);
     expect(gh.state.comments[0]!.body).toContain('🗑️ closed');
-    expect(gh.state.comments[0]!.body).toContain('Pull request #2 is closed: Scalingo deletes review app my-app-pr2 now (delete-on-close is on).');
+    expect(gh.state.comments[0]!.body).toContain('Pull request #2 is closed: Scalingo deletes review app my-app-pr2 as soon as the pull request closes, as it does every review app created on demand.');
   });
 
   it('one per app: two apps keep two comments', async () => {
@@ -139,12 +143,93 @@ describe('GitHub deployments', () => {
     expect(gh.state.statuses.map((s) => s.state)).toEqual(['in_progress', 'failure']);
   });
 
+  it('on closed: the review app environment\'s deployments still active are marked inactive, the others left alone', async () => {
+    const gh = await withGitHub({
+      existingDeployments: [
+        { environment: 'my-app-pr2', states: ['in_progress', 'success'] }, // 1000
+        { environment: 'my-app-pr2', states: ['success', 'inactive'] }, // 1003
+        { environment: 'my-app-pr3', states: ['success'] }, // 1006
+        { environment: 'my-app', states: ['success'] }, // 1008
+      ],
+    });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
+    const r = await ghRun(w, gh, { event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed'), inputs: { 'github-deployment': 'true', comment: 'false' } });
+    expect(r.code).toBe(0);
+    expect(gh.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
+      'GET /repos/Codertocat/Hello-World/deployments?environment=my-app-pr2&per_page=100&page=1',
+      'GET /repos/Codertocat/Hello-World/deployments/1003/statuses?per_page=1',
+      'GET /repos/Codertocat/Hello-World/deployments/1000/statuses?per_page=1',
+      'POST /repos/Codertocat/Hello-World/deployments/1000/statuses',
+    ]);
+    expect(gh.requests[3]!.body).toMatchObject({ state: 'inactive', description: 'Pull request #2 closed' });
+    expect(gh.state.deployments).toHaveLength(4);
+    expect(r.stdout).toContain('GitHub environment my-app-pr2: 1 deployment(s) marked inactive (pull request #2 closed)');
+    expect(r.stdout).not.toContain('::warning');
+  });
+
+  it('on closed, with `environment` and the review app gone: the environment per pull request; a refusal is a warning', async () => {
+    const gh = await withGitHub({
+      existingDeployments: [{ environment: 'review-pr2', states: ['success'] }],
+      faults: [{ kind: 'status', method: 'POST', path: /statuses$/, status: 403, body: { message: 'Resource not accessible by integration' }, times: Infinity }],
+    });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const r = await ghRun(w, gh, { event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed'), inputs: { 'github-deployment': 'true', comment: 'false', environment: 'review' } });
+    expect(r.code).toBe(0);
+    expect(ghCalls(gh)).toEqual([
+      'GET /repos/Codertocat/Hello-World/deployments',
+      'GET /repos/Codertocat/Hello-World/deployments/1000/statuses',
+      'POST /repos/Codertocat/Hello-World/deployments/1000/statuses',
+    ]);
+    expect(gh.requests[0]!.path).toContain('environment=review-pr2');
+    expect(r.stdout).toMatch(/::warning title=GitHub API::Marking the deployments of GitHub environment review-pr2 inactive failed \(403\): Resource not accessible by integration.*`permissions: deployments: write`/);
+  });
+
+  it('on closed, without `github-deployment`: GitHub deployments are not touched', async () => {
+    const gh = await withGitHub({ existingDeployments: [{ environment: 'my-app-pr2', states: ['success'] }] });
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
+    const r = await ghRun(w, gh, { event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed'), inputs: { comment: 'false' } });
+    expect(r.code).toBe(0);
+    expect(gh.requests).toEqual([]);
+  });
+
   it('a GitHub API failure is a warning', async () => {
     const gh = await withGitHub({ faults: [{ kind: 'status', method: 'POST', path: /deployments$/, status: 500, times: Infinity }] });
     const w = await world({ links: { 'my-app': IN_STEP_LINK } });
     const r = await ghRun(w, gh, { event: 'push', ref: 'refs/heads/master', payload: webhook('push', byRef('refs/heads/')), inputs: { 'github-deployment': 'true' } });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('::warning title=GitHub API::GitHub deployment failed (500)');
+  });
+});
+
+describe('outputs with `app` from a secret', () => {
+  it('warns once, naming the outputs GitHub drops, when the checked-out workflow gives `app` a secret', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'scalingo-workspace-'));
+    try {
+      mkdirSync(join(workspace, '.github/workflows'), { recursive: true });
+      writeFileSync(join(workspace, '.github/workflows/deploy.yml'), [
+        'on: push', 'jobs:', '  deploy:', '    runs-on: ubuntu-latest', '    steps:', '      - uses: actions/checkout@v4',
+        '      - uses: scalingo-deploy/scalingo-deploy@v1', '        with:', '          app: ${{ secrets.SCALINGO_APP }}',
+        '          api-token: ${{ secrets.SCALINGO_API_TOKEN }}', '',
+      ].join('\n'));
+      const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+      const push = { event: 'push', ref: 'refs/heads/master', payload: webhook('push', byRef('refs/heads/')) };
+      const env = { GITHUB_WORKSPACE: workspace, GITHUB_WORKFLOW_REF: 'Codertocat/Hello-World/.github/workflows/deploy.yml@refs/heads/master' };
+      const r = await w.action({ ...push, env });
+      expect(r.code).toBe(0);
+      const warnings = r.stdout.split('\n').filter((l) => l.startsWith('::warning'));
+      expect(warnings).toEqual([
+        '::warning title=Outputs dropped by GitHub::`app` comes from a secret (`secrets.SCALINGO_APP` in .github/workflows/deploy.yml): GitHub drops a job output that contains a secret\'s value, '
+        + 'so the outputs `app`, `app-url`, `dashboard-url`, `apps` of this step reach later jobs empty. An app name is not a secret: give `app` a plain value or a variable (`${{ vars.SCALINGO_APP }}`).',
+      ]);
+      expect(r.outputs.app).toBe('my-app');
+
+      // The workflow not checked out: nothing is said.
+      const unread = await w.action({ ...push, env: { ...env, GITHUB_WORKSPACE: join(workspace, 'missing') } });
+      expect(unread.code).toBe(0);
+      expect(unread.stdout).not.toContain('::warning');
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
   });
 });
 

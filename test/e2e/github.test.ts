@@ -12,7 +12,7 @@ checkEveryRun();
 
 const push = () => webhook('push', byRef('refs/heads/'));
 /** Every output, as set when nothing was deployed nor changed. */
-const NO_OUTPUTS = { app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '' };
+const NO_OUTPUTS = { app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '', 'git-ref': '', apps: expect.any(String) };
 const pr = (action: string) => webhook('pull_request', byAction(action));
 
 describe('outputs, summary and exit code', () => {
@@ -28,7 +28,8 @@ describe('outputs, summary and exit code', () => {
     const id = w.fake.deploymentsCreated()[0]!.id;
     expect(r.outputs).toEqual({
       app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': id, 'deployment-status': 'success',
-      'review-app': '', link: 'created', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}` });
+      'review-app': '', link: 'created', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}`,
+      'git-ref': w.fake.deploymentsCreated()[0]!.git_ref, apps: expect.any(String) });
     expect(r.stdout).toContain('Deployed my-app: https://my-app.osc-fr1.scalingo.io');
     expect(r.stdout).toContain(`::group::Outputs\napp=my-app\n`);
     expect(r.summary).toContain('my-app');
@@ -65,13 +66,56 @@ describe('outputs, summary and exit code', () => {
     expect(r.stdout).toMatch(/::error::Deployment \S+ of my-app was still building after 1 s \(timeout-minutes\): it goes on on Scalingo/);
   });
 
-  it('a pull request: the review app in the outputs', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+  it('a pull request: creates the review app, deploys it itself (its first deployment waits for the checks), follows that deployment', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, pulls: { 2: { head_branch: 'changes' } } });
     const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened') });
 
     expect(r.code).toBe(0);
-    expect(writes(w.fake)).toEqual([{ method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app', body: { pull_request_id: 2 } }]);
-    expect(r.outputs).toMatchObject({ app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'app-url': 'https://my-app-pr2.osc-fr1.scalingo.io', 'deployment-status': 'success', link: 'unchanged' });
+    expect(writes(w.fake)).toEqual([
+      { method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app', body: { pull_request_id: 2 } },
+      { method: 'PATCH', path: '/v1/apps/my-app-pr2/scm_repo_link', body: { scm_repo_link: { auto_deploy_enabled: false } } },
+      { method: 'POST', path: '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', body: { branch: 'changes' } },
+    ]);
+    const [deployment] = w.fake.deploymentsCreated();
+    expect(w.fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr2', trigger: 'manual_deploy', branch: 'changes', status: 'success' })]);
+    expect(r.outputs).toMatchObject({
+      app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'app-url': 'https://my-app-pr2.osc-fr1.scalingo.io', 'deployment-id': deployment!.id,
+      'deployment-status': 'success', link: 'unchanged',
+    });
+
+    // The next push: the review app is redeployed with the branch its own link follows, once.
+    const again = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('synchronize') });
+    expect(again.code).toBe(0);
+    expect(writes(w.fake).slice(3)).toEqual([{ method: 'POST', path: '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', body: { branch: 'changes' } }]);
+    // Once the job's checks pass, Scalingo deploys nothing more: the review app's own auto-deploy is off.
+    w.fake.push('changes');
+    w.fake.checksPassed();
+    expect(w.fake.deploymentsCreated()).toHaveLength(2);
+
+    // Closed: Scalingo deletes the manual review app at once; the step says so and deploys nothing.
+    w.fake.closePull(2);
+    const closed = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('closed') });
+    expect(closed.code).toBe(0);
+    expect(writes(w.fake)).toHaveLength(4);
+    expect(closed.stdout).toContain('Pull request #2 is closed and has no review app on my-app: nothing to do (Scalingo deletes a review app created on demand, as this step creates them, as soon as its pull request closes).');
+  });
+
+  it('a pull request without the review app label: deploys nothing, says which label to add, exits 0', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const r = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened'), inputs: { 'review-app-label': 'preview' } });
+    expect(r.code).toBe(0);
+    expect(writes(w.fake)).toEqual([]);
+    expect(r.stdout).toContain('Pull request #2 has no label preview: no review app (add the label preview to get one; `review-app-label` is set)');
+  });
+
+  it('`command: review-app` without a pull request number: exit 1, one `::error::` line, no request', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK } });
+    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { command: 'review-app' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('::error'))).toEqual([
+      '::error::`command: review-app` needs a pull request number: set `pull-request`, or run it on a pull request event. Nothing was changed.',
+    ]);
+    expect(w.fake.requests).toEqual([]);
   });
 
   it('a refused token: exit 1, one `::error::` line, every output set (empty)', async () => {

@@ -35,7 +35,7 @@ describe('logs', () => {
   });
 
   it('GitLab: a merge request pipeline, with collapsible sections', async () => {
-    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, source: 'https://gitlab.com/acme/shop' } }, deployScript: ['queued', 'building', 'success'] });
+    const w = await world({ links: { 'my-app': { ...IN_STEP_LINK, source: 'https://gitlab.com/acme/shop' } }, pulls: { 7: { head_branch: 'feature' } }, deployScript: ['queued', 'building', 'success'] });
     const r = await w.cli({
       args: ['--app', 'my-app'],
       env: { GITLAB_CI: 'true', CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '7', CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature', CI_PROJECT_URL: 'https://gitlab.com/acme/shop', CI_SERVER_URL: 'https://gitlab.com', SCALINGO_POLL_INTERVAL_SECONDS: '0.05' },

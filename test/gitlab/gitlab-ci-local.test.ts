@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeScalingo, type FakeScalingo, type FakeScalingoOptions } from '../support/fake-scalingo.js';
 import { leaks } from '../support/runner.js';
 import { PROJECT_URL, Project, TOKEN, hasCommand, lines, offlineNpm, packPackage, type Json, type SeenRequest } from './helpers.js';
@@ -32,61 +32,64 @@ const MERGE_REQUEST = {
   CI_MERGE_REQUEST_TITLE: 'Add a feature',
 };
 
-describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () => {
+// The tests run at once (gitlab-ci-local runs a few at a time, see helpers.ts): each has its own fake Scalingo, project
+// and npm cache. Their timeouts allow for the waits that sharing the machine between them brings.
+describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', { concurrent: true }, () => {
   let work: string;
   let tarball: string;
-  let npmEnv: Record<string, string>;
-  let fake: FakeScalingo | undefined;
-  let project: Project | undefined;
+  const fakes: FakeScalingo[] = [];
+  const projects: Project[] = [];
 
   beforeAll(() => {
     if (!RSYNC) throw new Error('rsync is not installed: gitlab-ci-local needs it to run jobs (apt-get install -y rsync)');
     work = mkdtempSync(join(tmpdir(), 'scalingo-gitlab-runs-'));
     tarball = packPackage(work);
-    // One npm cache for every run: npx installs the tarball once.
-    npmEnv = offlineNpm(join(work, 'npm-cache'));
   }, 120_000);
 
-  afterEach(async () => {
-    await fake?.close();
-    project?.remove();
-    fake = undefined;
-    project = undefined;
-  });
-
-  afterAll(() => {
+  afterAll(async () => {
+    await Promise.all(fakes.map((f) => f.close()));
+    for (const p of projects) p.remove();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  /** Starts the fake Scalingo and a project that includes the component with `inputs` (plus the app and package). */
-  async function setUp(world: FakeScalingoOptions, inputs: Json = {}): Promise<{ fake: FakeScalingo; project: Project }> {
-    fake = await startFakeScalingo(world);
-    project = Project.including({ app: 'my-app', package: tarball, 'poll-interval-seconds': 0.05, ...inputs });
-    return { fake, project };
-  }
+  /**
+   * Starts the fake Scalingo and a project that includes the component with `inputs` (plus the app and package), in
+   * a `.gitlab-ci.yml` made by `config` when given. The test's npm cache starts empty: npx installs the tarball, as
+   * in a fresh CI job.
+   */
+  async function setUp(world: FakeScalingoOptions, inputs: Json = {}, config?: (include: Json) => Json) {
+    const fake = await startFakeScalingo(world);
+    fakes.push(fake);
+    const include = { local: 'templates/scalingo.yml', inputs: { app: 'my-app', package: tarball, 'poll-interval-seconds': 0.05, ...inputs } };
+    const project = new Project(config ? config(include) : { include: [include] });
+    projects.push(project);
+    const npmEnv = offlineNpm(mkdtempSync(join(work, 'npm-cache-')));
 
-  /** Runs the pipeline; whatever it printed must hold no credential (token, bearers, their Basic form). */
-  async function pipeline(variables: Record<string, string>, options: { unset?: string[]; jobs?: string[] } = {}) {
-    const run = await runPipeline(variables, options);
-    const bearers = fake!.requests.map((r) => r.headers.authorization ?? '').filter((h) => h.startsWith('Bearer ')).map((h) => h.slice(7));
-    expect(leaks(run.output, [TOKEN, ...bearers]), 'a credential was printed').toEqual([]);
-    return run;
-  }
+    /** Runs the pipeline; whatever it printed must hold no credential (token, bearers, their Basic form). */
+    async function pipeline(variables: Record<string, string>, options: { unset?: string[]; jobs?: string[] } = {}) {
+      const run = await runPipeline(variables, options);
+      const bearers = fake.requests.map((r) => r.headers.authorization ?? '').filter((h) => h.startsWith('Bearer ')).map((h) => h.slice(7));
+      expect(leaks(run.output, [TOKEN, ...bearers]), 'a credential was printed').toEqual([]);
+      return run;
+    }
 
-  function runPipeline(variables: Record<string, string>, options: { unset?: string[]; jobs?: string[] } = {}) {
-    return project!.pipeline({
-      variables: {
-        // GitLab sets it to true; gitlab-ci-local to false.
-        GITLAB_CI: 'true',
-        SCALINGO_API_TOKEN: TOKEN,
-        SCALINGO_API_URL: fake!.apiUrl,
-        SCALINGO_AUTH_URL: fake!.authUrl,
-        ...variables,
-      },
-      ...options,
-      env: npmEnv,
-      timeoutMs: 100_000,
-    });
+    function runPipeline(variables: Record<string, string>, options: { unset?: string[]; jobs?: string[] } = {}) {
+      return project.pipeline({
+        variables: {
+          // GitLab sets it to true; gitlab-ci-local to false.
+          GITLAB_CI: 'true',
+          SCALINGO_API_TOKEN: TOKEN,
+          SCALINGO_API_URL: fake.apiUrl,
+          SCALINGO_AUTH_URL: fake.authUrl,
+          ...variables,
+        },
+        ...options,
+        env: npmEnv,
+        timeoutMs: 100_000,
+      });
+    }
+
+    return { fake, project, npmEnv, pipeline };
   }
 
   /** Every request was authenticated as the CLI inside GitLab does it. */
@@ -98,7 +101,7 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
   }
 
   it('deploys the default branch on a push: creates the link, starts the deployment, follows it', async () => {
-    const { fake, project } = await setUp(
+    const { fake, project, pipeline } = await setUp(
       { ...GITLAB_WORLD, links: {} },
       { 'auto-deploy': 'false', 'delete-on-close': 'true', 'hours-before-delete-on-close': '24' },
     );
@@ -117,6 +120,8 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
     expect([...seen].sort()).toEqual([
       'GET /v1/apps/my-app',
       'GET /v1/apps/my-app/scm_repo_link',
+      // The app's newest deployment, read before the trigger: what the new deployment is told apart from.
+      'GET /v1/apps/my-app/deployments?page=1&per_page=1',
       ...Array<string>(4).fill(`GET /v1/apps/my-app/deployments/${id}`),
       'GET /v1/scm_integrations',
       'POST /v1/apps/my-app/scm_repo_link',
@@ -126,6 +131,7 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
     // The link is read (404) and the integration found before the link is made, the deployment started after.
     expect(seen.indexOf('GET /v1/apps/my-app/scm_repo_link')).toBeLessThan(seen.indexOf('GET /v1/scm_integrations'));
     expect(seen.indexOf('POST /v1/apps/my-app/scm_repo_link')).toBeLessThan(seen.indexOf('POST /v1/apps/my-app/scm_repo_link/manual_deploy'));
+    expect(seen.indexOf('GET /v1/apps/my-app/deployments?page=1&per_page=1')).toBeLessThan(seen.indexOf('POST /v1/apps/my-app/scm_repo_link/manual_deploy'));
     expect(seen.slice(-4)).toEqual(Array<string>(4).fill(`GET /v1/apps/my-app/deployments/${id}`));
     expect(fake.mutating().map((r) => [r.method, r.path, r.body])).toEqual([
       ['POST', '/v1/apps/my-app/scm_repo_link', {
@@ -151,13 +157,16 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
       SCALINGO_LINK: 'created',
       SCALINGO_TIMED_OUT: 'false',
       SCALINGO_DASHBOARD_URL: `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}`,
+      SCALINGO_GIT_REF: fake.deploymentsCreated()[0]!.git_ref,
+      SCALINGO_APPS: expect.stringContaining(`"deployment-id":"${id}"`),
     });
     expect(run.output).toContain('Deployed my-app: https://my-app.osc-fr1.scalingo.io');
     expect(run.output).not.toContain(TOKEN);
-  }, 120_000);
+  }, 240_000);
 
-  it('makes the review app of a merge request pipeline and follows its first deployment', async () => {
-    const { fake, project } = await setUp(GITLAB_WORLD);
+  it('makes the review app of a merge request pipeline, deploys it itself and follows that deployment', async () => {
+    // The review app's first deployment waits for the pipeline's checks (the fake holds it): the job must deploy it.
+    const { fake, project, pipeline } = await setUp(GITLAB_WORLD);
 
     const run = await pipeline(MERGE_REQUEST, { unset: ['CI_COMMIT_BRANCH'] });
 
@@ -166,22 +175,29 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
     // The stop job is manual: it does not run with the pipeline.
     expect(run.output).not.toMatch(/scalingo-stop-review\s+starting/);
     expect(run.output).not.toMatch(/scalingo-deploy\s+starting/);
-    const [deployment] = fake.deploymentsCreated();
-    expect(deployment).toMatchObject({ app: 'my-app-pr42', trigger: 'review_app', branch: 'feature-42', status: 'success' });
-    const id = deployment!.id;
+    expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr42', trigger: 'manual_deploy', branch: 'feature-42', status: 'success' })]);
+    const id = fake.deploymentsCreated()[0]!.id;
 
     const seen = lines(fake.requests);
     expect(seen[0]).toBe('POST /v1/tokens/exchange');
-    // The link and the review apps are read together, then the review app is made and its deployment looked for.
-    expect(seen.slice(1, 3).sort()).toEqual(['GET /v1/apps/my-app/scm_repo_link', 'GET /v1/apps/my-app/scm_repo_link/review_apps']);
-    expect(seen.slice(3, 5)).toEqual([
+    // The link first, and only then the review app list (it needs the link); then the review app is made, its own
+    // link's auto-deploy turned off, a short look for a deployment it started by itself, and the job's deploy.
+    expect(seen.slice(1, 9)).toEqual([
+      'GET /v1/apps/my-app/scm_repo_link',
+      'GET /v1/apps/my-app/scm_repo_link/review_apps',
       'POST /v1/apps/my-app/scm_repo_link/manual_review_app',
+      'GET /v1/apps/my-app-pr42/scm_repo_link',
+      'PATCH /v1/apps/my-app-pr42/scm_repo_link',
       'GET /v1/apps/my-app-pr42/deployments?page=1&per_page=1',
+      'GET /v1/apps/my-app-pr42/deployments?page=1&per_page=1',
+      'POST /v1/apps/my-app-pr42/scm_repo_link/manual_deploy',
     ]);
-    // Then the review app's URL is read while its deployment is followed.
-    expect(seen.slice(5).sort()).toEqual(['GET /v1/apps/my-app-pr42', ...Array<string>(4).fill(`GET /v1/apps/my-app-pr42/deployments/${id}`)]);
+    // Then that deployment is followed.
+    expect(seen.slice(9)).toContain(`GET /v1/apps/my-app-pr42/deployments/${id}`);
     expect(fake.mutating().map((r) => [r.method, r.path, r.body])).toEqual([
       ['POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 42 }],
+      ['PATCH', '/v1/apps/my-app-pr42/scm_repo_link', { scm_repo_link: { auto_deploy_enabled: false } }],
+      ['POST', '/v1/apps/my-app-pr42/scm_repo_link/manual_deploy', { branch: 'feature-42' }],
     ]);
     expectAuthenticated(fake.requests);
 
@@ -195,10 +211,37 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
       SCALINGO_TIMED_OUT: 'false',
     });
     expect(run.output).toContain(`${PROJECT_URL}/-/merge_requests/42`);
-  }, 120_000);
+
+    // The next pipeline of the merge request redeploys it with the branch its link follows, once.
+    const again = await pipeline(MERGE_REQUEST, { unset: ['CI_COMMIT_BRANCH'], jobs: ['scalingo-review'] });
+    expect(again.code, again.output).toBe(0);
+    expect(fake.mutating().slice(3).map((r) => [r.method, r.path, r.body])).toEqual([
+      ['POST', '/v1/apps/my-app-pr42/scm_repo_link/manual_deploy', { branch: 'feature-42' }],
+    ]);
+  }, 360_000);
+
+  it('makes review apps on demand: none without the label or for a draft, one with the label', async () => {
+    const { fake, pipeline } = await setUp(GITLAB_WORLD, { 'review-app-label': 'preview', 'review-app-drafts': false });
+
+    const unlabeled = await pipeline({ ...MERGE_REQUEST, CI_MERGE_REQUEST_LABELS: 'bug' }, { unset: ['CI_COMMIT_BRANCH'], jobs: ['scalingo-review'] });
+    expect(unlabeled.code, unlabeled.output).toBe(0);
+    expect(unlabeled.output).toContain('Merge request !42 has no label preview: no review app (add the label preview to get one; `--review-app-label` is set)');
+    const draft = await pipeline({ ...MERGE_REQUEST, CI_MERGE_REQUEST_LABELS: 'bug,preview', CI_MERGE_REQUEST_DRAFT: 'true' }, { unset: ['CI_COMMIT_BRANCH'], jobs: ['scalingo-review'] });
+    expect(draft.code, draft.output).toBe(0);
+    expect(draft.output).toContain('Merge request !42 is a draft: no review app until it is marked ready');
+    expect(fake.mutating()).toEqual([]);
+
+    const labeled = await pipeline({ ...MERGE_REQUEST, CI_MERGE_REQUEST_LABELS: 'bug,preview' }, { unset: ['CI_COMMIT_BRANCH'], jobs: ['scalingo-review'] });
+    expect(labeled.code, labeled.output).toBe(0);
+    expect(fake.mutating().map((r) => [r.method, r.path])).toEqual([
+      ['POST', '/v1/apps/my-app/scm_repo_link/manual_review_app'],
+      ['PATCH', '/v1/apps/my-app-pr42/scm_repo_link'],
+      ['POST', '/v1/apps/my-app-pr42/scm_repo_link/manual_deploy'],
+    ]);
+  }, 480_000);
 
   it('fails the job when the build fails, and shows why', async () => {
-    const { fake, project } = await setUp({ ...GITLAB_WORLD, deployScripts: { 'my-app': ['queued', 'building', 'build-error'] } });
+    const { fake, project, pipeline } = await setUp({ ...GITLAB_WORLD, deployScripts: { 'my-app': ['queued', 'building', 'build-error'] } });
 
     const run = await pipeline({ CI_PIPELINE_SOURCE: 'push' });
 
@@ -216,10 +259,10 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
     expect(seen.at(-1)).toMatch(new RegExp(`^GET /v1/apps/[^/]+/deployments/${deployment!.id}/output$`));
     // The dotenv report is kept on failure (artifacts:when: always).
     expect(project.dotenv('scalingo-deploy')).toMatchObject({ SCALINGO_DEPLOYMENT_STATUS: 'build-error', SCALINGO_APP: 'my-app' });
-  }, 120_000);
+  }, 240_000);
 
   it('has a stop job that deploys nothing and says what Scalingo does with the review app', async () => {
-    const { fake } = await setUp({
+    const { fake, pipeline } = await setUp({
       ...GITLAB_WORLD,
       links: { 'my-app': { source: PROJECT_URL, branch: 'main', delete_on_close_enabled: true, hours_before_delete_on_close: 24 } },
       reviewApps: [{ pr: 42, head_branch: 'feature-42' }],
@@ -229,26 +272,25 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
 
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/PASS\s+scalingo-stop-review/);
-    expect(run.output).toContain('Scalingo deletes review app my-app-pr42 in 24 hour(s)');
+    expect(run.output).toContain('Merge request !42 is closed: Scalingo deletes review app my-app-pr42 as soon as the merge request closes, as it does every review app created on demand.');
     const seen = lines(fake.requests);
     expect(seen[0]).toBe('POST /v1/tokens/exchange');
     expect(seen.slice(1).sort()).toEqual(['GET /v1/apps/my-app/scm_repo_link', 'GET /v1/apps/my-app/scm_repo_link/review_apps']);
     expect(fake.mutating()).toEqual([]);
     expect(fake.deploymentsCreated()).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 
   it('deploys the app of its inputs even when an earlier job\'s dotenv report sets SCALINGO_APP', async () => {
-    fake = await startFakeScalingo({ ...GITLAB_WORLD, apps: { 'my-app': {}, 'other-app': {} } });
-    project = new Project({
+    const { fake, pipeline } = await setUp({ ...GITLAB_WORLD, apps: { 'my-app': {}, 'other-app': {} } }, {}, (include) => ({
       stages: ['build', 'deploy'],
-      include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app', package: tarball, 'poll-interval-seconds': 0.05 } }],
+      include: [include],
       // What an earlier Scalingo job leaves behind: its dotenv variables beat job variables in later jobs.
       build: {
         stage: 'build',
         script: ['printf "SCALINGO_APP=other-app\\nSCALINGO_COMMAND=unlink\\n" > build.env'],
         artifacts: { reports: { dotenv: 'build.env' } },
       },
-    });
+    }));
 
     const run = await pipeline({ CI_PIPELINE_SOURCE: 'push' });
 
@@ -259,12 +301,12 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
       ['POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: 'main' }],
     ]);
     expect(lines(fake.requests).filter((l) => l.includes('other-app'))).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 
   it('skips a merge request from a fork, which gets no token, without failing the pipeline', async () => {
-    const { fake } = await setUp(GITLAB_WORLD);
+    const { fake, project, npmEnv } = await setUp(GITLAB_WORLD);
 
-    const run = await project!.pipeline({
+    const run = await project.pipeline({
       variables: {
         GITLAB_CI: 'true',
         SCALINGO_API_URL: fake.apiUrl,
@@ -281,5 +323,5 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', () 
     expect(run.output).toMatch(/PASS\s+scalingo-review/);
     expect(run.output).toContain('comes from a fork');
     expect(fake.requests).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });

@@ -11,9 +11,13 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import yaml from 'js-yaml';
 import { INPUTS, type InputSpec } from '../../src/core/inputs.js';
+import { NODE } from '../support/runner.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const TEMPLATE = join(ROOT, 'gitlab/templates/scalingo.yml');
+/** The committed copy for `include: remote:`, and the script that makes it and publishes the component. */
+export const REMOTE_TEMPLATE = join(ROOT, 'gitlab/remote/scalingo.yml');
+export const PUBLISH = join(ROOT, 'gitlab/publish.sh');
 export const README = join(ROOT, 'gitlab/README.md');
 export const GITLAB_CI_LOCAL = join(ROOT, 'node_modules/.bin/gitlab-ci-local');
 export const TOKEN = 'tk-us-test-0123456789abcdef';
@@ -21,7 +25,7 @@ export const TOKEN = 'tk-us-test-0123456789abcdef';
 export const PROJECT_URL = 'https://gitlab.com/group/project';
 
 /** Template inputs that are not scalingo-deploy settings. */
-export const TEMPLATE_ONLY_INPUTS = ['stage', 'job-prefix', 'image', 'package', 'auto-stop-in'] as const;
+export const TEMPLATE_ONLY_INPUTS = ['stage', 'job-prefix', 'image', 'package', 'deployment-tier', 'auto-stop-in'] as const;
 /** The settings the template exposes: every GitLab input but secrets (the token is a CI/CD variable). */
 export const SETTING_INPUTS: readonly InputSpec[] = INPUTS.filter((i) => i.platforms.includes('gitlab') && i.type !== 'secret');
 
@@ -37,11 +41,32 @@ export interface InputDefinition {
   regex?: unknown;
 }
 
+/**
+ * The template as `include: remote:` (and `include: local:`, as these tests include it) gets it: GitLab gives
+ * component context (`$[[ component.version ]]`) to `include: component:` only, so gitlab/publish.sh writes the
+ * version in. `version` defaults to package.json's.
+ */
+export function standaloneTemplate(version?: string): string {
+  const key = version ?? '';
+  let text = standaloneTemplates.get(key);
+  if (text === undefined) {
+    text = execFileSync('sh', [PUBLISH, 'remote-file', ...(version ? [version] : [])], { encoding: 'utf8' });
+    standaloneTemplates.set(key, text);
+  }
+  return text;
+}
+/** publish.sh's output by version: the same in one test run, so made once per test file. */
+const standaloneTemplates = new Map<string, string>();
+
+export interface TemplateHeader {
+  spec: { component?: string[]; inputs: Record<string, InputDefinition> };
+}
+
 /** The template's two documents: the `spec:` header and the jobs. */
-export function readTemplate(): { text: string; inputs: Record<string, InputDefinition>; jobs: Record<string, Json> } {
+export function readTemplate(): { text: string; header: TemplateHeader; inputs: Record<string, InputDefinition>; jobs: Record<string, Json> } {
   const text = readFileSync(TEMPLATE, 'utf8');
-  const [header, jobs] = yaml.loadAll(text) as [{ spec: { inputs: Record<string, InputDefinition> } }, Record<string, Json>];
-  return { text, inputs: header.spec.inputs, jobs };
+  const [header, jobs] = yaml.loadAll(text) as [TemplateHeader, Record<string, Json>];
+  return { text, header, inputs: header.spec.inputs, jobs };
 }
 
 export function hasCommand(name: string): boolean {
@@ -77,6 +102,24 @@ export interface PipelineOptions {
 }
 
 /**
+ * Whether gitlab-ci-local checks the configuration against GitLab's CI schema (about half the CPU time of a
+ * `--preview` or `--list-json`). `auto` (default): on the first run of the project only, since every run of a
+ * project expands the same configuration; `false`: never, for callers that check the expanded configuration
+ * with {@link schemaErrors} themselves (the same schema, formats included).
+ */
+export type SchemaCheck = 'auto' | false;
+
+export interface ProjectOptions {
+  /**
+   * `component`: `templates/scalingo.yml` is the component itself, for `include: component:` of the project's own
+   * commit (gitlab-ci-local gives it the commit SHA as `component.version`; GitLab gives a version only to a
+   * released component, and nothing for a commit). `standalone` (default): the copy for remote and local includes,
+   * with package.json's version written in.
+   */
+  template?: 'component' | 'standalone';
+}
+
+/**
  * A git repository with `templates/scalingo.yml` (a copy of the component) and a `.gitlab-ci.yml`, committed on
  * `main` with an `origin` on gitlab.com, as gitlab-ci-local needs. Nothing of the machine's environment leaks into
  * its runs but PATH.
@@ -84,17 +127,19 @@ export interface PipelineOptions {
 export class Project {
   readonly dir: string;
   readonly home: string;
+  private readonly base = mkdtempSync(join(tmpdir(), 'scalingo-gitlab-'));
 
-  constructor(ciConfig: unknown, private readonly base = mkdtempSync(join(tmpdir(), 'scalingo-gitlab-'))) {
-    this.dir = join(base, 'project');
-    this.home = join(base, 'home');
+  constructor(ciConfig: unknown, options: ProjectOptions = {}) {
+    this.dir = join(this.base, 'project');
+    this.home = join(this.base, 'home');
     mkdirSync(join(this.dir, 'templates'), { recursive: true });
     mkdirSync(this.home, { recursive: true });
-    cpSync(TEMPLATE, join(this.dir, 'templates/scalingo.yml'));
+    if (options.template === 'component') cpSync(TEMPLATE, join(this.dir, 'templates/scalingo.yml'));
+    else writeFileSync(join(this.dir, 'templates/scalingo.yml'), standaloneTemplate());
     writeFileSync(join(this.dir, '.gitlab-ci.yml'), typeof ciConfig === 'string' ? ciConfig : yaml.dump(ciConfig, { lineWidth: -1 }));
     writeFileSync(join(this.dir, '.gitignore'), '.gitlab-ci-local/\n');
-    const git = (...args: string[]): void => {
-      execFileSync('git', args, { cwd: this.dir, env: { PATH: process.env.PATH ?? '', HOME: this.home }, stdio: 'pipe' });
+    const git = (...args: string[]): string => {
+      return execFileSync('git', args, { cwd: this.dir, env: { PATH: process.env.PATH ?? '', HOME: this.home }, encoding: 'utf8', stdio: 'pipe' });
     };
     git('init', '-q', '-b', 'main');
     git('config', 'user.name', 'Test User');
@@ -102,8 +147,15 @@ export class Project {
     git('remote', 'add', 'origin', `${PROJECT_URL}.git`);
     git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
     git('add', '-A');
-    git('commit', '-q', '-m', 'Initial commit');
+    git('-c', 'maintenance.auto=false', 'commit', '-q', '-m', 'Initial commit');
+    this.sha = git('rev-parse', 'HEAD').trim();
   }
+
+  /** The commit of the project, which gitlab-ci-local takes as the version of a component it includes. */
+  readonly sha: string;
+
+  /** Whether a run of gitlab-ci-local already checked this project's configuration against GitLab's schema. */
+  private schemaChecked = false;
 
   /** A project whose `.gitlab-ci.yml` includes the template with these inputs. */
   static including(inputs: Json): Project {
@@ -111,7 +163,7 @@ export class Project {
   }
 
   /** Runs the pipeline (or the given jobs) with the shell executor, as toolchain constraints allow here. */
-  pipeline(options: PipelineOptions = {}): Promise<RunResult> {
+  pipeline(options: PipelineOptions & { schema?: SchemaCheck } = {}): Promise<RunResult> {
     const variables = options.variables ?? {};
     const names = [...Object.keys(variables), ...(options.unset ?? [])];
     const predefined = names.filter((n) => n.startsWith('CI_') || n.startsWith('GITLAB_'));
@@ -127,14 +179,14 @@ export class Project {
   }
 
   /** The configuration as GitLab would run it: includes, inputs and extends expanded. */
-  async preview(): Promise<{ config: Json; text: string }> {
-    const result = await this.gitlabCiLocal(['--preview']);
+  async preview(options: { schema?: SchemaCheck } = {}): Promise<{ config: Json; text: string }> {
+    const result = await this.gitlabCiLocal(['--preview'], options);
     if (result.code !== 0) throw new Error(`gitlab-ci-local --preview failed (${result.code}):\n${result.output}`);
     return { config: yaml.load(result.stdout) as Json, text: result.stdout };
   }
 
   /** The jobs a pipeline would have, with their `when` (`never` for the ones its rules leave out). */
-  async jobs(options: Pick<PipelineOptions, 'variables' | 'unset'> = {}): Promise<Record<string, string>> {
+  async jobs(options: Pick<PipelineOptions, 'variables' | 'unset'> & { schema?: SchemaCheck } = {}): Promise<Record<string, string>> {
     const variables = options.variables ?? {};
     const names = [...Object.keys(variables), ...(options.unset ?? [])];
     const result = await this.gitlabCiLocal([
@@ -142,7 +194,7 @@ export class Project {
       ...(names.length ? ['--ignore-predefined-vars', names.join(',')] : []),
       ...Object.entries(variables).flatMap(([k, v]) => ['--variable', `${k}=${v}`]),
       ...(options.unset ?? []).flatMap((k) => ['--unset-variable', k]),
-    ]);
+    ], options);
     if (result.code !== 0) throw new Error(`gitlab-ci-local --list-json failed (${result.code}):\n${result.output}`);
     const list = JSON.parse(result.stdout) as { name: string; when: string }[];
     return Object.fromEntries(list.map((j) => [j.name, j.when]));
@@ -161,14 +213,28 @@ export class Project {
     rmSync(this.base, { recursive: true, force: true });
   }
 
-  private gitlabCiLocal(args: string[], options: Pick<PipelineOptions, 'env' | 'timeoutMs'> = {}): Promise<RunResult> {
+  private async gitlabCiLocal(args: string[], options: Pick<PipelineOptions, 'env' | 'timeoutMs'> & { schema?: SchemaCheck } = {}): Promise<RunResult> {
+    const checkSchema = (options.schema ?? 'auto') === 'auto' && !this.schemaChecked;
+    if (checkSchema) this.schemaChecked = true;
+    await gitlabCiLocalSlot();
+    try {
+      return await this.spawnGitlabCiLocal(args, checkSchema, options);
+    } finally {
+      releaseGitlabCiLocalSlot();
+    }
+  }
+
+  private spawnGitlabCiLocal(args: string[], checkSchema: boolean, options: Pick<PipelineOptions, 'env' | 'timeoutMs'>): Promise<RunResult> {
+    // The jobs' npx runs the node found first on PATH: the one the end-to-end runs use (SCALINGO_TEST_NODE, e.g.
+    // Node 24), while gitlab-ci-local itself keeps the node of the tests.
     const env = {
-      PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+      PATH: `${dirname(NODE)}${delimiter}${process.env.PATH ?? ''}`,
       HOME: this.home,
       ...options.env,
     };
     return new Promise((resolvePromise, reject) => {
-      const child = spawn(GITLAB_CI_LOCAL, [...args, '--no-color', '--home', this.home], { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const flags = ['--no-color', '--home', this.home, ...(checkSchema ? [] : ['--no-json-schema-validation'])];
+      const child = spawn(process.execPath, [GITLAB_CI_LOCAL, ...args, ...flags], { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
       let stdout = '';
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
@@ -186,6 +252,28 @@ export class Project {
       });
     });
   }
+}
+
+/**
+ * Tests may start gitlab-ci-local runs at once (each is a Node process of about 100 MB that mostly computes): a few
+ * at a time per test file, the others wait their turn.
+ */
+const GITLAB_CI_LOCAL_AT_ONCE = 3;
+let gitlabCiLocalRunning = 0;
+const gitlabCiLocalWaiting: (() => void)[] = [];
+
+function gitlabCiLocalSlot(): Promise<void> {
+  if (gitlabCiLocalRunning < GITLAB_CI_LOCAL_AT_ONCE) {
+    gitlabCiLocalRunning++;
+    return Promise.resolve();
+  }
+  return new Promise((resolveSlot) => gitlabCiLocalWaiting.push(resolveSlot));
+}
+
+function releaseGitlabCiLocalSlot(): void {
+  const next = gitlabCiLocalWaiting.shift();
+  if (next) next();
+  else gitlabCiLocalRunning--;
 }
 
 /** `npm pack` of this repository (its built dist/) into `dir`: what the npm registry would serve. */

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { README, ROOT, Project, readTemplate, schemaErrors, yaml, type InputDefinition, type Json } from './helpers.js';
+import { README, ROOT, Project, readTemplate, schemaErrors, yaml, type InputDefinition, type Json, type ProjectOptions } from './helpers.js';
 
 const { inputs: SPEC } = readTemplate();
 const SELF_COMPONENT = '$CI_SERVER_FQDN/$CI_PROJECT_PATH/scalingo@$CI_COMMIT_SHA';
@@ -17,8 +17,12 @@ afterAll(() => {
   for (const p of projects) p.remove();
 });
 
-function project(config: unknown): Project {
-  const p = new Project(config);
+/**
+ * Previews are checked against GitLab's schema here, in the test (schemaErrors: the schema gitlab-ci-local embeds, with
+ * formats): gitlab-ci-local need not check them again (`schema: false`), which halves the cost of a preview.
+ */
+function project(config: unknown, options: ProjectOptions = {}): Project {
+  const p = new Project(config, options);
   projects.push(p);
   return p;
 }
@@ -50,10 +54,10 @@ function inputProblems(inputs: Json): string[] {
 function includesComponent(entry: Json): boolean {
   if (typeof entry.component === 'string') return /\/scalingo@[^/]+$/.test(entry.component);
   const file = typeof entry.file === 'string' ? entry.file : typeof entry.remote === 'string' ? entry.remote : '';
-  return /(^|\/)templates\/scalingo\.yml$/.test(file);
+  return /(^|\/)(templates|remote)\/scalingo\.yml$/.test(file);
 }
 
-describe('GitLab CI schema', () => {
+describe.concurrent('GitLab CI schema', () => {
   it('is the real schema: it catches a misspelled keyword and a wrong type', () => {
     expect(errorsOf({ job: { script: ['true'], enviroment: 'x' } })).not.toEqual([]);
     expect(errorsOf({ job: { script: ['true'], interruptible: 'yes' } })).not.toEqual([]);
@@ -64,7 +68,7 @@ describe('GitLab CI schema', () => {
   });
 
   it('accepts the component interpolated with its defaults', async () => {
-    const { config } = await project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }] }).preview();
+    const { config } = await project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }] }).preview({ schema: false });
     expect(Object.keys(config).filter((k) => k !== 'stages')).toEqual(['scalingo-deploy', 'scalingo-review', 'scalingo-stop-review']);
     expect(errorsOf(config)).toEqual([]);
   }, 60_000);
@@ -75,6 +79,7 @@ describe('GitLab CI schema', () => {
       'job-prefix': 'prod',
       image: 'node:22-alpine',
       package: 'scalingo-deploy@1.2.3',
+      'deployment-tier': 'staging',
       'auto-stop-in': 'never',
       app: 'my-app',
       region: 'osc-secnum-fr1',
@@ -84,6 +89,7 @@ describe('GitLab CI schema', () => {
       source: 'https://gitlab.com/group/project',
       'scm-integration': 'int-gitlab-1',
       branch: 'production',
+      'deploy-branch': 'hotfix',
       'auto-deploy': 'false',
       'review-apps': 'false',
       'review-apps-from-forks': 'true',
@@ -92,21 +98,42 @@ describe('GitLab CI schema', () => {
       'delete-stale': 'true',
       'hours-before-delete-stale': '72',
       'pull-request': '7',
+      'review-app-auto-deploy': true,
+      'review-app-label': 'preview',
+      'review-app-drafts': false,
       wait: false,
       'timeout-minutes': 2.5,
       'poll-interval-seconds': 10,
+      logs: false,
       'request-timeout-seconds': 15,
       'dry-run': true,
       'fail-without-token': true,
     };
     expect(Object.keys(every).sort()).toEqual(Object.keys(SPEC).sort());
     expect(inputProblems(every)).toEqual([]);
-    const { config } = await project({ stages: ['build', 'release'], include: [{ local: 'templates/scalingo.yml', inputs: every }] }).preview();
+    const { config } = await project({ stages: ['build', 'release'], include: [{ local: 'templates/scalingo.yml', inputs: every }] }).preview({ schema: false });
     expect(errorsOf(config)).toEqual([]);
     const deploy = config['prod-deploy'] as Json;
-    expect(deploy).toMatchObject({ stage: 'release', image: { name: 'node:22-alpine' }, resource_group: 'scalingo-my-app' });
+    expect(deploy).toMatchObject({ stage: 'release', image: { name: 'node:22-alpine' }, resource_group: 'scalingo-my-app', environment: { deployment_tier: 'staging' } });
     expect((deploy.script as string[]).join('\n')).toContain('--wait=false --dry-run=true --fail-without-token=true');
     expect((config['prod-review'] as Json).environment).toMatchObject({ on_stop: 'prod-stop-review', auto_stop_in: 'never' });
+  }, 60_000);
+});
+
+describe('The catalog project\'s CI configuration (gitlab/catalog-ci.yml)', () => {
+  it('is valid, loads the component of its commit and runs none of its jobs', async () => {
+    const config = yaml.load(readFileSync(join(ROOT, 'gitlab/catalog-ci.yml'), 'utf8')) as Json;
+    expect(errorsOf(config)).toEqual([]);
+    // One project for both runs: the job list expands the same configuration, already checked.
+    const catalog = project(config, { template: 'component' });
+    const [{ config: expanded }, jobs] = await Promise.all([
+      catalog.preview({ schema: false }),
+      catalog.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: '1.2.3' }, schema: false }),
+    ]);
+    expect(errorsOf(expanded)).toEqual([]);
+    expect(jobs).toEqual({
+      'scalingo-deploy': 'never', 'scalingo-review': 'never', 'scalingo-stop-review': 'never', 'create-release': 'on_success',
+    });
   }, 60_000);
 });
 
@@ -119,7 +146,8 @@ describe('README pipelines', () => {
     expect(snippets.length).toBeGreaterThanOrEqual(6);
   });
 
-  it.each(snippets.map((text, i) => [i + 1, text] as const))('snippet %i is a valid .gitlab-ci.yml, with valid inputs, also once included', async (_, text) => {
+  // Each snippet has its own project: they run at once (gitlab-ci-local runs a few at a time, see helpers.ts).
+  it.concurrent.each(snippets.map((text, i) => [i + 1, text] as const))('snippet %i is a valid .gitlab-ci.yml, with valid inputs, also once included', async (_, text) => {
     const config = yaml.load(text) as Json;
     expect(errorsOf(config)).toEqual([]);
 
@@ -128,13 +156,17 @@ describe('README pipelines', () => {
     expect(Array.isArray(include)).toBe(true);
     const ours = include.filter(includesComponent);
     for (const entry of ours) expect(inputProblems((entry.inputs ?? {}) as Json), JSON.stringify(entry)).toEqual([]);
-    const local = { ...config, include: include.map((e) => (includesComponent(e) ? { component: SELF_COMPONENT, inputs: e.inputs } : e)) };
+    // A component include gets the component itself, included at the project's commit; a remote one the copy made
+    // for remote includes (component context exists for components only), included as a local file.
+    const asComponent = ours.some((e) => typeof e.component === 'string');
+    const self = asComponent ? { component: SELF_COMPONENT } : { local: 'templates/scalingo.yml' };
+    const local = { ...config, include: include.map((e) => (includesComponent(e) ? { ...self, inputs: e.inputs } : e)) };
 
-    const { config: expanded } = await project(local).preview();
+    const { config: expanded } = await project(local, { template: asComponent ? 'component' : 'standalone' }).preview({ schema: false });
     expect(errorsOf(expanded)).toEqual([]);
     for (const entry of ours) {
       const prefix = ((entry.inputs as Json | undefined)?.['job-prefix'] as string | undefined) ?? 'scalingo';
       expect(Object.keys(expanded), `jobs of ${prefix}`).toEqual(expect.arrayContaining([`${prefix}-deploy`, `${prefix}-review`, `${prefix}-stop-review`]));
     }
-  }, 60_000);
+  }, 120_000);
 });

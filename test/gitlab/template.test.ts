@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/core/inputs.js';
-import { Project, README, ROOT, SETTING_INPUTS, TEMPLATE_ONLY_INPUTS, hasCommand, readTemplate, type Json } from './helpers.js';
+import { Project, README, REMOTE_TEMPLATE, ROOT, SETTING_INPUTS, TEMPLATE_ONLY_INPUTS, hasCommand, readTemplate, standaloneTemplate, yaml, type Json } from './helpers.js';
 
-const { text, inputs, jobs } = readTemplate();
+const { text, header, inputs, jobs } = readTemplate();
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 const TRI_STATE = ['', 'true', 'false'];
 
@@ -79,12 +80,46 @@ describe('GitLab component: spec:inputs', () => {
     expect(new RegExp(String(inputs['pull-request']?.regex)).test('0')).toBe(false);
   });
 
-  it('defaults the job inputs sensibly, the package to this very release', () => {
+  it('defaults the job inputs sensibly, the package to the version the component was included at', () => {
     expect(inputs.stage).toMatchObject({ type: 'string', default: 'deploy' });
     expect(inputs['job-prefix']).toMatchObject({ type: 'string', default: 'scalingo' });
     expect(inputs.image).toMatchObject({ type: 'string', default: 'node:24-alpine' });
-    expect(inputs.package).toMatchObject({ type: 'string', default: `${pkg.name}@${pkg.version}` });
+    expect(inputs.package).toMatchObject({ type: 'string', default: '' });
+    expect(inputs['deployment-tier']).toMatchObject({ options: ['production', 'staging', 'testing', 'development', 'other'], default: 'production' });
     expect(inputs['auto-stop-in']).toMatchObject({ type: 'string', default: '1 week' });
+    // An empty package input runs the npm package of the component's own version (GitLab's component context).
+    expect(header.spec.component).toEqual(['version']);
+    expect([...text.matchAll(/\$\[\[\s*component\.([\w-]+)\s*\]\]/g)].map((m) => m[1])).toEqual(['version']);
+    expect((jobs['$[[ inputs.job-prefix ]]-deploy'] as Json).variables).toMatchObject({
+      SCALINGO_INPUT_PACKAGE: '$[[ inputs.package ]]',
+      SCALINGO_COMPONENT_PACKAGE: `${pkg.name}@$[[ component.version ]]`,
+    });
+  });
+
+  it('has a copy for include: remote: that differs only by the version written in place of the component context', () => {
+    const standalone = standaloneTemplate('9.8.7');
+    const [standaloneHeader, standaloneJobs] = yaml.loadAll(standalone) as [{ spec: Json }, Json];
+    // GitLab refuses `$[[ component.* ]]` outside `include: component:`, and a `spec:component` it cannot fill.
+    expect(standalone).not.toMatch(/component\./);
+    expect(standaloneHeader.spec).toEqual({ inputs });
+    expect(standaloneJobs).toEqual(JSON.parse(JSON.stringify(jobs).replaceAll('$[[ component.version ]]', '9.8.7')));
+    // The committed copy is the one of this version: regenerate it with `sh gitlab/publish.sh remote`.
+    expect(readFileSync(REMOTE_TEMPLATE, 'utf8'), 'gitlab/remote/scalingo.yml is stale: run sh gitlab/publish.sh remote').toBe(standaloneTemplate());
+  });
+
+  it('is included in the READMEs from this release\'s tag, with the integrity of the committed copy', () => {
+    const integrity = `sha256-${createHash('sha256').update(readFileSync(REMOTE_TEMPLATE)).digest('base64')}`;
+    const url = `https://raw.githubusercontent.com/scalingo-deploy/scalingo-deploy/v${pkg.version}/gitlab/remote/scalingo.yml`;
+    for (const file of [README, join(ROOT, 'README.md')]) {
+      const includes = [...readFileSync(file, 'utf8').matchAll(/^ {2}- remote: (\S+)\n {4}integrity: (\S+)$/gm)];
+      expect(includes.length, `remote includes in ${file}`).toBeGreaterThan(0);
+      for (const [, remote, hash] of includes) {
+        expect(remote, `${file} (sh gitlab/publish.sh remote sets it)`).toBe(url);
+        expect(hash, `${file}: integrity of gitlab/remote/scalingo.yml (sh gitlab/publish.sh remote sets it)`).toBe(integrity);
+      }
+      // Every remote include of the component carries its integrity.
+      expect(readFileSync(file, 'utf8').match(/- remote: \S*scalingo\.yml/g)?.length, file).toBe(includes.length);
+    }
   });
 
   it('uses every input it declares, and only those', () => {
@@ -111,18 +146,19 @@ describe('GitLab component: jobs', () => {
     for (const spec of SETTING_INPUTS) {
       expect(script.split(`--${spec.name}=`).length - 1, spec.name).toBe(1);
     }
-    expect(script).toContain('npx --yes --package="$SCALINGO_INPUT_PACKAGE" -- scalingo-deploy "$@"');
+    expect(script).toContain('npx --yes --package="$package" -- scalingo-deploy');
     expect(review.script).toEqual(deploy.script);
     expect(stop.script).toEqual(deploy.script);
   });
 
   it('records environments, with the review app URL from the dotenv report and a stop job', () => {
-    expect(deploy.environment).toEqual({ name: '$[[ inputs.app ]]', url: '$SCALINGO_APP_URL' });
+    expect(deploy.environment).toEqual({ name: '$[[ inputs.app ]]', url: '$SCALINGO_APP_URL', deployment_tier: '$[[ inputs.deployment-tier ]]' });
     expect(review.environment).toEqual({
       name: 'review/$[[ inputs.app ]]-pr$CI_MERGE_REQUEST_IID',
       url: '$SCALINGO_APP_URL',
       on_stop: '$[[ inputs.job-prefix ]]-stop-review',
       auto_stop_in: '$[[ inputs.auto-stop-in ]]',
+      deployment_tier: 'development',
     });
     expect(stop.environment).toEqual({ name: 'review/$[[ inputs.app ]]-pr$CI_MERGE_REQUEST_IID', action: 'stop' });
     for (const job of [deploy, review]) expect(job.artifacts).toEqual({ when: 'always', reports: { dotenv: 'scalingo.env' } });
@@ -167,24 +203,48 @@ describe('GitLab component: the script, interpolated', () => {
 
   const script = (): string => (job.script as string[]).join('\n');
 
-  it('turns each non-empty input into one flag, values intact, and leaves out the empty ones (POSIX sh)', () => {
-    // The job's own variables, and an npx that prints the arguments it gets, one a line.
+  /** Runs the job's script with its own variables and an npx that prints the arguments it gets, one a line. */
+  function runScript(variables: Record<string, string>) {
     writeFileSync(join(work, 'npx'), '#!/bin/sh\nfor a in "$@"; do printf \'%s\\n\' "$a"; done\n', { mode: 0o755 });
-    const variables = Object.fromEntries(Object.entries(job.variables as Json).map(([k, v]) => [k, String(v)]));
     const result = spawnSync('sh', ['-c', script()], { env: { PATH: `${work}:/usr/bin:/bin`, ...variables }, encoding: 'utf8' });
+    return { ...result, args: result.stdout.split('\n').slice(0, -1) };
+  }
+
+  const jobVariables = (): Record<string, string> => Object.fromEntries(Object.entries(job.variables as Json).map(([k, v]) => [k, String(v)]));
+
+  it('turns every input into one flag, values intact, the empty ones too (POSIX sh)', () => {
+    const result = runScript(jobVariables());
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout.split('\n').slice(0, -1)).toEqual([
-      '--yes', '--package=scalingo-deploy@9.9.9', '--', 'scalingo-deploy',
-      '--app=my-app', '--command=auto',
-      '--wait=false', '--dry-run=false', '--fail-without-token=false',
-      '--timeout-minutes=15', '--poll-interval-seconds=0.5', '--request-timeout-seconds=30', '--dotenv=scalingo.env',
-      '--source=https://gitlab.example.com/group/sub group/project',
-      '--branch=release/2.x',
-      '--auto-deploy=false',
-      '--delete-on-close=true',
-      '--hours-before-delete-on-close=0',
-    ]);
+    expect(result.args.slice(0, 4)).toEqual(['--yes', '--package=scalingo-deploy@9.9.9', '--', 'scalingo-deploy']);
+    const flags = result.args.slice(4).map((arg) => /^--([a-z-]+)=(.*)$/s.exec(arg)?.slice(1) ?? [arg, '(not --name=value)']);
+    // One flag per setting, with the include's value, else the input's default: an empty flag is "not given" for
+    // scalingo-deploy, as an empty input is, and its SCALINGO_* variable still applies.
+    const given: Record<string, string> = {
+      app: 'my-app',
+      branch: 'release/2.x',
+      source: 'https://gitlab.example.com/group/sub group/project',
+      'auto-deploy': 'false',
+      'delete-on-close': 'true',
+      'hours-before-delete-on-close': '0',
+      wait: 'false',
+      'poll-interval-seconds': '0.5',
+    };
+    const expected = SETTING_INPUTS.map((spec) => [spec.name, given[spec.name] ?? (inputs[spec.name]?.default === undefined ? '' : String(inputs[spec.name]?.default))]);
+    expect(flags.filter(([name]) => name !== 'dotenv').sort()).toEqual(expected.sort());
+    expect(flags.filter(([name]) => name === 'dotenv')).toEqual([['dotenv', 'scalingo.env']]);
+  });
+
+  it('runs the package of the component\'s version when the package input is empty, and stops when there is none', () => {
+    const variables: Record<string, string> = { ...jobVariables(), SCALINGO_INPUT_PACKAGE: '' };
+    // Included by remote or local (this project): the version written in the copy, package.json's.
+    expect(variables.SCALINGO_COMPONENT_PACKAGE).toBe(`${pkg.name}@${pkg.version}`);
+    expect(runScript(variables).args.slice(0, 2)).toEqual(['--yes', `--package=${pkg.name}@${pkg.version}`]);
+    // Included as a component at a commit or a branch, GitLab gives no version: the job says what to do.
+    const unversioned = runScript({ ...variables, SCALINGO_COMPONENT_PACKAGE: `${pkg.name}@` });
+    expect(unversioned.status).toBe(1);
+    expect(unversioned.args).toEqual([]);
+    expect(unversioned.stderr).toContain('set its package input');
   });
 
   it.runIf(hasCommand('shellcheck'))('is clean for shellcheck as POSIX sh', () => {
@@ -196,7 +256,35 @@ describe('GitLab component: the script, interpolated', () => {
   });
 });
 
-describe('GitLab component: which pipelines run which job', () => {
+// The previews and job lists below are independent gitlab-ci-local runs: each describe runs its tests at once.
+describe.concurrent('GitLab component: component context', () => {
+  const projects: Project[] = [];
+  afterAll(() => {
+    for (const p of projects) p.remove();
+  });
+
+  it('gets the package of its own version when included as a component', async () => {
+    const project = new Project({ include: [{ component: '$CI_SERVER_FQDN/$CI_PROJECT_PATH/scalingo@$CI_COMMIT_SHA', inputs: { app: 'my-app' } }] }, { template: 'component' });
+    projects.push(project);
+    const { config } = await project.preview();
+    // gitlab-ci-local gives a component included at the project's own commit that commit as its version; GitLab gives
+    // the release's version to `@1.2.3`, `@1.2`, `@1` and `@~latest`, and nothing to a commit or a branch (the job
+    // then asks for the package input, as tested above).
+    for (const job of ['scalingo-deploy', 'scalingo-review', 'scalingo-stop-review']) {
+      expect((config[job] as Json).variables, job).toMatchObject({ SCALINGO_INPUT_PACKAGE: '', SCALINGO_COMPONENT_PACKAGE: `scalingo-deploy@${project.sha}` });
+    }
+    expect((config['scalingo-deploy'] as Json).environment).toMatchObject({ deployment_tier: 'production' });
+    expect((config['scalingo-review'] as Json).environment).toMatchObject({ deployment_tier: 'development' });
+  }, 120_000);
+
+  it('cannot be included other than as a component, hence the copy for include: remote:', async () => {
+    const project = new Project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }] }, { template: 'component' });
+    projects.push(project);
+    await expect(project.preview()).rejects.toThrow(/component\.version/);
+  }, 120_000);
+});
+
+describe.concurrent('GitLab component: which pipelines run which job', () => {
   let project: Project;
   let onBranch: Project;
 
@@ -216,25 +304,37 @@ describe('GitLab component: which pipelines run which job', () => {
   };
 
   it('deploys branch pipelines (push, web, schedule, API, trigger) of the default branch only', async () => {
-    expect(await project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push' } })).toEqual({
+    const sources = ['web', 'schedule', 'api', 'trigger'];
+    const [push, feature, tag, ...others] = await Promise.all([
+      project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push' } }),
+      project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'feature' } }),
+      project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: 'v1.0.0' }, unset: ['CI_COMMIT_BRANCH'] }),
+      ...sources.map((source) => project.jobs({ variables: { CI_PIPELINE_SOURCE: source } })),
+    ]);
+    expect(push).toEqual({
       'scalingo-deploy': 'on_success', 'scalingo-review': 'never', 'scalingo-stop-review': 'never',
     });
-    for (const source of ['web', 'schedule', 'api', 'trigger']) {
-      expect((await project.jobs({ variables: { CI_PIPELINE_SOURCE: source } }))['scalingo-deploy'], source).toBe('on_success');
-    }
-    expect((await project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'feature' } }))['scalingo-deploy']).toBe('never');
-    expect((await project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: 'v1.0.0' }, unset: ['CI_COMMIT_BRANCH'] }))['scalingo-deploy']).toBe('never');
-  }, 60_000);
+    sources.forEach((source, i) => {
+      expect(others[i]?.['scalingo-deploy'], source).toBe('on_success');
+    });
+    expect(feature?.['scalingo-deploy']).toBe('never');
+    expect(tag?.['scalingo-deploy']).toBe('never');
+  }, 120_000);
 
   it('makes review apps in merge request pipelines, with a manual stop job', async () => {
     expect(await project.jobs(MR)).toEqual({ 'scalingo-deploy': 'never', 'scalingo-review': 'on_success', 'scalingo-stop-review': 'manual' });
-  }, 60_000);
+  }, 120_000);
 
   it('deploys the branch given as input instead of the default branch', async () => {
-    expect((await onBranch.jobs({ variables: { CI_PIPELINE_SOURCE: 'push' } }))['prod-deploy']).toBe('never');
-    expect((await onBranch.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'production' } }))['prod-deploy']).toBe('on_success');
-    expect(Object.keys(await onBranch.jobs(MR))).toEqual(['prod-deploy', 'prod-review', 'prod-stop-review']);
-  }, 60_000);
+    const [push, production, mr] = await Promise.all([
+      onBranch.jobs({ variables: { CI_PIPELINE_SOURCE: 'push' } }),
+      onBranch.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'production' } }),
+      onBranch.jobs(MR),
+    ]);
+    expect(push['prod-deploy']).toBe('never');
+    expect(production['prod-deploy']).toBe('on_success');
+    expect(Object.keys(mr)).toEqual(['prod-deploy', 'prod-review', 'prod-stop-review']);
+  }, 120_000);
 });
 
 describe('GitLab component: README', () => {

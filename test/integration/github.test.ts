@@ -9,7 +9,7 @@ import { calls, IN_STEP_LINK, onGitHub, pollsOf, REPO, requestsOf, secretsOf, so
 
 const push = () => webhook('push', byRef('refs/heads/'));
 /** Every output, as set when nothing was deployed nor changed. */
-const NO_OUTPUTS = { app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '' };
+const NO_OUTPUTS = { app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '', 'git-ref': '' };
 const pr = (action: string) => webhook('pull_request', byAction(action));
 
 describe('push', () => {
@@ -25,6 +25,7 @@ describe('push', () => {
       'api GET /v1/apps/my-app/deployments/<id>',
       'api GET /v1/apps/my-app/deployments/<id>',
       'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments?page=1&per_page=1',
       'api GET /v1/apps/my-app/scm_repo_link',
       'api POST /v1/apps/my-app/scm_repo_link',
       'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
@@ -40,7 +41,8 @@ describe('push', () => {
     const deployment = f.deploymentsCreated()[0]!;
     expect(r.outputs).toEqual({
       app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': deployment.id, 'deployment-status': 'success',
-      'review-app': '', link: 'created', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${deployment.id}` });
+      'review-app': '', link: 'created', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${deployment.id}`,
+      'git-ref': deployment.git_ref });
     expect(r.log).toContain('building (');
     expect(r.log).toContain('Deployed my-app: https://my-app.osc-fr1.scalingo.io');
   });
@@ -54,6 +56,7 @@ describe('push', () => {
     expect(sortedCalls(f)).toEqual([
       'api GET /v1/apps/my-app',
       'api GET /v1/apps/my-app/deployments/' + f.deploymentsCreated()[0]!.id,
+      'api GET /v1/apps/my-app/deployments?page=1&per_page=1',
       'api GET /v1/apps/my-app/scm_repo_link',
       'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
       'auth POST /v1/tokens/exchange',
@@ -77,6 +80,7 @@ describe('push', () => {
       'api GET /v1/apps/my-app/deployments/<id>',
       'api GET /v1/apps/my-app/deployments/<id>',
       'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments?page=1&per_page=1',
       'api GET /v1/apps/my-app/scm_repo_link',
       'api PATCH /v1/apps/my-app/scm_repo_link',
       'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
@@ -122,6 +126,7 @@ describe('push', () => {
     expect(r.report.ok).toBe(true);
     expect(requestsOf(f)).toEqual([
       'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/deployments?page=1&per_page=1',
       'api GET /v1/apps/my-app/scm_repo_link',
       'auth POST /v1/tokens/exchange',
     ]);
@@ -156,6 +161,7 @@ describe('push', () => {
       'api GET /v1/apps/my-app',
       'api GET /v1/apps/my-app/deployments/<id>',
       'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments?page=1&per_page=1',
       'api GET /v1/apps/my-app/scm_repo_link',
       'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
       'auth POST /v1/tokens/exchange',
@@ -179,6 +185,7 @@ describe('push', () => {
     expect([...new Set(requestsOf(f))]).toEqual([
       'api GET /v1/apps/my-app',
       'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments?page=1&per_page=1',
       'api GET /v1/apps/my-app/scm_repo_link',
       'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
       'auth POST /v1/tokens/exchange',
@@ -187,7 +194,7 @@ describe('push', () => {
     const id = f.deploymentsCreated()[0]!.id;
     expect(r.outputs).toEqual({
       app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': id, 'deployment-status': 'building', 'review-app': '', link: 'unchanged',
-      'timed-out': 'true', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}`,
+      'timed-out': 'true', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}`, 'git-ref': f.deploymentsCreated()[0]!.git_ref,
     });
     expect(r.report.message).toMatch(/Deployment \S+ of my-app was still building after 1 s \(timeout-minutes\): it goes on on Scalingo/);
     expect(pollsOf(f)).toBeGreaterThanOrEqual(1);
@@ -265,7 +272,7 @@ describe('pull request', () => {
     ]);
     expect(writes(f)).toEqual([]);
     expect(r.log).toContain('Pull request #2 is closed: Scalingo deletes review app my-app-pr2 as soon as the pull request closes, as it does every review app created on demand.');
-    expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': 'my-app-pr2', link: 'unchanged', 'timed-out': 'false', 'dashboard-url': '' });
+    expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': 'my-app-pr2', link: 'unchanged', 'timed-out': 'false', 'dashboard-url': '', 'git-ref': '' });
   });
 });
 
@@ -299,6 +306,7 @@ describe('errors', () => {
     expect(r.report.ok).toBe(false);
     expect(requestsOf(f)).toEqual([
       'api GET /v1/apps/no-such-app',
+      'api GET /v1/apps/no-such-app/deployments?page=1&per_page=1',
       'api GET /v1/apps/no-such-app/scm_repo_link',
       'auth POST /v1/tokens/exchange',
     ]);
@@ -341,6 +349,7 @@ describe('errors', () => {
     expect(r.report.ok).toBe(false);
     expect(requestsOf(f)).toEqual([
       'api GET /v1/apps/my-app',
+      'api GET /v1/apps/my-app/deployments?page=1&per_page=1',
       'api GET /v1/apps/my-app/scm_repo_link',
       'auth POST /v1/tokens/exchange',
     ]);
@@ -425,6 +434,7 @@ describe('commands', () => {
       'api GET /v1/apps/my-app/deployments/<id>',
       'api GET /v1/apps/my-app/deployments/<id>',
       'api GET /v1/apps/my-app/deployments/<id>',
+      'api GET /v1/apps/my-app/deployments?page=1&per_page=1',
       'api GET /v1/apps/my-app/scm_repo_link',
       'api POST /v1/apps/my-app/scm_repo_link/manual_deploy',
       'auth POST /v1/tokens/exchange',

@@ -96,7 +96,7 @@ describe('an existing review app', () => {
 
     expect(r.report.ok).toBe(true);
     expect(writes(w.fake)).toEqual([AUTO_DEPLOY_OFF, deployOf('changes')]);
-    expect(r.log).toContain('Review app my-app-pr2: auto-deploy off (only this step deploys it) (review-app-auto-deploy: false)');
+    expect(r.log).toContain('Review app my-app-pr2: its link\'s auto-deploy turned off, so that only this step deploys it (`review-app-auto-deploy: false`)');
   });
 
   it('with `review-app-auto-deploy: true` and its auto-deploy off: turns it on, then redeploys', async () => {

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * @file A fake GitHub REST API (the part the project uses: issue comments,
- * deployments and deployment statuses), served at the root of a node:http
+ * deployments and deployment statuses, and their lists), served at the root of a node:http
  * server on 127.0.0.1 like `GITHUB_API_URL` (no /api/v3 prefix).
  *
  * Objects carry the fields octokit users read (id, node_id, url, html_url,
@@ -71,10 +71,16 @@ import { FaultInjector, HttpError, Router, isObject, startRecordingServer } from
  */
 
 /**
+ * A seeded deployment: its environment and the states of its statuses, oldest first (none: no status yet).
+ * @typedef {{ environment: string, ref?: string, states?: string[] }} DeploymentSeed
+ */
+
+/**
  * @typedef {object} FakeGitHubOptions
  * @property {string[]} [tokens] Accepted tokens; default: any non-empty token.
- * @property {string} [repository] `owner/repo` of seeded comments (default 'octo-org/octo-repo').
+ * @property {string} [repository] `owner/repo` of seeded comments and deployments (default 'octo-org/octo-repo').
  * @property {Record<string, CommentSeed[]>} [existingComments] Per issue/PR number, oldest first.
+ * @property {DeploymentSeed[]} [existingDeployments] Oldest first, with their statuses.
  * @property {string} [login] Author of the comments the client creates (default 'github-actions[bot]').
  * @property {FaultRule[]} [faults]
  */
@@ -174,6 +180,34 @@ export async function startFakeGitHub(options = {}) {
     }
   }
 
+  for (const seed of options.existingDeployments ?? []) {
+    const ref = seed.ref ?? 'main';
+    const createdAt = now();
+    /** @type {DeploymentRecord} */
+    const deployment = {
+      id: nextId++,
+      owner: seedOwner,
+      repo: seedRepo,
+      ref,
+      sha: /^[0-9a-f]{40}$/.test(ref) ? ref : createHash('sha1').update(ref).digest('hex'),
+      environment: seed.environment,
+      description: null,
+      payload: {},
+      transient_environment: false,
+      production_environment: seed.environment === 'production',
+      auto_merge: false,
+      required_contexts: [],
+      created_at: createdAt,
+    };
+    state.deployments.push(deployment);
+    for (const status of seed.states ?? []) {
+      state.statuses.push({
+        id: nextId++, deployment_id: deployment.id, owner: seedOwner, repo: seedRepo, state: status, description: '',
+        environment: seed.environment, environment_url: '', log_url: '', auto_inactive: true, created_at: createdAt,
+      });
+    }
+  }
+
   // --- views ------------------------------------------------------------------
 
   /** @param {string} owner @param {string} repo */
@@ -249,6 +283,26 @@ export async function startFakeGitHub(options = {}) {
     return deployment;
   };
 
+  /**
+   * One page of a list, with GitHub's `per_page` (default 30, at most 100), `page` and `Link` header.
+   * @template T
+   * @param {IncomingCall} call
+   * @param {T[]} all
+   * @param {(item: T) => unknown} view
+   * @returns {Reply}
+   */
+  const pageOf = (call, all, view) => {
+    const perPage = queryInt(call.query, 'per_page', 30, 100);
+    const lastPage = Math.max(1, Math.ceil(all.length / perPage));
+    const page = queryInt(call.query, 'page', 1, Number.MAX_SAFE_INTEGER);
+    const link = linkHeader(`${url}${call.pathname}`, call.query, page, lastPage);
+    return {
+      status: 200,
+      json: all.slice((page - 1) * perPage, page * perPage).map(view),
+      ...(link && { headers: { link } }),
+    };
+  };
+
   /** @param {IncomingCall} call */
   const commentBody = (call) => {
     const body = isObject(call.body) ? call.body.body : undefined;
@@ -271,15 +325,7 @@ export async function startFakeGitHub(options = {}) {
   const routes = new Router()
     .on('GET', `${issue}/comments`, (call, { owner, repo, number }) => {
       const all = state.comments.filter((c) => c.owner === owner && c.repo === repo && String(c.issue_number) === number);
-      const perPage = queryInt(call.query, 'per_page', 30, 100);
-      const lastPage = Math.max(1, Math.ceil(all.length / perPage));
-      const page = queryInt(call.query, 'page', 1, Number.MAX_SAFE_INTEGER);
-      const link = linkHeader(`${url}${call.pathname}`, call.query, page, lastPage);
-      return {
-        status: 200,
-        json: all.slice((page - 1) * perPage, page * perPage).map(commentView),
-        ...(link && { headers: { link } }),
-      };
+      return pageOf(call, all, commentView);
     })
     .on('POST', `${issue}/comments`, (call, { owner = '', repo = '', number }) => {
       const body = commentBody(call);
@@ -294,6 +340,15 @@ export async function startFakeGitHub(options = {}) {
       const found = findComment(params);
       Object.assign(found, { body: commentBody(call), updated_at: now() });
       return { status: 200, json: commentView(found) };
+    })
+    .on('GET', deployments, (call, { owner, repo }) => {
+      // GitHub's filters (sha, ref, task, environment), newest first.
+      /** @type {(name: string, value: string) => boolean} */
+      const matches = (name, value) => !call.query.has(name) || call.query.get(name) === value;
+      const all = state.deployments
+        .filter((d) => d.owner === owner && d.repo === repo && matches('sha', d.sha) && matches('ref', d.ref) && matches('task', 'deploy') && matches('environment', d.environment))
+        .reverse();
+      return pageOf(call, all, deploymentView);
     })
     .on('POST', deployments, (call, { owner = '', repo = '' }) => {
       const input = isObject(call.body) ? call.body : {};
@@ -340,10 +395,10 @@ export async function startFakeGitHub(options = {}) {
       state.statuses.push(created);
       return { status: 201, json: statusView(created) };
     })
-    .on('GET', `${deployments}/:id/statuses`, (_, params) => {
+    .on('GET', `${deployments}/:id/statuses`, (call, params) => {
       const { id } = findDeployment(params);
       const statuses = state.statuses.filter((s) => s.deployment_id === id).reverse(); // newest first
-      return { status: 200, json: statuses.map(statusView) };
+      return pageOf(call, statuses, statusView);
     });
 
   const server = await startRecordingServer({

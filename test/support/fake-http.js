@@ -220,7 +220,7 @@ export class Router {
  * Starts a node:http server on 127.0.0.1 (random port) that records every
  * request, applies fault rules and otherwise hands requests to `config.handle`.
  * @param {RecordingServerConfig} config
- * @returns {Promise<{ url: string, close: () => Promise<void> }>}
+ * @returns {Promise<{ url: string, server: http.Server, close: () => Promise<void> }>}
  */
 export async function startRecordingServer(config) {
   const limiter = new RollingRateLimiter();

@@ -51,7 +51,7 @@ export function attachDeploymentsStream(server, world, settings = {}) {
   const stream = attachStream(server, settings.options ?? {});
   for (const rule of settings.faults ?? []) stream.fault(rule);
   const advertise = settings.advertise ?? 'auto';
-  /** @type {Map<string, { status: string | undefined, lines: number, endSentAt?: number }>} */
+  /** @type {Map<string, { status: string | undefined, lines: string[], endSentAt?: number }>} */
   const sent = new Map();
 
   /** @param {string} appName */
@@ -70,7 +70,7 @@ export function attachDeploymentsStream(server, world, settings = {}) {
       if (deployment.trigger === 'seed') continue;
       let entry = sent.get(deployment.id);
       if (!entry) {
-        entry = { status: undefined, lines: 0 };
+        entry = { status: undefined, lines: [] };
         sent.set(deployment.id, entry);
         stream.newDeployment(deployment.appName, deployment.id);
       }
@@ -78,14 +78,23 @@ export function attachDeploymentsStream(server, world, settings = {}) {
       const app = world.app(deployment.appName);
       const status = world.observe(deployment);
       if (status === entry.status) continue;
-      // The output changes with the status only: what /output answers now, beyond the lines already sent. (A script
-      // that goes back, e.g. pushing then aborted, gives an output that does not extend the last: its new lines go.)
+      // The output changes with the status only: what /output answers now, beyond the lines already sent. (A timed
+      // script that fails in the build still goes through pushing and starting first: its failure output does not
+      // extend what was sent, and only the lines past what both share are sent, so the failure still shows.)
+      // A new phase is announced before its lines; the end comes after the last ones.
       const lines = linesOf(world.deploymentOutput(app, deployment.id).text ?? '');
-      for (const line of lines.slice(entry.lines)) stream.log(deployment.appName, deployment.id, `${line}\n`);
-      entry.lines = Math.max(entry.lines, lines.length);
+      const final = !['queued', 'building', 'pushing', 'starting'].includes(status);
       entry.status = status;
-      stream.status(deployment.appName, deployment.id, status);
-      if (!['queued', 'building', 'pushing', 'starting'].includes(status)) entry.endSentAt = Date.now();
+      if (!final) stream.status(deployment.appName, deployment.id, status);
+      let shared = 0;
+      while (shared < entry.lines.length && shared < lines.length && entry.lines[shared] === lines[shared]) shared++;
+      const fresh = lines.slice(shared);
+      for (const line of fresh) stream.log(deployment.appName, deployment.id, `${line}\n`);
+      entry.lines = [...entry.lines, ...fresh];
+      if (final) {
+        stream.status(deployment.appName, deployment.id, status);
+        entry.endSentAt = Date.now();
+      }
     }
   };
 

@@ -23,6 +23,7 @@ import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { FaultInjector, HttpError, isObject, ok, rateLimitReply, Router, startRecordingServer } from './fake-http.js';
 import { ScalingoSimulation } from './fake-scalingo-world.js';
+import { attachDeploymentsStream } from './fake-scalingo-stream.js';
 
 /** @typedef {import('./fake-http.js').RecordedRequest} RecordedRequest */
 /** @typedef {import('./fake-http.js').FaultRule} FaultRule */
@@ -35,6 +36,12 @@ import { ScalingoSimulation } from './fake-scalingo-world.js';
 /** @typedef {import('./fake-scalingo-world.js').ScmRepoLink} ScmRepoLink */
 /** @typedef {import('./fake-scalingo-world.js').DeployScript} DeployScript */
 /** @typedef {import('./fake-scalingo-world.js').DeploymentTimeline} DeploymentTimeline */
+/** @typedef {import('./fake-scalingo-stream.js').FakeStreamSettings} FakeStreamSettings */
+/** @typedef {import('./fake-stream.js').FakeStream} FakeStream */
+/**
+ * The world's options, and the deployments stream's (fake-scalingo-stream.js): `stream: false` leaves it out.
+ * @typedef {FakeScalingoOptions & { stream?: FakeStreamSettings | false }} FakeScalingoStartOptions
+ */
 
 /**
  * @typedef {object} FakeScalingo
@@ -56,6 +63,8 @@ import { ScalingoSimulation } from './fake-scalingo-world.js';
  *   apps' own links included) deploy it once the checks pass (`checksPassed`).
  * @property {(pr: number, parent?: string) => void} closePull The pull request closes: a manually created review
  *   app is deleted at once (it then answers 404).
+ * @property {FakeStream | undefined} stream The deployments stream on the API server (absent with `stream: false`).
+ * @property {(id: string) => number | undefined} streamEndAt When the stream sent a deployment's final status.
  * @property {() => Promise<void>} close
  */
 
@@ -104,9 +113,10 @@ function withDeploymentStatus(reply, status) {
 /**
  * The endpoints the product calls (src/scalingo/client.ts), and nothing else: an unknown route answers 404.
  * @param {ScalingoSimulation} world
+ * @param {{ of: (app: string) => string | undefined }} streamLink The app's `deployments_stream`, when it has one.
  * @returns {{ auth: Router, api: Router }}
  */
-function routes(world) {
+function routes(world, streamLink) {
   const auth = new Router()
     .on('POST', '/v1/tokens/exchange', (call) => world.exchangeToken(call), { auth: 'none' })
     .on('GET', '/v1/scm_integrations', () => ok({ scm_integrations: world.state.integrations }));
@@ -114,7 +124,7 @@ function routes(world) {
   const link = '/v1/apps/:app/scm_repo_link';
   const api = new Router()
     .on('GET', '/v1/scm_repo_links', (call) => world.listLinks(call))
-    .on('GET', '/v1/apps/:app', (_, { app }) => ok({ app: world.appView(world.app(app)) }))
+    .on('GET', '/v1/apps/:app', (_, { app }) => ok({ app: withStreamLink(world.appView(world.app(app)), streamLink.of(world.app(app).name)) }))
     .on('GET', '/v1/apps/:app/deployments', (call, { app }) => world.listDeployments(call, world.app(app)))
     .on('GET', '/v1/apps/:app/deployments/:id', (_, { app, id }) => world.showDeployment(world.app(app), id))
     .on('GET', '/v1/apps/:app/deployments/:id/output', (_, { app, id }) => world.deploymentOutput(world.app(app), id))
@@ -126,6 +136,18 @@ function routes(world) {
     .on('POST', `${link}/manual_review_app`, (call, { app }) => world.manualReviewApp(call, world.app(app)))
     .on('GET', `${link}/review_apps`, (_, { app }) => world.listReviewApps(world.app(app)));
   return { auth, api };
+}
+
+/**
+ * The app as shown, with the fake's own stream URL in `links.deployments_stream`, or without one.
+ * @param {Record<string, unknown>} view
+ * @param {string | undefined} link
+ */
+function withStreamLink(view, link) {
+  const links = isObject(view.links) ? { ...view.links } : {};
+  if (link === undefined) delete links.deployments_stream;
+  else links.deployments_stream = link;
+  return { ...view, links };
 }
 
 /**
@@ -156,12 +178,16 @@ function handle(world, routers, service, call) {
 
 /**
  * Starts the fake auth service and regional API on 127.0.0.1 (random ports).
- * @param {FakeScalingoOptions} [options]
+ * @param {FakeScalingoStartOptions} [options]
  * @returns {Promise<FakeScalingo>}
  */
 export async function startFakeScalingo(options = {}) {
   const simulation = new ScalingoSimulation(options);
-  const routers = routes(simulation);
+  /** @type {{ of: (app: string) => string | undefined }} */
+  const streamLink = { of: () => undefined };
+  /** @type {import('./fake-scalingo-stream.js').DeploymentsStream | undefined} */
+  let deploymentsStream;
+  const routers = routes(simulation, streamLink);
   const { state } = simulation;
   /** @type {RecordedRequest[]} */
   const requests = [];
@@ -177,10 +203,17 @@ export async function startFakeScalingo(options = {}) {
     errorReply: scalingoErrorReply,
     rateLimitPerMinute: () => state.scenario.rateLimitPerMinute,
     rateLimitWindowMs: () => state.scenario.rateLimitWindowMs,
-    ...(options.onRequest && { onRequest: options.onRequest }),
+    onRequest: (/** @type {RecordedRequest} */ record) => {
+      deploymentsStream?.sync();
+      options.onRequest?.(record);
+    },
   });
   const [auth, api] = await Promise.all([startRecordingServer(serverConfig('auth')), startRecordingServer(serverConfig('api'))]);
   simulation.attach(api.url);
+  if (options.stream !== false) {
+    deploymentsStream = attachDeploymentsStream(api.server, simulation, options.stream ?? {});
+    streamLink.of = deploymentsStream.linkOf;
+  }
 
   return {
     authUrl: auth.url,
@@ -207,7 +240,10 @@ export async function startFakeScalingo(options = {}) {
       const deployment = state.deployments.find((candidate) => candidate.id === id);
       return deployment && simulation.timeline(deployment);
     },
+    stream: deploymentsStream?.stream,
+    streamEndAt: (id) => deploymentsStream?.endSentAt(id),
     close: async () => {
+      await deploymentsStream?.close();
       await Promise.all([auth.close(), api.close()]);
     },
   };

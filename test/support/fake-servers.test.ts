@@ -141,9 +141,35 @@ describe('fake Scalingo: authentication', () => {
       expect((await call(`${fake.authUrl}${path}`, { authorization })).json).toEqual({ error: 'not found' });
     }
     const api = await apiClient(fake);
-    for (const path of ['/v1/scm_repo_links', '/v1/apps/my-app/scm_repo_link/pulls', '/v1/apps/my-app/scm_repo_link/branches']) {
+    for (const path of ['/v1/apps/my-app/scm_repo_link/pulls', '/v1/apps/my-app/scm_repo_link/branches']) {
       expect((await api('GET', path)).json).toEqual({ error: 'not found' });
     }
+  });
+});
+
+describe('fake Scalingo: list of links', () => {
+  it('lists every link of the user, every repository\'s, page by page with meta.pagination', async () => {
+    const links: Record<string, { source?: string; branch?: string }> = {};
+    for (let i = 0; i < 7; i++) links[`app-${i}`] = i % 2 ? { source: `https://github.com/other/repo-${i}` } : {};
+    const fake = await scalingo({ apps: Object.fromEntries(Object.keys(links).map((n) => [n, {}])), links });
+    const api = await apiClient(fake);
+    const first = (await api('GET', '/v1/scm_repo_links?page=1&per_page=3')).json as { scm_repo_links: { app_id: string; repo: string }[]; meta: unknown };
+    expect(first.scm_repo_links).toHaveLength(3);
+    expect(first.meta).toEqual({ pagination: { current_page: 1, prev_page: null, next_page: 2, total_pages: 3, total_count: 7 } });
+    const last = (await api('GET', '/v1/scm_repo_links?page=3&per_page=3')).json as { scm_repo_links: unknown[]; meta: unknown };
+    expect(last.scm_repo_links).toHaveLength(1);
+    expect(last.meta).toEqual({ pagination: { current_page: 3, prev_page: 2, next_page: null, total_pages: 3, total_count: 7 } });
+    expect(first.scm_repo_links.map((l) => l.repo)).toEqual(['octo-repo', 'repo-1', 'octo-repo']);
+  });
+
+  it('can count its rate limit over a shorter window (tests scale the minute down)', async () => {
+    const fake = await scalingo({ rateLimitPerMinute: 2, rateLimitWindowMs: 300 });
+    const api = await apiClient(fake);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await api('GET', '/v1/apps/my-app')).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    await new Promise((r) => setTimeout(r, 350));
+    expect((await api('GET', '/v1/apps/my-app')).status).toBe(200);
   });
 });
 

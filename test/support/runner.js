@@ -35,6 +35,8 @@ export const NODE = process.env.SCALINGO_TEST_NODE || process.execPath;
  * @property {number} [timeoutMs] SIGKILL after this long (default 60 s).
  * @property {string[]} [nodeArgs] Arguments for node before the script (e.g. `--import probe.mjs`).
  * @property {string} [cwd]
+ * @property {(stream: 'stdout' | 'stderr', chunk: string, at: number) => void} [onOutput] Each chunk of output, with
+ *   `Date.now()` when it arrived (to tell what was printed when).
  */
 
 /**
@@ -87,6 +89,7 @@ export function spawnNode(script, args, env, opts = {}) {
     let killed = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.stdout.on('data', (/** @type {Buffer} */ d) => {
+      opts.onOutput?.('stdout', d.toString(), Date.now());
       stdout += d.toString();
       if (opts.kill && !killed && opts.kill.when.test(stdout)) {
         killed = true;
@@ -94,6 +97,7 @@ export function spawnNode(script, args, env, opts = {}) {
       }
     });
     child.stderr.on('data', (/** @type {Buffer} */ d) => {
+      opts.onOutput?.('stderr', d.toString(), Date.now());
       stderr += d.toString();
     });
     child.on('error', reject);

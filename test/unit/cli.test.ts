@@ -22,6 +22,9 @@ describe('parseArgs', () => {
   it('reads --dotenv FILE and --no-dotenv, --help and --version', () => {
     expect(parseArgs(['--dotenv', 'out.env']).dotenv).toBe('out.env');
     expect(parseArgs(['--no-dotenv']).dotenv).toBe(false);
+    // `false` means no file, not a file named `false`.
+    expect(parseArgs(['--dotenv=false']).dotenv).toBe(false);
+    expect(parseArgs(['--dotenv', 'FALSE']).dotenv).toBe(false);
     expect(parseArgs(['-h']).help).toBe(true);
     expect(parseArgs(['--version']).version).toBe(true);
   });
@@ -104,11 +107,12 @@ describe('help and dotenv', () => {
     expect(help).toContain('SCALINGO_API_TOKEN (required)');
   });
 
-  it('writes the six documented variables (and two more) on one line each', () => {
+  it('writes the documented variables on one line each, the apps as one JSON line', () => {
     const report = { ok: true, outcome: 'success', message: 'x\ny', settingsApp: 'my-app', region: 'osc-fr1', event: 'push', timedOut: false, notes: [], warnings: [], requests: 5, durationMs: 1, app: 'my-app', appUrl: 'https://my-app.osc-fr1.scalingo.io', link: { result: 'unchanged', changes: [] }, deployment: { app: 'my-app', id: 'd-1', status: 'success', startedAt: 0 } } satisfies RunReport;
     expect(dotenv(report)).toBe([
       'SCALINGO_APP=my-app', 'SCALINGO_APP_URL=https://my-app.osc-fr1.scalingo.io', 'SCALINGO_DEPLOYMENT_ID=d-1', 'SCALINGO_DEPLOYMENT_STATUS=success',
-      'SCALINGO_REVIEW_APP=', 'SCALINGO_LINK=unchanged', 'SCALINGO_TIMED_OUT=false', 'SCALINGO_DASHBOARD_URL=', '',
+      'SCALINGO_REVIEW_APP=', 'SCALINGO_LINK=unchanged', 'SCALINGO_TIMED_OUT=false', 'SCALINGO_DASHBOARD_URL=', 'SCALINGO_GIT_REF=',
+      'SCALINGO_APPS=[{"app":"my-app","review-app":"","app-url":"https://my-app.osc-fr1.scalingo.io","deployment-id":"d-1","deployment-status":"success","link":"unchanged","git-ref":"","timed-out":false}]', '',
     ].join('\n'));
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   describeFailure, isAmbiguous, isTimeout, isTransient, isUnknownApp, NetworkError, notFound, ScalingoApiError, UnexpectedResponseError,
 } from '../../src/scalingo/errors.js';
+import { explain } from '../../src/core/explain.js';
 
 const api = (status: number, path = '/v1/apps/my-app/scm_repo_link', resource?: string, method = 'GET') =>
   new ScalingoApiError(status, method, path, '', resource ? { resource } : {});
@@ -65,5 +66,34 @@ describe('isTimeout and describeFailure', () => {
     expect(describeFailure(new NetworkError('GET', '/x', 'ECONNRESET', false))).toBe('ECONNRESET');
     expect(describeFailure(new UnexpectedResponseError(200, 'GET', '/x', 'malformed JSON', '{'))).toBe('unreadable answer');
     expect(describeFailure(new Error('odd'))).toBe('odd');
+  });
+});
+
+describe('failures that are not passing', () => {
+  it('a host that does not resolve is not transient; an answer cut short is, and is ambiguous for a write', () => {
+    for (const code of ['ENOTFOUND', 'EAI_AGAIN']) expect(isTransient(new NetworkError('GET', '/v1/apps/a', code, true)), code).toBe(false);
+    const cut = new NetworkError('POST', '/v1/apps/a/scm_repo_link/manual_deploy', 'UND_ERR_BODY_CUT', false);
+    expect(isTransient(cut)).toBe(true);
+    expect(isAmbiguous(cut)).toBe(true);
+    expect(describeFailure(cut)).toBe('answer cut short');
+  });
+});
+
+describe('explain: a 404 on a link action', () => {
+  const ctx = { app: 'my-app', region: 'osc-fr1', apiUrl: 'https://api.osc-fr1.scalingo.com', authUrl: 'https://auth.scalingo.com' };
+  const deploy = '/v1/apps/my-app/scm_repo_link/manual_deploy';
+
+  it('means "no link" only when the body names the link, or nothing', () => {
+    expect(explain(new ScalingoApiError(404, 'POST', deploy, 'scm_repo_link not found', { resource: 'scm_repo_link' }), ctx)).toMatch(/^App "my-app" has no SCM link/);
+    expect(explain(new ScalingoApiError(404, 'POST', deploy, 'not found'), ctx)).toMatch(/^App "my-app" has no SCM link/);
+    expect(explain(new ScalingoApiError(404, 'POST', deploy, 'branch not found', { resource: 'branch' }), ctx)).toBe(
+      `Scalingo found no branch for POST ${deploy} (404) (Scalingo said: branch not found): the app's link is there; check that this branch exists.`,
+    );
+  });
+
+  it('a host that does not resolve names the URL and the region', () => {
+    expect(explain(new NetworkError('GET', '/v1/apps/my-app', 'ENOTFOUND', true), { ...ctx, region: 'osc-fr9', apiUrl: 'https://api.osc-fr9.scalingo.com' })).toBe(
+      'Host api.osc-fr9.scalingo.com does not resolve (ENOTFOUND): check `region` (osc-fr9) or `api-url`: the URL is https://api.osc-fr9.scalingo.com.',
+    );
   });
 });

@@ -24,7 +24,7 @@ describe('GitHub events (real webhook payloads)', () => {
   });
 
   it.each([
-    ['opened', 'open'], ['reopened', 'open'], ['synchronize', 'update'], ['ready_for_review', 'update'], ['closed', 'close'], ['labeled', 'other'],
+    ['opened', 'open'], ['reopened', 'open'], ['synchronize', 'update'], ['ready_for_review', 'update'], ['closed', 'close'], ['labeled', 'update'], ['unlabeled', 'other'],
   ])('reads pull_request %s', (action, kind) => {
     const ctx = githubContext({ ...GH, GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/2/merge' }, webhook('pull_request', byAction(action)) as GitHubPayload);
     expect(ctx.event).toMatchObject({ kind: 'pull-request', action: kind, rawAction: action, pr: { number: 2, headBranch: 'changes', baseBranch: 'master', fork: false } });
@@ -49,6 +49,34 @@ describe('GitHub events (real webhook payloads)', () => {
   });
 });
 
+describe('GitHub pull request events: labels, drafts, on-demand actions', () => {
+  const prCtx = (action: string, edit: (p: GitHubPayload & { pull_request: Record<string, unknown> }) => void = () => {}) => {
+    const payload = webhook('pull_request', byAction(action)) as GitHubPayload & { pull_request: Record<string, unknown> };
+    edit(payload);
+    return githubContext({ ...GH, GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/2/merge' }, payload).event;
+  };
+
+  it('reads the labels and the draft state', () => {
+    expect(prCtx('opened')).toMatchObject({ action: 'open', pr: { labels: [], draft: false } });
+    expect(prCtx('synchronize')).toMatchObject({ action: 'update', pr: { labels: ['bug'], draft: false } });
+    expect(prCtx('converted_to_draft')).toMatchObject({ action: 'other', pr: { draft: true } });
+  });
+
+  it('counts `labeled` (with the label it added) and `ready_for_review` as updates', () => {
+    expect(prCtx('labeled')).toMatchObject({ action: 'update', rawAction: 'labeled', label: 'bug' });
+    expect(prCtx('ready_for_review')).toMatchObject({ action: 'update', rawAction: 'ready_for_review' });
+    expect(prCtx('unlabeled')).toMatchObject({ action: 'other' });
+    expect(prCtx('unlabeled')).not.toHaveProperty('label');
+  });
+
+  it('flags a pull request event whose payload has no number', () => {
+    expect(prCtx('opened', (p) => {
+      delete p.number;
+      delete p.pull_request.number;
+    })).toEqual({ kind: 'other', name: 'pull_request', noPullRequestNumber: true });
+  });
+});
+
 describe('GitLab predefined variables', () => {
   const GL = { GITLAB_CI: 'true', CI_PROJECT_URL: 'https://gitlab.example.com/group/project', CI_SERVER_URL: 'https://gitlab.example.com', CI_COMMIT_SHA: 'def456', CI_JOB_URL: 'https://gitlab.example.com/group/project/-/jobs/1' };
 
@@ -67,10 +95,16 @@ describe('GitLab predefined variables', () => {
     const env = { ...GL, CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '42', CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature', CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main', CI_MERGE_REQUEST_PROJECT_ID: '1', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '1', CI_MERGE_REQUEST_TITLE: 'Add x' };
     expect(gitlabContext(env).event).toEqual({
       kind: 'pull-request', action: 'update', rawAction: 'detached',
-      pr: { number: 42, headBranch: 'feature', baseBranch: 'main', fork: false, url: 'https://gitlab.example.com/group/project/-/merge_requests/42', sha: 'def456' },
+      pr: { number: 42, headBranch: 'feature', baseBranch: 'main', fork: false, url: 'https://gitlab.example.com/group/project/-/merge_requests/42', sha: 'def456', labels: [], draft: false },
     });
     expect(gitlabContext({ ...env, CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '2' }).event).toMatchObject({ pr: { fork: true } });
     expect(gitlabContext({ ...env, SCALINGO_MERGE_REQUEST_STATE: 'closed' }).event).toMatchObject({ action: 'close', rawAction: 'closed' });
+  });
+
+  it('reads the merge request\'s labels and draft state, and flags a merge request pipeline with no IID', () => {
+    const env = { ...GL, CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '42', CI_MERGE_REQUEST_LABELS: 'bug, review-app,ui', CI_MERGE_REQUEST_DRAFT: 'true' };
+    expect(gitlabContext(env).event).toMatchObject({ pr: { labels: ['bug', 'review-app', 'ui'], draft: true } });
+    expect(gitlabContext({ ...env, CI_MERGE_REQUEST_IID: '' }).event).toEqual({ kind: 'other', name: 'merge_request_event', noPullRequestNumber: true });
   });
 
   it('deploys nothing for tag pipelines', () => {

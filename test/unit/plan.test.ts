@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { branchName, decideAction, findReviewApp, linkSource, matchIntegrations, newDeployment, planLink, readAhead, sameRepository, tokenDecision } from '../../src/core/plan.js';
+import { branchName, decideAction, expectedCommit, findReviewApp, linkSource, matchIntegrations, newDeployment, CLOCK_SKEW_MS, planLink, readAhead, sameRepository, tokenDecision } from '../../src/core/plan.js';
 import { parseSettings } from '../../src/core/settings.js';
 import type { CiContext, CiEvent } from '../../src/core/event.js';
 import { GITHUB_TERMS } from '../../src/platform/github/terms.js';
@@ -95,8 +95,24 @@ describe('decideAction', () => {
     expect(decideAction(settings(), ctx({ kind: 'manual', trigger: 'schedule', branch: 'dev' }), 'main')).toMatchObject({ kind: 'deploy', branch: 'dev' });
     expect(decideAction(settings(), ctx({ kind: 'manual', trigger: 'workflow_dispatch', tag: 'v1' }), undefined)).toMatchObject({ kind: 'none' });
     // On a tag, not even the followed branch: the user picked the tag's code, which a branch deploy would not be.
-    expect(decideAction(settings(), ctx({ kind: 'manual', trigger: 'workflow_dispatch', tag: 'v1' }), 'main')).toEqual({ kind: 'none', reason: 'workflow_dispatch run on tag v1: set `branch` to deploy' });
+    expect(decideAction(settings(), ctx({ kind: 'manual', trigger: 'workflow_dispatch', tag: 'v1' }), 'main')).toEqual({ kind: 'none', reason: 'workflow_dispatch run on tag v1: set `deploy-branch` or `branch` to deploy' });
     expect(decideAction(settings({ branch: 'prod' }), ctx({ kind: 'manual', trigger: 'workflow_dispatch', tag: 'v1' }), 'prod')).toMatchObject({ kind: 'deploy', branch: 'prod' });
+  });
+
+  it('deploy-branch: deployed once by manual and scheduled runs and by command deploy; a push deploys what it pushed', () => {
+    const once = settings({ branch: 'main', 'deploy-branch': 'hotfix' });
+    expect(decideAction(once, ctx({ kind: 'manual', trigger: 'schedule', branch: 'dev' }), 'main')).toEqual({ kind: 'deploy', branch: 'hotfix', reason: 'schedule run: deploying branch hotfix once (the link still follows main)' });
+    expect(decideAction(settings({ 'deploy-branch': 'hotfix' }), ctx({ kind: 'manual', trigger: 'workflow_dispatch', tag: 'v1' }), 'main')).toMatchObject({ kind: 'deploy', branch: 'hotfix' });
+    expect(decideAction(settings({ command: 'deploy', 'deploy-branch': 'hotfix' }), ctx({ kind: 'push', branch: 'main' }), 'main')).toMatchObject({ kind: 'deploy', branch: 'hotfix' });
+    expect(decideAction(once, ctx({ kind: 'push', branch: 'main' }), 'main')).toMatchObject({ kind: 'deploy', branch: 'main' });
+    // The link's own branch is not changed by it.
+    expect(once.link.branch).toBe('main');
+  });
+
+  it('expectedCommit: the run\'s commit when the run is about the branch deployed', () => {
+    expect(expectedCommit(ctx({ kind: 'push', branch: 'main', sha: 'abc1234def' }), 'main')).toBe('abc1234def');
+    expect(expectedCommit({ ...ctx({ kind: 'manual', trigger: 'schedule', branch: 'main' }), sha: 'fedcba98' }, 'main')).toBe('fedcba98');
+    expect(expectedCommit({ ...ctx({ kind: 'manual', trigger: 'schedule', branch: 'main' }), sha: 'fedcba98' }, 'hotfix')).toBeUndefined();
   });
 
   it('only reconciles the link on other events', () => {
@@ -119,14 +135,15 @@ describe('the decisions the run makes before acting', () => {
   const pr = { number: 7, fork: true, headBranch: 'feature' };
   const prEvent: CiEvent = { kind: 'pull-request', action: 'open', rawAction: 'opened', pr };
 
-  it('reads ahead the app for a deploy, the review apps for a pull request, nothing for the rest', () => {
-    expect(readAhead('auto', { kind: 'push', branch: 'main' })).toEqual({ app: true, reviewApps: false });
-    expect(readAhead('auto', { kind: 'manual', trigger: 'schedule' })).toEqual({ app: true, reviewApps: false });
-    expect(readAhead('auto', prEvent)).toEqual({ app: false, reviewApps: true });
-    expect(readAhead('deploy', prEvent)).toEqual({ app: true, reviewApps: false });
-    expect(readAhead('review-app', { kind: 'none' })).toEqual({ app: false, reviewApps: true });
-    expect(readAhead('link', { kind: 'push', branch: 'main' })).toEqual({ app: false, reviewApps: false });
-    expect(readAhead('unlink', prEvent)).toEqual({ app: false, reviewApps: false });
+  it('reads ahead the app for a deploy, nothing for the rest', () => {
+    expect(readAhead('auto', { kind: 'push', branch: 'main' })).toEqual({ app: true });
+    expect(readAhead('auto', { kind: 'manual', trigger: 'schedule' })).toEqual({ app: true });
+    // Not the review app list: it needs the link, which the link step may only be creating.
+    expect(readAhead('auto', prEvent)).toEqual({ app: false });
+    expect(readAhead('deploy', prEvent)).toEqual({ app: true });
+    expect(readAhead('review-app', { kind: 'none' })).toEqual({ app: false });
+    expect(readAhead('link', { kind: 'push', branch: 'main' })).toEqual({ app: false });
+    expect(readAhead('unlink', prEvent)).toEqual({ app: false });
   });
 
   it('skips a fork\'s pull request without a token, unless told to fail; fails any other run without one', () => {
@@ -150,23 +167,42 @@ describe('the decisions the run makes before acting', () => {
     expect(matchIntegrations(integrations, 'https://example.com/gitlab/g/r', undefined).matches).toEqual([]);
   });
 
-  it('finds the deployment a trigger started: the oldest one newer than the previous latest', () => {
-    const d = (id: string, created_at?: string) => ({ id, status: 'queued', ...(created_at ? { created_at } : {}) });
-    expect(newDeployment([d('d4'), d('d3'), d('d2'), d('d1')], 'd2', 0)?.id).toBe('d3');
-    expect(newDeployment([d('d2'), d('d1')], 'd2', 0)).toBeUndefined();
-  });
-
-  it('without a known previous one, the oldest created since the trigger, give or take two minutes of clock skew', () => {
+  describe('newDeployment: the deployment an unclear trigger may have started', () => {
     const since = Date.parse('2026-01-01T12:00:00Z');
-    const recent = [
-      { id: 'later', status: 'queued', created_at: '2026-01-01T12:00:30Z' },
-      { id: 'ours', status: 'queued', created_at: '2026-01-01T11:59:00Z' },
-      { id: 'old', status: 'success', created_at: '2026-01-01T11:50:00Z' },
-      { id: 'undated', status: 'success' },
-    ];
-    expect(newDeployment(recent, undefined, since)?.id).toBe('ours');
-    expect(newDeployment(recent, 'gone-from-the-page', since)?.id).toBe('ours');
-    expect(newDeployment(recent.slice(2), undefined, since)).toBeUndefined();
+    const at = (offsetS: number): string => new Date(since + offsetS * 1000).toISOString();
+    const d = (id: string, offsetS?: number, git_ref?: string) => ({ id, status: 'queued', ...(offsetS !== undefined ? { created_at: at(offsetS) } : {}), ...(git_ref ? { git_ref } : {}) });
+    const before = d('before', -600);
+
+    it('the oldest one newer than the newest before the trigger, and created since it', () => {
+      expect(newDeployment([d('later', 20), d('ours', 1), before], before, since)?.id).toBe('ours');
+      expect(newDeployment([before, d('older', -1200)], before, since)).toBeUndefined();
+    });
+
+    it('never an older deployment, failed or successful, even when the newest before is unknown', () => {
+      const old = [{ ...d('old-failed', -300), status: 'build-error' }, { ...d('old-success', -900), status: 'success' }];
+      expect(newDeployment(old, undefined, since)).toBeUndefined();
+      expect(newDeployment(old, before, since)).toBeUndefined();
+    });
+
+    it('requires created_at at or after the trigger, give or take a small clock skew, in every case', () => {
+      // Newer than `before`, but created well before the trigger: someone else's.
+      expect(newDeployment([d('theirs', -120), before], before, since)).toBeUndefined();
+      expect(newDeployment([d('skewed', -(CLOCK_SKEW_MS / 1000) + 1), before], before, since)?.id).toBe('skewed');
+      expect(newDeployment([d('undated'), before], before, since)).toBeUndefined();
+    });
+
+    it('prefers the one that built the run\'s commit', () => {
+      const sha = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
+      const recent = [d('ours', 3, sha), d('other', 1, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'), before];
+      expect(newDeployment(recent, before, since, sha)?.id).toBe('ours');
+      expect(newDeployment(recent, before, since, sha.slice(0, 7))?.id).toBe('ours');
+      expect(newDeployment(recent, before, since)?.id).toBe('other');
+      expect(newDeployment(recent, before, since, 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb')?.id).toBe('other');
+    });
+
+    it('the newest before gone from the page read: compared by date', () => {
+      expect(newDeployment([d('ours', 2), d('mid', -30)], { ...before, created_at: at(-10) }, since)?.id).toBe('ours');
+    });
   });
 
   it('finds a review app by its pull request number, and reads its branch without an owner prefix', () => {

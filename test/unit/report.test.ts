@@ -1,6 +1,6 @@
 /** The job summary (Markdown and text) and the pull request comment, by snapshot. */
 import { describe, expect, it } from 'vitest';
-import { renderComment, renderMarkdown, renderText } from '../../src/core/render.js';
+import { commitMismatch, renderComment, renderMarkdown, renderText } from '../../src/core/render.js';
 import type { RunReport } from '../../src/core/run.js';
 
 const base: RunReport = {
@@ -68,5 +68,20 @@ describe('pull request comment', () => {
     const body = renderComment(state);
     expect(body.startsWith('<!-- scalingo-deploy:my-app -->\n')).toBe(true);
     await expect(body).toMatchFileSnapshot(`snapshots/comment-${name}.md`);
+  });
+});
+
+describe('the commit a deployment built', () => {
+  it('one line when it is not the run\'s commit; nothing when it is, or when either is unknown', () => {
+    expect(commitMismatch({ gitRef: 'aaaabbbbcccc', runCommit: '111122223333' })).toBe('Scalingo built aaaabbb, the branch\'s head, not this run\'s commit 1111222: the branch moved on since, or this run is older than its head.');
+    expect(commitMismatch({ gitRef: 'aaaabbbbcccc', runCommit: 'AAAABBB' })).toBeUndefined();
+    expect(commitMismatch({ gitRef: 'aaaabbbbcccc' })).toBeUndefined();
+    expect(commitMismatch({ runCommit: 'aaaabbbbcccc' })).toBeUndefined();
+  });
+
+  it('the comment shows the commit built, and the line when it differs', () => {
+    const body = renderComment({ app: 'my-app', reviewApp: 'my-app-pr2', status: 'success', sha: '111122223333', gitRef: 'aaaabbbbcccc' });
+    expect(body).toContain('| `aaaabbb` |');
+    expect(body).toContain('not this run\'s commit 1111222');
   });
 });

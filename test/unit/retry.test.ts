@@ -27,14 +27,44 @@ describe('retryDelay', () => {
   });
 
   it('reads retry 429, 5xx and network failures; not other statuses', () => {
-    for (const status of [429, 500, 502, 503, 504]) expect(read({ status }, 1), String(status)).toBe(500);
+    for (const status of [500, 502, 503, 504]) expect(read({ status }, 1), String(status)).toBe(500);
+    expect(read({ status: 429 }, 1)).toBe(2000);
     for (const status of [400, 401, 403, 404, 409, 422, 501]) expect(read({ status }, 1), String(status)).toBeUndefined();
-    for (const code of ['ECONNRESET', 'ECONNREFUSED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_SOCKET']) expect(read({ code }, 1), code).toBe(500);
+    for (const code of ['ECONNRESET', 'ECONNREFUSED', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_SOCKET', 'UND_ERR_BODY_CUT']) expect(read({ code }, 1), code).toBe(500);
     expect(read({ code: 'SOMETHING_ELSE' }, 1)).toBeUndefined();
   });
 
+  it('a host name that does not resolve is a typo, not a passing failure: never retried', () => {
+    for (const code of ['ENOTFOUND', 'EAI_AGAIN']) {
+      expect(read({ code }, 1), code).toBeUndefined();
+      expect(write({ code }), code).toBeUndefined();
+    }
+  });
+
+  it('429 without Retry-After (Scalingo gives none): backs off for about a minute, the limit\'s window, reads and writes alike', () => {
+    for (const idempotent of [true, false]) {
+      let waited = 0;
+      const waits: number[] = [];
+      for (let n = 1; ; n++) {
+        const delay = retryDelay({ status: 429 }, n, idempotent, waited, Infinity, TUNING, waited);
+        if (delay === undefined) break;
+        waits.push(delay);
+        waited += delay;
+      }
+      expect(waits).toEqual([2000, 4000, 8000, 16_000, 16_000, 16_000, 3000]);
+      expect(waited).toBe(65_000);
+    }
+    // Not counted against the retries of other failures.
+    expect(read({ status: 429 }, 6)).toBe(16_000);
+  });
+
+  it('429: never waits past the deadline', () => {
+    expect(retryDelay({ status: 429 }, 3, false, 0, 7999, TUNING, 6000)).toBeUndefined();
+    expect(retryDelay({ status: 429 }, 3, false, 0, 8000, TUNING, 6000)).toBe(8000);
+  });
+
   it('writes retry only what surely was not processed: 429, and requests never sent', () => {
-    expect(write({ status: 429 })).toBe(500);
+    expect(write({ status: 429 })).toBe(2000);
     expect(write({ code: 'ECONNREFUSED' })).toBe(500);
     expect(write({ status: 500 })).toBeUndefined();
     expect(write({ status: 503 })).toBeUndefined();
@@ -46,7 +76,7 @@ describe('retryDelay', () => {
     expect(read({ status: 429, retryAfter: '3' }, 1)).toBe(3000);
     expect(read({ status: 429, retryAfter: '3600' }, 1)).toBe(60_000);
     expect(retryDelay({ status: 503, retryAfter: new Date(10_000).toUTCString() }, 1, true, 0, Infinity, TUNING)).toBe(10_000);
-    expect(read({ status: 429, retryAfter: 'soon' }, 1)).toBe(500);
+    expect(read({ status: 429, retryAfter: 'soon' }, 1)).toBe(2000);
   });
 
   it('never waits past the deadline', () => {
@@ -132,6 +162,32 @@ describe('Http retries (MockAgent, virtual clock)', () => {
     const err = await http().send(post).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
     expect(err).toMatchObject({ code: 'ECONNRESET', notSent: false });
+    expect(waits).toEqual([]);
+  });
+
+  it('a write rate limited with Scalingo\'s plain-text 429 and no Retry-After: backs off for about a minute, then succeeds', async () => {
+    const api = agent.get(API);
+    api.intercept({ path: post.path, method: 'POST' }).reply(429, 'Retry later', { headers: { 'content-type': 'text/plain' } }).times(5);
+    api.intercept({ path: post.path, method: 'POST' }).reply(200, { deployment: { id: 'd1', status: 'queued' } }, JSON_HEADERS);
+    const h = http(120_000);
+    expect((await h.send(post)).data).toEqual({ deployment: { id: 'd1', status: 'queued' } });
+    expect(waits).toEqual([2000, 4000, 8000, 16_000, 16_000]);
+  });
+
+  it('429 without Retry-After: gives up once about a minute was waited, or when the deadline comes first', async () => {
+    agent.get(API).intercept({ path: '/v1/apps/my-app', method: 'GET' }).reply(429, 'Retry later').times(8);
+    const err = await http(600_000).send(get).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 429, apiMessage: 'Retry later, still failing after 8 attempts' });
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(65_000);
+    waits = [];
+    agent.get(API).intercept({ path: '/v1/apps/my-app', method: 'GET' }).reply(429, 'Retry later').times(3);
+    await expect(http(10_000).send(get)).rejects.toMatchObject({ status: 429 });
+    expect(waits).toEqual([2000, 4000]);
+  });
+
+  it('a host that does not resolve fails at once, read or write', async () => {
+    agent.get(API).intercept({ path: '/v1/apps/my-app', method: 'GET' }).replyWithError(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }));
+    await expect(http().send(get)).rejects.toMatchObject({ code: 'ENOTFOUND', notSent: true });
     expect(waits).toEqual([]);
   });
 

@@ -11,15 +11,19 @@ describe('parseSettings', () => {
     expect(s).toEqual({
       apiToken: TOKEN,
       app: 'my-app',
+      apps: ['my-app'],
       region: 'osc-fr1',
       apiUrl: 'https://api.osc-fr1.scalingo.com',
       authUrl: 'https://auth.scalingo.com',
       command: 'auto',
       link: {},
       wait: true,
+      logs: true,
       timeoutMs: 15 * 60_000,
       pollIntervalMs: 5000,
       requestTimeoutMs: 30_000,
+      reviewAppAutoDeploy: false,
+      reviewAppDrafts: true,
       dryRun: false,
       failWithoutToken: false,
     });
@@ -57,13 +61,31 @@ describe('parseSettings', () => {
   });
 
   it('reads durations with decimals', () => {
-    const s = parseSettings(from({ app: 'a1', 'timeout-minutes': '0.5', 'poll-interval-seconds': '.25', 'request-timeout-seconds': '2' }));
-    expect([s.timeoutMs, s.pollIntervalMs, s.requestTimeoutMs]).toEqual([30_000, 250, 2000]);
+    const s = parseSettings(from({ app: 'a1', 'timeout-minutes': '0.5', 'poll-interval-seconds': '1.5', 'request-timeout-seconds': '2' }));
+    expect([s.timeoutMs, s.pollIntervalMs, s.requestTimeoutMs]).toEqual([30_000, 1500, 2000]);
+  });
+
+  it('refuses a poll interval under a second against Scalingo (60 requests a minute), in one line naming input, value and range', () => {
+    expect(() => parseSettings(from({ app: 'a1', 'poll-interval-seconds': '0.001' }))).toThrow(
+      new InputError('poll-interval-seconds', '0.001', 'allowed: a number of seconds from 1 to 600 (decimals allowed): Scalingo allows 60 requests a minute'),
+    );
+    expect(() => parseSettings(from({ app: 'a1', 'poll-interval-seconds': '0.001' }))).toThrow('Input `poll-interval-seconds` has value "0.001": allowed: a number of seconds from 1 to 600');
+    expect(parseSettings(from({ app: 'a1', 'poll-interval-seconds': '1' })).pollIntervalMs).toBe(1000);
+    // A test server on this machine may be polled faster.
+    expect(parseSettings(from({ app: 'a1', 'api-url': 'http://127.0.0.1:4000', 'poll-interval-seconds': '.25' })).pollIntervalMs).toBe(250);
+  });
+
+  it('reads deploy-branch, a branch deployed once, apart from the link\'s branch', () => {
+    const s = parseSettings(from({ app: 'a1', branch: 'main', 'deploy-branch': 'hotfix/login' }));
+    expect(s.deployBranch).toBe('hotfix/login');
+    expect(s.link.branch).toBe('main');
+    expect(parseSettings(from({ app: 'a1' })).deployBranch).toBeUndefined();
+    expect(() => parseSettings(from({ app: 'a1', 'deploy-branch': 'bad..name' }))).toThrow('Input `deploy-branch` has value "bad..name"');
   });
 
   it.each([
     [{ app: '' }, 'Input `app` is missing'],
-    [{ app: 'My App' }, 'Input `app` has value "My App": allowed: an app name'],
+    [{ app: 'My App' }, 'Input `app` has value "My": allowed: an app name'],
     [{ app: 'a/b' }, 'Input `app` has value "a/b"'],
     [{ app: '..' }, 'Input `app` has value ".."'],
     [{ app: 'ok-app', command: 'deploy-all' }, 'Input `command` has value "deploy-all": allowed: auto, link, deploy, review-app, unlink'],

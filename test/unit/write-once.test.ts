@@ -8,6 +8,8 @@ import type { Logger } from '../../src/core/log.js';
 const START = 1_000_000;
 const TIMEOUT = new NetworkError('POST', '/deploy', 'UND_ERR_HEADERS_TIMEOUT', false);
 const RESET = new NetworkError('POST', '/deploy', 'ECONNRESET', false);
+const CUT = new NetworkError('POST', '/deploy', 'UND_ERR_BODY_CUT', false);
+const DOWN = new ScalingoApiError(503, 'GET', '/deployments', 'down');
 
 function setup(opts: { send: (n: number) => Promise<string>; check: (n: number) => Promise<string | undefined>; deadlineIn?: number }) {
   let t = START;
@@ -28,7 +30,7 @@ function setup(opts: { send: (n: number) => Promise<string>; check: (n: number) 
     log, now: () => t, sleep: async (ms) => {
       t += ms;
     },
-    deadline: START + (opts.deadlineIn ?? 60_000), lookAgainMs: 30_000,
+    deadline: START + (opts.deadlineIn ?? 60_000), lookAgainMs: 30_000, retryEveryMs: 5000,
     tooLate: (reason) => `too late (${reason})`,
   };
   return { w, lines, sent, checked, at: () => t };
@@ -84,5 +86,49 @@ describe('writeOnce', () => {
     expect(await writeOnce(s.w)).toBe('d2');
     expect(s.checked).toEqual([START, START + 30_000, START + 60_000]);
     expect(s.sent).toEqual([START, START + 60_000]);
+  });
+
+  it('an answer cut in the middle of its body is unclear: looks before anything else', async () => {
+    const s = setup({ send: async () => Promise.reject(CUT), check: async () => 'd1' });
+    expect(await writeOnce(s.w)).toBe('d1');
+    expect(s.sent).toHaveLength(1);
+    expect(s.lines[0]).toBe('No clear answer (answer cut short): checking whether it took effect before anything else');
+  });
+
+  it('two lost answers in a row: each is checked before any resend', async () => {
+    // The first send was not processed; the second was, but its answer was lost too.
+    const s = setup({ send: async () => Promise.reject(RESET), check: async (n) => (n === 2 ? 'd2' : undefined) });
+    expect(await writeOnce(s.w)).toBe('d2');
+    expect(s.sent).toHaveLength(2);
+    expect(s.checked).toHaveLength(2);
+  });
+
+  it('stops after three sends without a clear answer nor an effect', async () => {
+    const s = setup({ send: async () => Promise.reject(RESET), check: async () => undefined, deadlineIn: 600_000 });
+    await expect(writeOnce(s.w)).rejects.toThrow(/was sent 3 times without a clear answer \(last: ECONNRESET\) and showed no effect: not sent again/);
+    expect(s.sent).toHaveLength(3);
+    expect(s.checked).toHaveLength(3);
+  });
+
+  it('a look that fails with a 5xx is tried again until the deadline, like the status poll', async () => {
+    const s = setup({ send: async () => Promise.reject(RESET), check: async (n) => (n < 8 ? Promise.reject(DOWN) : 'd1') });
+    expect(await writeOnce(s.w)).toBe('d1');
+    expect(s.checked).toHaveLength(8);
+    expect(s.at() - START).toBe(7 * 5000);
+    expect(s.sent).toHaveLength(1);
+  });
+
+  it('a look still failing at the deadline stops without sending again', async () => {
+    const s = setup({ send: async () => Promise.reject(RESET), check: async () => Promise.reject(DOWN), deadlineIn: 20_000 });
+    await expect(writeOnce(s.w)).rejects.toThrow(new UserError('too late (ECONNRESET)'));
+    expect(s.sent).toHaveLength(1);
+    expect(s.at()).toBe(START + 20_000);
+  });
+
+  it('a look that fails for good (not transient) stands', async () => {
+    const gone = new ScalingoApiError(403, 'GET', '/deployments', 'forbidden');
+    const s = setup({ send: async () => Promise.reject(RESET), check: async () => Promise.reject(gone) });
+    await expect(writeOnce(s.w)).rejects.toBe(gone);
+    expect(s.sent).toHaveLength(1);
   });
 });

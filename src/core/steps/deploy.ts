@@ -1,12 +1,37 @@
-/** A deploy of a branch through the link (manual_deploy), never sent twice. */
+/** A deploy of a branch through the link (manual_deploy), never sent twice, never mistaken for another deployment. */
 import { dashboardUrl } from '../../scalingo/dashboard.js';
 import type { App, Deployment, ScmRepoLink } from '../../scalingo/types.js';
 import type { Job } from '../job.js';
-import { newDeployment } from '../plan.js';
+import { expectedCommit, newDeployment } from '../plan.js';
 import { followAndReport } from './follow.js';
 
-export async function deploy(job: Job, branch: string, link: ScmRepoLink | null, app: App): Promise<void> {
+/** What a deploy reads before it triggers: the app, and its newest deployment (none when it never deployed). */
+export interface DeployReads {
+  app: App;
+  newest: Deployment | undefined;
+}
+
+/**
+ * Reads the app and its newest deployment at once. The newest, not `app.last_deployment_id`: that one is the last
+ * SUCCESSFUL deployment, and a deploy's trigger must only ever adopt a deployment newer than the newest.
+ */
+export async function readForDeploy(job: Job, app = job.settings.app): Promise<DeployReads> {
+  const [a, n] = await Promise.allSettled([job.client.getApp(app), newestDeployment(job, app)]);
+  // An unknown app explains the other failure: it is reported first.
+  if (a.status === 'rejected') throw a.reason;
+  if (n.status === 'rejected') throw n.reason;
+  return { app: a.value, newest: n.value };
+}
+
+/** The app's newest deployment (`GET …/deployments?per_page=1`), or undefined when it has none. */
+export async function newestDeployment(job: Job, app: string): Promise<Deployment | undefined> {
+  const [newest] = await job.client.listDeployments(app, 1);
+  return newest;
+}
+
+export async function deploy(job: Job, branch: string, link: ScmRepoLink | null, reads: DeployReads): Promise<void> {
   const s = job.settings;
+  const { app } = reads;
   job.report.target(s.app, dashboardUrl(s.region, s.app));
   job.report.branch(branch);
   job.report.appUrl(app.url || app.base_url);
@@ -19,21 +44,26 @@ export async function deploy(job: Job, branch: string, link: ScmRepoLink | null,
     job.report.finish(true, 'dry-run', `dry run: would deploy branch ${branch} of ${s.app}`);
     return;
   }
-  const deployment = await job.log.group(`Deploy branch ${branch} of ${s.app}`, () => trigger(job, s.app, branch, app.last_deployment_id ?? undefined));
-  await followAndReport(job, s.app, deployment, undefined);
+  const commit = expectedCommit(job.ctx, branch);
+  const deployment = await job.log.group(`Deploy branch ${branch} of ${s.app}`, () => trigger(job, s.app, branch, reads.newest, commit));
+  await followAndReport(job, s.app, deployment, undefined, app);
 }
 
 /**
- * manual_deploy, never twice: after an ambiguous failure, look for the deployment it may have started, newer than
- * `previousId` (the app's latest deployment before the trigger).
+ * manual_deploy, never twice: after an ambiguous failure (5xx, reset, timeout, an answer cut short), adopt a
+ * deployment only if it is newer than `before` (the app's newest deployment read before the trigger; an id alone is
+ * accepted, then only a deployment listed above it counts) and created at or after the trigger, preferring the one
+ * that built `commit`. See plan.ts `newDeployment`.
  */
-export async function trigger(job: Job, app: string, branch: string, previousId: string | undefined): Promise<Deployment> {
+export async function trigger(job: Job, app: string, branch: string, before: Deployment | string | undefined, commit?: string): Promise<Deployment> {
   const client = job.client;
-  const since = job.now();
+  const prior: Deployment | undefined = typeof before === 'string' ? { id: before, status: '' } : before;
+  // Compared with Scalingo's `created_at`: the wall clock, whatever clock the run waits on.
+  const since = Date.now();
   const deployment = await job.once(
     `deploy of branch ${branch} of ${app}`,
     () => client.manualDeploy(app, branch),
-    async () => newDeployment(await client.listDeployments(app, 10), previousId, since),
+    async () => newDeployment(await client.listDeployments(app, 10), prior, since, commit),
   );
   job.log.info(`Deployment ${deployment.id} started (${deployment.status})`);
   return deployment;

@@ -1,14 +1,36 @@
-/** Review apps: created or redeployed for an open pull request, and what happens to them once it is closed. */
+/**
+ * Review apps: created or redeployed for an open pull request, and what happens to them once it is closed.
+ *
+ * How Scalingo behaves, and why the step does what it does:
+ * - a new review app's first deployment waits for the commit's CI checks, this job among them: the step deploys it
+ *   itself (manual_deploy on the review app) unless a deployment already started by itself, and follows that one;
+ * - a review app has its own link, which auto-deploys the pull request's branch: the step sets its auto-deploy to
+ *   `review-app-auto-deploy` (off by default, so that each push is deployed once, by the step);
+ * - a manually created review app is deleted as soon as its pull request closes.
+ */
 import { dashboardUrl } from '../../scalingo/dashboard.js';
 import { ScalingoApiError } from '../../scalingo/errors.js';
 import type { Deployment, ReviewApp, ScmRepoLink } from '../../scalingo/types.js';
 import { UserError } from '../errors.js';
 import type { PullRequestInfo } from '../event.js';
 import type { Job } from '../job.js';
-import { formatDuration } from '../log.js';
-import { branchName, findReviewApp } from '../plan.js';
-import { trigger } from './deploy.js';
+import { findReviewApp, reviewAppBranch } from '../plan.js';
+import { newestDeployment, trigger } from './deploy.js';
 import { followAndReport } from './follow.js';
+
+/** How long a new review app is watched for a deployment it started by itself, at most, before deploying it. */
+const SELF_START_LOOK_MS = 2000;
+/** Clock differences tolerated when telling a deployment started since the review app's creation. */
+const CLOCK_SKEW_MS = 2 * 60_000;
+
+/**
+ * The parent's review apps. The list needs the link: an app with no link yet (or, in a dry run, a link only
+ * planned) has none, and is not asked (Scalingo would answer 404).
+ */
+export async function reviewAppsOf(job: Job, link: ScmRepoLink | null): Promise<ReviewApp[]> {
+  if (!link || job.report.view.link?.result === 'would-create') return [];
+  return job.client.listReviewApps(job.settings.app);
+}
 
 export async function reviewApp(job: Job, pr: PullRequestInfo, link: ScmRepoLink | null, reviewApps: ReviewApp[]): Promise<void> {
   const s = job.settings;
@@ -21,28 +43,11 @@ export async function reviewApp(job: Job, pr: PullRequestInfo, link: ScmRepoLink
     job.log.info(`${capital(t.pr(pr.number))} comes from a fork: its code will run on Scalingo in the review app.`);
   }
   const existing = findReviewApp(reviewApps, pr.number);
-  const headBranch = pr.headBranch ?? branchName(existing?.pull_request?.branch_name);
-  if (headBranch) job.report.branch(headBranch);
 
-  if (s.dryRun) {
-    const what = existing?.app_name ? `redeploy review app ${existing.app_name} (branch ${headBranch ?? '?'})` : `create the review app of ${t.pr(pr.number)}`;
-    if (existing?.app_name) job.report.reviewApp(existing.app_name);
-    job.log.info(`Would ${what}`);
-    job.report.finish(true, 'dry-run', `dry run: would ${what}`);
-    return;
-  }
+  if (s.dryRun) return dryRun(job, pr, existing);
 
-  const { name, deployment } = await job.log.group(`Review app of ${t.pr(pr.number)}`, async () => {
-    if (existing?.app_name) {
-      if (!headBranch) throw new UserError(`Review app ${existing.app_name} exists but the ${t.pr()}'s branch is unknown: run on a ${t.pr()} event.`);
-      job.log.info(`Review app ${existing.app_name} exists: redeploying branch ${headBranch}`);
-      known(job, existing.app_name);
-      // The list names the deployment by its platform id (upstream_deployment_id) and an id of its own.
-      const previous = existing.last_deployment?.upstream_deployment_id ?? existing.last_deployment?.id;
-      return { name: existing.app_name, deployment: await trigger(job, existing.app_name, headBranch, previous) };
-    }
-    return create(job, pr);
-  });
+  const { name, deployment } = await job.log.group(`Review app of ${t.pr(pr.number)}`, () =>
+    existing?.app_name ? redeploy(job, pr, existing, existing.app_name) : create(job, pr));
   job.report.reviewApp(name);
   await followAndReport(job, name, deployment, pr);
 }
@@ -53,10 +58,26 @@ function known(job: Job, name: string): void {
   job.report.target(name, dashboardUrl(job.settings.region, name));
 }
 
+async function redeploy(job: Job, pr: PullRequestInfo, existing: ReviewApp, name: string): Promise<{ name: string; deployment: Deployment }> {
+  known(job, name);
+  // Its link, and its newest deployment: the trigger adopts none older after an unclear answer.
+  const [linkRead, newestRead] = await Promise.allSettled([settleAutoDeploy(job, name), newestDeployment(job, name)]);
+  if (linkRead.status === 'rejected') throw linkRead.reason;
+  if (newestRead.status === 'rejected') throw newestRead.reason;
+  const ownLink = linkRead.value;
+  const branch = deployBranch(job, name, ownLink, pr, existing);
+  job.log.info(`Review app ${name} exists: redeploying branch ${branch}${ownLink?.branch ? ' (the branch its link follows)' : ''}`);
+  // The list names the deployment by its platform id (upstream_deployment_id) and an id of its own.
+  const before = newestRead.value ?? existing.last_deployment?.upstream_deployment_id ?? existing.last_deployment?.id;
+  return { name, deployment: await trigger(job, name, branch, before, headCommit(pr, branch)) };
+}
+
 async function create(job: Job, pr: PullRequestInfo): Promise<{ name: string; deployment: Deployment }> {
   const s = job.settings;
   const client = job.client;
   job.log.info(`Creating the review app of ${job.terms.pr(pr.number)}`);
+  // Compared with Scalingo's `created_at`: the wall clock.
+  const since = Date.now();
   let created: ReviewApp | undefined;
   try {
     created = await job.once(
@@ -69,61 +90,145 @@ async function create(job: Job, pr: PullRequestInfo): Promise<{ name: string; de
     if (!(err instanceof ScalingoApiError && err.status === 422)) throw err;
     created = findReviewApp(await client.listReviewApps(s.app), pr.number);
     if (!created) throw err;
-    job.log.info(`Scalingo already has a review app for ${job.terms.pr(pr.number)}: following it`);
+    job.log.info(`Scalingo already has a review app for ${job.terms.pr(pr.number)}: deploying it`);
   }
+  // The answer's body is not documented: the name from it, else from the list, else Scalingo's naming rule.
   const name = created.app_name ?? findReviewApp(await client.listReviewApps(s.app), pr.number)?.app_name ?? `${s.app}-pr${pr.number}`;
   job.log.info(`Review app ${name} created`);
   known(job, name);
-  const deployment = await firstDeployment(job, name);
-  job.log.info(`Deployment ${deployment.id} started (${deployment.status})`);
-  return { name, deployment };
+  const ownLink = await settleAutoDeploy(job, name);
+
+  const started = await startedByItself(job, name, since);
+  if (started) {
+    job.log.info(`Deployment ${started.id} of ${name} started by itself (${started.status}): following it, no deploy sent`);
+    return { name, deployment: started };
+  }
+  const branch = deployBranch(job, name, ownLink, pr, undefined);
+  job.log.info(`Deploying branch ${branch} to ${name}: Scalingo holds a new review app's first deployment until the commit's checks pass, and this job is one of them`);
+  return { name, deployment: await trigger(job, name, branch, undefined, headCommit(pr, branch)) };
 }
 
-/** A new review app deploys on its own once provisioned: wait for that deployment to appear. */
-async function firstDeployment(job: Job, app: string): Promise<Deployment> {
-  const s = job.settings;
-  for (;;) {
+/** The commit Scalingo should build: the pull request's head, when the branch deployed is its head branch. */
+function headCommit(pr: PullRequestInfo, branch: string): string | undefined {
+  return pr.headBranch === branch ? pr.sha : undefined;
+}
+
+function deployBranch(job: Job, name: string, ownLink: ScmRepoLink | null, pr: PullRequestInfo, listed: ReviewApp | undefined): string {
+  const branch = reviewAppBranch(ownLink, pr, listed);
+  if (!branch) throw new UserError(`Review app ${name} has no link of its own and the ${job.terms.pr()}'s branch is unknown: run on a ${job.terms.pr()} event.`);
+  job.report.branch(branch);
+  return branch;
+}
+
+/**
+ * Reads the review app's own link and sets its auto-deploy to `review-app-auto-deploy` when it differs. Returns the
+ * link as it is afterwards, or null when the review app has none.
+ */
+async function settleAutoDeploy(job: Job, name: string): Promise<ScmRepoLink | null> {
+  const wanted = job.settings.reviewAppAutoDeploy;
+  const ownLink = await job.client.getLink(name);
+  if (!ownLink) {
+    job.log.info(`Review app ${name} has no link of its own: its auto-deploy is left as it is`);
+    return null;
+  }
+  if (ownLink.auto_deploy_enabled === wanted) return ownLink;
+  job.writing(`link update of ${name}`);
+  const updated = await job.client.updateLink(name, { auto_deploy_enabled: wanted });
+  job.log.info(wanted
+    ? `Review app ${name}: its link's auto-deploy turned on, so Scalingo also deploys each push by itself once the checks pass (${job.setting('review-app-auto-deploy', 'true')})`
+    : `Review app ${name}: its link's auto-deploy turned off, so that only this step deploys it (${job.setting('review-app-auto-deploy', 'false')})`);
+  return { ...ownLink, ...updated };
+}
+
+/**
+ * A short look for a deployment the new review app started by itself (when its commit's checks had already passed),
+ * so that the step follows it instead of starting a second one.
+ */
+async function startedByItself(job: Job, name: string, since: number): Promise<Deployment | undefined> {
+  const look = async (): Promise<Deployment | undefined> => {
     try {
-      const [newest] = await job.client.listDeployments(app, 1);
-      if (newest) return newest;
+      const [newest] = await job.client.listDeployments(name, 1);
+      const created = newest?.created_at ? Date.parse(newest.created_at) : NaN;
+      return newest && (!Number.isFinite(created) || created >= since - CLOCK_SKEW_MS) ? newest : undefined;
     } catch (err) {
       // The review app may not be visible yet right after its creation.
-      if (!(err instanceof ScalingoApiError && err.status === 404)) throw err;
+      if (err instanceof ScalingoApiError && err.status === 404) return undefined;
+      throw err;
     }
-    if (job.now() + s.pollIntervalMs > job.deadline) {
-      job.report.timedOut();
-      throw new UserError(`Review app ${app} was created but no deployment started before the deadline (${formatDuration(s.timeoutMs)}): see ${dashboardUrl(s.region, app)}.`);
-    }
-    job.throwIfCancelled();
-    await job.sleep(s.pollIntervalMs, job.signal);
+  };
+  const first = await look();
+  if (first) return first;
+  const wait = Math.min(job.settings.pollIntervalMs, SELF_START_LOOK_MS, job.deadline - job.now());
+  if (wait <= 0) return undefined;
+  job.throwIfCancelled();
+  await job.sleep(wait, job.signal);
+  job.throwIfCancelled();
+  return look();
+}
+
+async function dryRun(job: Job, pr: PullRequestInfo, existing: ReviewApp | undefined): Promise<void> {
+  const s = job.settings;
+  const autoDeploy = `auto-deploy ${s.reviewAppAutoDeploy ? 'on' : 'off'}`;
+  let what: string;
+  if (existing?.app_name) {
+    const name = existing.app_name;
+    job.report.reviewApp(name);
+    const ownLink = await job.client.getLink(name);
+    const branch = reviewAppBranch(ownLink, pr, existing);
+    if (branch) job.report.branch(branch);
+    const change = ownLink && ownLink.auto_deploy_enabled !== s.reviewAppAutoDeploy ? `, set its link's ${autoDeploy}` : '';
+    what = `redeploy review app ${name} (branch ${branch ?? '?'})${change}`;
+  } else {
+    const branch = pr.headBranch;
+    if (branch) job.report.branch(branch);
+    what = `create the review app of ${job.terms.pr(pr.number)}, set its link's ${autoDeploy}, and deploy branch ${branch ?? '(the one its link follows)'} to it`;
   }
+  job.log.info(`Would ${what}`);
+  job.report.finish(true, 'dry-run', `dry run: would ${what}`);
 }
 
 /** A closed pull request: nothing to deploy; say what becomes of its review app. */
 export function closed(job: Job, pr: PullRequestInfo, link: ScmRepoLink | null, reviewApps: ReviewApp[]): void {
   const s = job.settings;
-  const that = capital(job.terms.pr(pr.number));
+  const t = job.terms;
+  const that = capital(t.pr(pr.number));
   job.report.pullRequest(pr);
   const existing = findReviewApp(reviewApps, pr.number);
+  const onDemand = `Scalingo deletes a review app created on demand, as this step creates them, as soon as its ${t.pr()} closes`;
   let note: string;
   if (!existing) {
-    note = `${that} is closed and has no review app on ${s.app}: nothing to do.`;
+    note = `${that} is closed and has no review app on ${s.app}: nothing to do (${onDemand}).`;
   } else {
     const name = existing.app_name ?? `${s.app}-pr${pr.number}`;
     job.report.reviewApp(name);
-    const onClose = job.setting('delete-on-close', 'true');
-    if (link?.delete_on_close_enabled) {
+    const onClose = formatDate(existing.on_close_deletion_date);
+    const stale = formatDate(existing.stale_deletion_date);
+    const staleNote = stale ? ` (stale deletion date: ${stale})` : '';
+    if (onClose) {
+      note = `${that} is closed: Scalingo deletes review app ${name} on ${onClose}${staleNote}.`;
+    } else if (!link?.deploy_review_apps_enabled) {
+      // Scalingo's automatic review apps are off: this one was created on demand.
+      note = `${that} is closed: Scalingo deletes review app ${name} as soon as the ${t.pr()} closes, as it does every review app created on demand${staleNote}.`;
+    } else if (link.delete_on_close_enabled) {
       const hours = link.hours_before_delete_on_close ?? 0;
       note = `${that} is closed: Scalingo deletes review app ${name} ${hours > 0 ? `in ${hours} hour(s)` : 'now'} (delete-on-close is on).`;
-    } else if (link?.delete_stale_enabled) {
-      note = `${that} is closed: review app ${name} stays until Scalingo deletes it as stale, ${link.hours_before_delete_stale ?? 0} hour(s) after its last deploy (set ${onClose} to delete it on close).`;
     } else {
-      note = `${that} is closed: review app ${name} stays, since delete-on-close and delete-stale are off. Delete it in the dashboard, or set ${onClose}.`;
+      const until = link.delete_stale_enabled
+        ? `Scalingo deletes it as stale ${stale ? `on ${stale}` : `${link.hours_before_delete_stale ?? 0} hour(s) after its last deploy`}`
+        : `you delete it in the dashboard (delete-on-close and delete-stale are off; set ${job.setting('delete-on-close', 'true')} to delete it on close)`;
+      note = `${that} is closed: if Scalingo created review app ${name} by itself, it stays until ${until}; ${onDemand}.`;
     }
   }
   job.report.note(note);
   job.log.info(note);
   job.report.finish(true, 'nothing-to-deploy', note);
+}
+
+/** An API date as `2026-01-31 12:00 UTC`; undefined when none is given. */
+function formatDate(value: string | null | undefined): string | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC` : value;
 }
 
 function capital(text: string): string {

@@ -41,7 +41,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
     if (name === 'dotenv') {
       value ??= argv[++i];
       if (!value) throw new UsageError('--dotenv needs a file name');
-      parsed.dotenv = value;
+      // `--dotenv=false` means no dotenv file, not a file named `false`.
+      parsed.dotenv = ['false', 'False', 'FALSE'].includes(value) ? false : value;
       continue;
     }
     let spec = FLAGS.find((f) => f.name === name);
@@ -60,7 +61,9 @@ export function parseArgs(argv: readonly string[]): Parsed {
       else if (next === undefined) throw new UsageError(`--${name} needs a value`);
       else value = argv[++i];
     }
-    parsed.flags.set(name, value ?? '');
+    // --app may be repeated: the apps add up (as `--app a,b` does).
+    const earlier = name === 'app' ? parsed.flags.get(name) : undefined;
+    parsed.flags.set(name, earlier && value ? `${earlier},${value}` : (value ?? ''));
   }
   return parsed;
 }
@@ -69,7 +72,9 @@ export function helpText(): string {
   const lines = [
     `scalingo-deploy ${VERSION}: link a Scalingo app to its repository, deploy it or its review apps, follow to the end.`,
     '',
-    'Usage: scalingo-deploy [--command auto|link|deploy|review-app|unlink] [--app NAME] [flags]',
+    'Usage: scalingo-deploy [--command auto|link|deploy|review-app|unlink] [--app NAME[,NAME...]]... [flags]',
+    '',
+    'Several apps: repeat --app or separate names with commas; no app: the apps linked to this repository that follow the branch.',
     '',
     'Inside GitLab CI (or GitHub Actions) the event decides what to do; elsewhere set --command.',
     'The token is read from SCALINGO_API_TOKEN only, never from a flag.',
@@ -81,7 +86,7 @@ export function helpText(): string {
     lines.push(`  ${flagLabel(f)}    env ${f.env}${def}`, `      ${plain(f.description)}`);
   }
   lines.push(
-    `  --dotenv FILE, --no-dotenv`,
+    `  --dotenv FILE, --no-dotenv (or --dotenv=false)`,
     `      Write ${Object.keys(DOTENV_KEYS).join(', ')} to FILE (default inside GitLab: ${GITLAB_DOTENV}).`,
     '  --help, --version',
     '',

@@ -7,8 +7,8 @@ import { inputSpec } from '../../core/inputs.js';
 import { describeSettings, parseSettings, type Settings } from '../../core/settings.js';
 import { InputError } from '../../core/errors.js';
 import type { InputNames } from '../../core/inputs.js';
-import { run, type RunReport } from '../../core/run.js';
-import { renderText } from '../../core/render.js';
+import { runAll, type StepReport } from '../../core/many.js';
+import { renderStepText } from '../../core/render.js';
 import type { CiContext } from '../../core/event.js';
 import { detectContext } from '../detect.js';
 import { cancellation } from '../signals.js';
@@ -97,16 +97,16 @@ async function runCommand(argv: readonly string[], env: Env, io: Io, say: (messa
   const log = textLogger(io, env);
   log.debug(`settings: ${JSON.stringify(describeSettings(settings))}`);
   const cancel = cancellation();
-  let report: RunReport;
+  let report: StepReport;
   try {
-    report = await run(settings, ctx, { log, userAgent: `scalingo-deploy/${VERSION} (${ctx.platform === 'local' ? 'cli' : ctx.platform})`, signal: cancel.signal });
+    report = await runAll(settings, ctx, { log, userAgent: `scalingo-deploy/${VERSION} (${ctx.platform === 'local' ? 'cli' : ctx.platform})`, signal: cancel.signal });
   } finally {
     cancel.dispose();
   }
 
   io.out('');
   // A failure's message is printed once, on stderr, below the report.
-  io.out(renderText(report, { message: report.ok }));
+  io.out(renderStepText(report, { message: report.ok }));
   const dotenvFile = invocation.dotenv;
   if (dotenvFile) {
     try {

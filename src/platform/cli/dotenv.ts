@@ -1,5 +1,6 @@
 /** The dotenv report: the outputs as variables, for GitLab's `artifacts:reports:dotenv` and later jobs. */
-import { reportOutputs, type RunReport } from '../../core/report.js';
+import { stepOfRun, stepOutputs, type StepReport } from '../../core/many.js';
+import type { RunReport } from '../../core/report.js';
 
 /** Where the dotenv report goes inside GitLab when `--dotenv` is not given. */
 export const GITLAB_DOTENV = 'scalingo.env';
@@ -13,11 +14,14 @@ export const DOTENV_KEYS = {
   SCALINGO_LINK: 'link',
   SCALINGO_TIMED_OUT: 'timed-out',
   SCALINGO_DASHBOARD_URL: 'dashboard-url',
+  SCALINGO_GIT_REF: 'git-ref',
+  SCALINGO_APPS: 'apps',
 } as const;
 
-export function dotenv(report: RunReport): string {
-  const outputs = reportOutputs(report);
+/** `SCALINGO_APPS` is the `apps` output: a JSON list, one object per app. */
+export function dotenv(report: StepReport | RunReport): string {
+  const outputs = stepOutputs('runs' in report ? report : stepOfRun(report));
   return Object.entries(DOTENV_KEYS)
-    .map(([key, output]) => `${key}=${outputs[output].replace(/[\r\n]/g, ' ')}`)
+    .map(([key, output]) => `${key}=${(outputs[output] ?? '').replace(/[\r\n]/g, ' ')}`)
     .join('\n') + '\n';
 }

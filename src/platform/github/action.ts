@@ -2,12 +2,13 @@
 import * as core from '@actions/core';
 import { describeSettings, parseBoolean, parseSettings, type Settings } from '../../core/settings.js';
 import { inputSpec, OUTPUTS } from '../../core/inputs.js';
-import { reportOutputs, run, type RunReport } from '../../core/run.js';
-import { renderMarkdown } from '../../core/render.js';
+import { runAll, stepOutputs, type StepReport } from '../../core/many.js';
+import { renderStepMarkdown, stepCommentMarker } from '../../core/render.js';
 import type { Logger } from '../../core/log.js';
 import type { CiContext } from '../../core/event.js';
 import { githubContextFromEnv } from './event.js';
 import { GitHubFeatures } from './features.js';
+import { checkSecretOutputs } from './secret-outputs.js';
 import { cancellation } from '../signals.js';
 import { lowerPeakMemory } from '../runtime.js';
 import { VERSION } from '../../version.js';
@@ -48,7 +49,7 @@ async function act(): Promise<void> {
   const githubToken = core.getInput('github-token') || process.env.GITHUB_TOKEN || '';
   if (githubToken) core.setSecret(githubToken);
 
-  const ctx = githubContextFromEnv(process.env);
+  const ctx = githubContextFromEnv(process.env, (line) => core.warning(line));
   let settings: Settings;
   let features: GitHubFeatures;
   try {
@@ -63,10 +64,11 @@ async function act(): Promise<void> {
       dryRun: settings.dryRun,
       log: githubLogger,
       timeoutMs: settings.requestTimeoutMs,
+      ...(settings.apps.length === 1 ? {} : { stepComment: stepCommentMarker(settings.apps) }),
     });
   } catch (err) {
     // Every output is set, empty, so that later steps read a known value.
-    for (const { name } of OUTPUTS) core.setOutput(name, name === 'timed-out' ? 'false' : '');
+    writeOutputs(Object.fromEntries(OUTPUTS.map(({ name }) => [name, name === 'timed-out' ? 'false' : name === 'apps' ? '[]' : ''])), false);
     core.setFailed(err instanceof Error ? err.message : String(err));
     return;
   }
@@ -74,9 +76,9 @@ async function act(): Promise<void> {
 
   lowerPeakMemory();
   const cancel = cancellation();
-  let report: RunReport;
+  let report: StepReport;
   try {
-    report = await run(settings, ctx, {
+    report = await runAll(settings, ctx, {
       log: githubLogger,
       userAgent: `scalingo-deploy/${VERSION} (github-action)`,
       onSecret: (s) => core.setSecret(s),
@@ -87,7 +89,7 @@ async function act(): Promise<void> {
     cancel.dispose();
   }
 
-  await features.finished(report);
+  for (const r of report.runs) await features.finished(r);
   setOutputs(report);
   await writeSummary(report);
   if (!report.ok) core.setFailed(report.message);
@@ -98,20 +100,44 @@ function logSettings(settings: Settings, ctx: CiContext): void {
   core.debug(`event: ${JSON.stringify(ctx.event)}`);
 }
 
-function setOutputs(report: RunReport): void {
+function setOutputs(report: StepReport): void {
+  const outputs = stepOutputs(report);
+  // GitHub drops, without a word, the job outputs that contain a secret: said once when `app` is one.
+  const dropped = checkSecretOutputs(process.env, outputs, report.runs.map((r) => r.settingsApp));
+  if (dropped) core.warning(dropped, { title: 'Outputs dropped by GitHub' });
   core.startGroup('Outputs');
-  for (const [name, value] of Object.entries(reportOutputs(report))) {
-    core.setOutput(name, value);
-    core.info(`${name}=${value}`);
-  }
+  writeOutputs(outputs, true);
   core.endGroup();
 }
 
-async function writeSummary(report: RunReport): Promise<void> {
+/**
+ * Sets the outputs; a GITHUB_OUTPUT file that cannot be written gives one warning line, not a failure: the run's
+ * verdict (a deploy that succeeded) stands.
+ */
+function writeOutputs(outputs: Record<string, string>, show: boolean): void {
+  try {
+    for (const [name, value] of Object.entries(outputs)) {
+      core.setOutput(name, value);
+      if (show) core.info(`${name}=${value}`);
+    }
+  } catch (err) {
+    core.warning(`Outputs not written to GITHUB_OUTPUT (${process.env.GITHUB_OUTPUT ?? 'not set'}): ${oneLine(err)}. Later steps will not see them.`);
+  }
+}
+
+/** Why a file could not be written, in a few words (the path is said by the caller). */
+function oneLine(err: unknown): string {
+  const e = err as { code?: string; message?: string } | undefined;
+  const text = e?.code ?? e?.message ?? String(err);
+  if (/^Missing file at path/i.test(text)) return 'no such file';
+  return text.split('\n')[0] ?? '';
+}
+
+async function writeSummary(report: StepReport): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   try {
-    await core.summary.addRaw(renderMarkdown(report), true).write();
+    await core.summary.addRaw(renderStepMarkdown(report), true).write();
   } catch (err) {
-    core.warning(`Job summary not written: ${err instanceof Error ? err.message : String(err)}`);
+    core.warning(`Job summary not written to GITHUB_STEP_SUMMARY (${process.env.GITHUB_STEP_SUMMARY}): ${oneLine(err)}.`);
   }
 }

@@ -8,6 +8,8 @@ type Env = Record<string, string | undefined>;
 interface PullRequestPayload {
   number?: number;
   html_url?: string;
+  draft?: boolean;
+  labels?: { name?: string }[];
   head?: { ref?: string; sha?: string; repo?: { full_name?: string; fork?: boolean } | null };
   base?: { ref?: string; repo?: { full_name?: string } };
 }
@@ -18,6 +20,7 @@ export interface GitHubPayload {
   after?: string;
   pull_request?: PullRequestPayload;
   number?: number;
+  label?: { name?: string };
   [key: string]: unknown;
 }
 
@@ -26,6 +29,8 @@ const PR_ACTIONS: Record<string, PullRequestAction> = {
   reopened: 'open',
   synchronize: 'update',
   ready_for_review: 'update',
+  // Counts only when it adds the `review-app-label` (plan.ts decides).
+  labeled: 'update',
   closed: 'close',
 };
 
@@ -53,19 +58,38 @@ export function githubContext(env: Env, payload: GitHubPayload): CiContext {
   return ctx;
 }
 
-/** The webhook payload the runner wrote (GITHUB_EVENT_PATH); none readable: the event name alone decides. */
-export function readPayload(path: string | undefined): GitHubPayload {
-  if (!path) return {};
+/**
+ * The webhook payload the runner wrote (GITHUB_EVENT_PATH). None readable (missing, not JSON, not an object, `null`):
+ * an empty payload, the event name alone decides, and `problem` says why in one line.
+ */
+export function readPayload(path: string | undefined): { payload: GitHubPayload; problem?: string } {
+  if (!path) return { payload: {}, problem: 'GITHUB_EVENT_PATH is not set' };
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as GitHubPayload;
-  } catch {
-    return {};
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    return { payload: {}, problem: `${path} cannot be read (${(err as { code?: string }).code ?? String(err)})` };
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { payload: {}, problem: `${path} is not JSON` };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return { payload: {}, problem: `${path} holds ${parsed === null ? 'null' : Array.isArray(parsed) ? 'a list' : `a ${typeof parsed}`}, not an event object` };
+  }
+  return { payload: parsed as GitHubPayload };
 }
 
-/** The context of the running workflow, from the runner's variables and payload file. */
-export function githubContextFromEnv(env: Env): CiContext {
-  return githubContext(env, readPayload(env.GITHUB_EVENT_PATH));
+/**
+ * The context of the running workflow, from the runner's variables and payload file. `onProblem` hears, in one
+ * line, why the payload could not be used.
+ */
+export function githubContextFromEnv(env: Env, onProblem?: (line: string) => void): CiContext {
+  const { payload, problem } = readPayload(env.GITHUB_EVENT_PATH);
+  if (problem && onProblem) onProblem(`The event payload is not usable (${problem}): deciding from the event name ${env.GITHUB_EVENT_NAME ?? '(none)'} alone.`);
+  return githubContext(env, payload);
 }
 
 function githubEvent(eventName: string, ref: string | undefined, sha: string | undefined, payload: GitHubPayload): CiEvent {
@@ -81,7 +105,7 @@ function githubEvent(eventName: string, ref: string | undefined, sha: string | u
     case 'pull_request_target': {
       const pr = payload.pull_request ?? {};
       const number = pr.number ?? payload.number;
-      if (typeof number !== 'number') return { kind: 'other', name: eventName };
+      if (typeof number !== 'number') return { kind: 'other', name: eventName, noPullRequestNumber: true };
       const rawAction = payload.action ?? '';
       const headRepo = pr.head?.repo;
       const baseName = pr.base?.repo?.full_name;
@@ -97,6 +121,9 @@ function githubEvent(eventName: string, ref: string | undefined, sha: string | u
       if (pr.base?.ref) info.pr.baseBranch = pr.base.ref;
       if (pr.html_url) info.pr.url = pr.html_url;
       if (pr.head?.sha) info.pr.sha = pr.head.sha;
+      if (Array.isArray(pr.labels)) info.pr.labels = pr.labels.flatMap((l) => (typeof l?.name === 'string' ? [l.name] : []));
+      if (typeof pr.draft === 'boolean') info.pr.draft = pr.draft;
+      if (rawAction === 'labeled' && typeof payload.label?.name === 'string') info.label = payload.label.name;
       return info;
     }
     case 'workflow_dispatch':

@@ -4,7 +4,7 @@
  */
 import type { CiContext } from '../../core/event.js';
 import type { Logger } from '../../core/log.js';
-import { commentMarker, renderComment, type CommentState } from '../../core/render.js';
+import { commentMarker, renderComment, renderStepComment, type CommentState } from '../../core/render.js';
 import type { DeploymentEvent, RunReport } from '../../core/run.js';
 
 type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>;
@@ -20,12 +20,19 @@ export interface FeatureOptions {
   log: Logger;
   /** How long one feature (a comment, a deployment status) may take before it is given up with a warning. */
   timeoutMs: number;
+  /** A step of several apps: the marker of its one comment, which lists every review app of the step. */
+  stepComment?: string;
 }
 
 export class GitHubFeatures {
   private octokit?: Promise<Octokit>;
   private commentId?: number;
-  private deploymentId?: number;
+  /** GitHub deployments, by (parent) app: one per app of the step. */
+  private readonly deploymentIds = new Map<string, number>();
+  /** The rows of a step's comment, by app. */
+  private readonly commentStates = new Map<string, CommentState>();
+  /** Comment writes, one after the other: apps of one step share the comment. */
+  private commentQueue: Promise<void> = Promise.resolve();
   private readonly owner?: string;
   private readonly repo?: string;
 
@@ -80,7 +87,7 @@ export class GitHubFeatures {
     }
     if (this.opts.deployment && !this.opts.dryRun && sha) {
       const review = e.reviewApp !== undefined;
-      const environment = this.opts.environment ? (review ? `${this.opts.environment}-pr${e.pullRequest?.number}` : this.opts.environment) : e.app;
+      const environment = this.environmentOf(e.app, e.parentApp, review ? e.pullRequest?.number : undefined);
       await this.attempt('GitHub deployment', 'deployments: write', async (o, request) => {
         const created = await o.rest.repos.createDeployment({
           owner: this.owner!, repo: this.repo!, ref: sha, environment,
@@ -90,7 +97,7 @@ export class GitHubFeatures {
         });
         const id = (created.data as { id?: number }).id;
         if (typeof id !== 'number') throw new Error('GitHub did not create the deployment');
-        this.deploymentId = id;
+        this.deploymentIds.set(e.parentApp, id);
         await o.rest.repos.createDeploymentStatus({
           owner: this.owner!, repo: this.repo!, deployment_id: id, state: 'in_progress',
           ...opt('log_url', this.opts.ctx.runUrl), ...opt('environment_url', e.appUrl),
@@ -111,13 +118,22 @@ export class GitHubFeatures {
         ...opt('appUrl', report.appUrl),
         ...opt('dashboardUrl', report.dashboardUrl),
         ...opt('sha', this.sha(pr.sha)),
+        ...opt('gitRef', report.deployment?.gitRef),
         ...opt('runUrl', this.opts.ctx.runUrl),
-        ...opt('note', closed ? report.notes[0] : report.ok ? undefined : report.message),
+        ...opt('note', closed ? report.notes[0] : !report.ok ? report.message
+          : report.deployment?.followed === false ? `Deployment ${report.deployment.id} started (${report.deployment.status} then); this run did not follow it, so whether it succeeds is not known here.` : undefined),
       }, closed);
     }
-    if (this.deploymentId !== undefined) {
-      const id = this.deploymentId;
-      const state = report.outcome === 'success' ? 'success' : report.outcome === 'failed' ? 'failure' : 'error';
+    if (this.opts.deployment && !this.opts.dryRun && report.action?.kind === 'review-app-closed') {
+      const number = report.action.pr.number;
+      // The review app may be gone already, unnamed by the report: Scalingo's naming rule then.
+      const reviewApp = report.reviewApp ?? `${report.settingsApp}-pr${number}`;
+      await this.deactivate(this.environmentOf(reviewApp, report.settingsApp, number), number);
+    }
+    const id = this.deploymentIds.get(report.settingsApp);
+    if (id !== undefined) {
+      const started = report.outcome === 'success' && report.deployment?.followed === false;
+      const state = started ? 'in_progress' : report.outcome === 'success' ? 'success' : report.outcome === 'failed' ? 'failure' : 'error';
       await this.attempt('GitHub deployment status', 'deployments: write', async (o, request) => {
         await o.rest.repos.createDeploymentStatus({
           owner: this.owner!, repo: this.repo!, deployment_id: id, state,
@@ -133,16 +149,62 @@ export class GitHubFeatures {
     return prSha ?? this.opts.ctx.sha;
   }
 
+  /**
+   * The GitHub environment of an app's deployments: `environment`, else the app deployed; for a review app, one per
+   * pull request. In a step of several apps, a given environment is a prefix: each app keeps its own environment.
+   */
+  private environmentOf(app: string, parentApp: string, pullRequest: number | undefined): string {
+    const named = this.opts.environment && this.opts.stepComment ? `${this.opts.environment}/${parentApp}` : this.opts.environment;
+    if (!named) return app;
+    return pullRequest === undefined ? named : `${named}-pr${pullRequest}`;
+  }
+
+  /**
+   * A closed pull request: the deployments of its review app's environment are marked `inactive`, so that GitHub no
+   * longer shows them as active. The environment itself stays: `GITHUB_TOKEN` cannot delete environments.
+   */
+  private async deactivate(environment: string, pullRequest: number): Promise<void> {
+    await this.attempt(`Marking the deployments of GitHub environment ${environment} inactive`, 'deployments: write', async (o, request) => {
+      const owner = this.owner!;
+      const repo = this.repo!;
+      let marked = 0;
+      // Page by page by hand: octokit's paginator does not pass the abort signal on.
+      for (let page = 1; ; page++) {
+        const { data } = await o.rest.repos.listDeployments({ owner, repo, environment, per_page: 100, page, request });
+        for (const deployment of data) {
+          const { data: [latest] } = await o.rest.repos.listDeploymentStatuses({ owner, repo, deployment_id: deployment.id, per_page: 1, request });
+          if (latest?.state === 'inactive') continue;
+          await o.rest.repos.createDeploymentStatus({
+            owner, repo, deployment_id: deployment.id, state: 'inactive', description: `Pull request #${pullRequest} closed`, request,
+          });
+          marked++;
+        }
+        if (data.length < 100) break;
+      }
+      this.opts.log.info(marked > 0
+        ? `GitHub environment ${environment}: ${marked} deployment(s) marked inactive (pull request #${pullRequest} closed)`
+        : `GitHub environment ${environment}: no active deployment to mark inactive`);
+    });
+  }
+
   /** One comment per app, found by its hidden marker: updated on every run, created only the first time. */
-  private async upsertComment(state: CommentState, onlyUpdate = false): Promise<void> {
+  private upsertComment(state: CommentState, onlyUpdate = false): Promise<void> {
+    const queued = this.commentQueue.then(() => this.writeComment(state, onlyUpdate));
+    this.commentQueue = queued.catch(() => undefined);
+    return queued;
+  }
+
+  private async writeComment(state: CommentState, onlyUpdate: boolean): Promise<void> {
     const number = this.pullRequest;
     if (number === undefined) return;
-    const body = renderComment(state);
+    const step = this.opts.stepComment;
+    if (step) this.commentStates.set(state.app, state);
+    const body = step ? renderStepComment(step, [...this.commentStates.values()], this.opts.ctx.runUrl) : renderComment(state);
     await this.attempt('Pull request comment', 'pull-requests: write', async (o, request) => {
       const owner = this.owner!;
       const repo = this.repo!;
       if (this.commentId === undefined) {
-        const marker = commentMarker(state.app);
+        const marker = step ?? commentMarker(state.app);
         // Page by page by hand: octokit's paginator does not pass the abort signal on.
         for (let page = 1; this.commentId === undefined; page++) {
           const { data } = await o.rest.issues.listComments({ owner, repo, issue_number: number, per_page: 100, page, request });

@@ -24,7 +24,7 @@ function gitlabEvent(env: Env, source: string): CiEvent {
   if (source === 'merge_request_event' || source === 'external_pull_request_event') {
     const external = source === 'external_pull_request_event';
     const iid = Number(external ? env.CI_EXTERNAL_PULL_REQUEST_IID : env.CI_MERGE_REQUEST_IID);
-    if (!Number.isInteger(iid) || iid <= 0) return { kind: 'other', name: source };
+    if (!Number.isInteger(iid) || iid <= 0) return { kind: 'other', name: source, noPullRequestNumber: true };
     const head = external ? env.CI_EXTERNAL_PULL_REQUEST_SOURCE_BRANCH_NAME : env.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME;
     const base = external ? env.CI_EXTERNAL_PULL_REQUEST_TARGET_BRANCH_NAME : env.CI_MERGE_REQUEST_TARGET_BRANCH_NAME;
     const fork = !external && !!env.CI_MERGE_REQUEST_SOURCE_PROJECT_ID && !!env.CI_MERGE_REQUEST_PROJECT_ID
@@ -42,6 +42,11 @@ function gitlabEvent(env: Env, source: string): CiEvent {
     const projectUrl = env.CI_MERGE_REQUEST_PROJECT_URL ?? env.CI_PROJECT_URL;
     if (!external && projectUrl) event.pr.url = `${projectUrl}/-/merge_requests/${iid}`;
     if (sha) event.pr.sha = sha;
+    if (!external) {
+      // Comma-separated; absent when the merge request has no label.
+      event.pr.labels = (env.CI_MERGE_REQUEST_LABELS ?? '').split(',').map((l) => l.trim()).filter(Boolean);
+      event.pr.draft = env.CI_MERGE_REQUEST_DRAFT === 'true';
+    }
     return event;
   }
   if (env.CI_COMMIT_TAG) return withSha({ kind: 'tag', tag: env.CI_COMMIT_TAG });

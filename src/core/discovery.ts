@@ -1,0 +1,117 @@
+/**
+ * Discovery, pure: which of the user's links are this repository's, and which of their apps a step runs for the
+ * event. No request is made here (the list of links is read by the client, page after page).
+ */
+import type { ScmRepoLink } from '../scalingo/types.js';
+import { assertNever } from './errors.js';
+import type { CiEvent, Terms } from './event.js';
+import { linkSource } from './plan.js';
+import type { Command } from './settings.js';
+
+/** `host/owner/repo` in lower case, without scheme, `.git` nor trailing slash: what two URLs of one repository share. */
+export function repositoryKey(url: string): string {
+  return url.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '').replace(/\.git$/i, '').replace(/\/+$/, '').toLowerCase();
+}
+
+/**
+ * Whether a link is a link to `source` (`https://host/owner/repo`): same host, owner and name, case and a trailing
+ * `.git` ignored. A link that does not give its SCM's URL cannot be said to be on the same host: it is not kept.
+ */
+export function linksTo(link: ScmRepoLink, source: string): boolean {
+  if (!link.url || !link.owner || !link.repo) return false;
+  const linked = linkSource(link);
+  return linked !== undefined && repositoryKey(linked) === repositoryKey(source);
+}
+
+/** An app linked to the repository: its name when known, else its id (the API takes either), and its link. */
+export interface LinkedApp {
+  /** The app's name, or its id until the name is read. */
+  app: string;
+  named: boolean;
+  link: ScmRepoLink;
+}
+
+/** The repository's links, as apps; links naming no app are left out. */
+export function linkedApps(links: readonly ScmRepoLink[], source: string): LinkedApp[] {
+  const apps: LinkedApp[] = [];
+  for (const link of links) {
+    if (!linksTo(link, source)) continue;
+    const name = typeof link.app_name === 'string' && link.app_name ? link.app_name : undefined;
+    const id = typeof link.app_id === 'string' && link.app_id ? link.app_id : undefined;
+    const app = name ?? id;
+    if (app === undefined || apps.some((a) => a.app === app)) continue;
+    apps.push({ app, named: name !== undefined, link });
+  }
+  return apps;
+}
+
+export type Selection =
+  /** Run for these apps. `branch` is the branch they were chosen by, when they were. */
+  | { kind: 'apps'; apps: LinkedApp[]; branch?: string; reason: string }
+  /** No app is linked to the repository: the step fails. */
+  | { kind: 'none-linked'; message: string }
+  /** Apps are linked, none for this event: the step passes and says which follows what. */
+  | { kind: 'none-selected'; message: string };
+
+/**
+ * The apps a step runs for: on a push, those whose link follows the pushed branch; on a pull request, those whose
+ * link follows its base branch (their review apps); on a manual run, those following the run's branch. `command:
+ * link` reconciles every linked app.
+ */
+export function selectApps(linked: readonly LinkedApp[], source: string, command: Command, event: CiEvent, branchInput: string | undefined, t: Terms): Selection {
+  if (linked.length === 0) {
+    return { kind: 'none-linked', message: `No Scalingo app is linked to ${source}: set \`${t.name('app')}\` to the app(s) to deploy, or link an app to this repository (Scalingo dashboard, or \`${t.setting('command', 'link')}\` with \`${t.name('app')}\`).` };
+  }
+  if (command === 'link') return { kind: 'apps', apps: [...linked], reason: `${linked.length} app(s) linked to ${source}` };
+  const chosen = selectionBranch(command, event, branchInput, t);
+  if ('none' in chosen) return { kind: 'none-selected', message: `${chosen.none}; apps linked to ${source}: ${following(linked)}.` };
+  const apps = linked.filter((a) => a.link.branch === chosen.branch);
+  if (apps.length === 0) {
+    return { kind: 'none-selected', message: `No app linked to ${source} follows ${chosen.branch} (${chosen.why}): nothing deployed. Apps linked: ${following(linked)}.` };
+  }
+  return { kind: 'apps', apps, branch: chosen.branch, reason: `${apps.length} app(s) linked to ${source} follow ${chosen.branch} (${chosen.why})` };
+}
+
+/** "api (main), web (main), worker (staging)". */
+export function following(linked: readonly LinkedApp[]): string {
+  return linked.map((a) => `${a.app} (${a.link.branch ?? 'no branch'})`).join(', ');
+}
+
+function selectionBranch(command: Command, event: CiEvent, branchInput: string | undefined, t: Terms): { branch: string; why: string } | { none: string } {
+  const pr = (): { branch: string; why: string } | { none: string } => {
+    if (event.kind !== 'pull-request') return { none: `no ${t.pr()} in this run to find review apps for: set \`${t.name('app')}\`` };
+    const base = event.pr.baseBranch;
+    return base ? { branch: base, why: `the base branch of ${t.pr(event.pr.number)}` } : { none: `the base branch of ${t.pr(event.pr.number)} is unknown: set \`${t.name('app')}\`` };
+  };
+  switch (command) {
+    case 'review-app':
+      return pr();
+    case 'deploy': {
+      const ref = event.kind === 'push' || event.kind === 'manual' ? event.branch : undefined;
+      const branch = ref ?? branchInput;
+      return branch ? { branch, why: ref ? 'the branch of this run' : `\`${t.name('branch')}\`` } : { none: `no branch is known to choose apps by: set \`${t.name('app')}\`` };
+    }
+    case 'auto':
+      switch (event.kind) {
+        case 'push':
+          return { branch: event.branch, why: 'the pushed branch' };
+        case 'pull-request':
+          return pr();
+        case 'manual':
+          return event.branch ? { branch: event.branch, why: `the branch of this ${event.trigger} run` } : { none: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: nothing to choose apps by` };
+        case 'other':
+          return event.branch ? { branch: event.branch, why: `the branch of this ${event.name} run` } : { none: `event ${event.name}: nothing to choose apps by` };
+        case 'tag':
+          return { none: `push of tag ${event.tag}: tags are not deployed` };
+        case 'none':
+          return { none: 'not in a CI run: nothing to choose apps by' };
+        default:
+          return assertNever(event);
+      }
+    case 'link':
+    case 'unlink':
+      return { none: `command ${command} chooses no branch` };
+    default:
+      return assertNever(command);
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * Several apps in one step, the pure parts: the list of apps, which links are this repository's, which apps an
+ * event concerns, the shared request budget on a virtual clock, the bounded pool and the `apps` output.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MockAgent } from 'undici';
+import { linkedApps, linksTo, repositoryKey, selectApps, type LinkedApp } from '../../src/core/discovery.js';
+import type { CiEvent } from '../../src/core/event.js';
+import { pool, prefixed, stepOutputs, type StepReport } from '../../src/core/many.js';
+import type { RunReport } from '../../src/core/report.js';
+import { parseAppList, parseSettings } from '../../src/core/settings.js';
+import { RateLimiter } from '../../src/scalingo/limiter.js';
+import { ScalingoClient } from '../../src/scalingo/client.js';
+import { GITHUB_TERMS } from '../../src/platform/github/terms.js';
+import { parseArgs } from '../../src/platform/cli/args.js';
+import { resolveCli } from '../../src/platform/cli/cli.js';
+import type { ScmRepoLink } from '../../src/scalingo/types.js';
+
+const SOURCE = 'https://github.com/octo-org/octo-repo';
+const link = (app_id: string, branch: string, over: Partial<ScmRepoLink> = {}): ScmRepoLink => ({ app_id, url: 'https://github.com', owner: 'octo-org', repo: 'octo-repo', branch, ...over });
+const apps = (...pairs: [string, string][]): LinkedApp[] => pairs.map(([app, branch]) => ({ app, named: true, link: link(app, branch) }));
+
+describe('the app input', () => {
+  it('takes several apps separated by commas, spaces or newlines, each once', () => {
+    expect(parseAppList('app', 'api, web\nworker  api,,')).toEqual(['api', 'web', 'worker']);
+    expect(parseAppList('app', ' , \n')).toEqual([]);
+  });
+
+  it('names the app at fault', () => {
+    expect(() => parseAppList('app', 'api, Web')).toThrow('Input `app` has value "Web": allowed: an app name');
+  });
+
+  it('keeps `app` for the single case, and leaves it empty for discovery when the repository is known', () => {
+    const one = parseSettings((n) => ({ app: 'my-app', 'api-token': 'tk' })[n]);
+    expect([one.app, one.apps]).toEqual(['my-app', ['my-app']]);
+    const two = parseSettings((n) => ({ app: 'a1 b2', 'api-token': 'tk' })[n]);
+    expect([two.app, two.apps]).toEqual(['a1', ['a1', 'b2']]);
+    const found = parseSettings((n) => ({ 'api-token': 'tk' })[n], { source: SOURCE });
+    expect([found.app, found.apps]).toEqual(['', []]);
+  });
+
+  it('on the command line: --app repeated or comma-separated; none in a pipeline finds them', () => {
+    const env = { SCALINGO_API_TOKEN: 'tk-us-x', GITLAB_CI: 'true', CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'main', CI_PROJECT_URL: SOURCE };
+    expect(resolveCli(parseArgs(['--app', 'api', '--app', 'web,worker']), env).settings.apps).toEqual(['api', 'web', 'worker']);
+    expect(resolveCli(parseArgs([]), env).settings.apps).toEqual([]);
+    expect(() => resolveCli(parseArgs(['--command', 'deploy']), { SCALINGO_API_TOKEN: 'tk-us-x' })).toThrow('--app is missing');
+  });
+
+  it('still requires an app with no repository to look in, and for unlink', () => {
+    expect(() => parseSettings((n) => ({ 'api-token': 'tk' })[n])).toThrow('Input `app` is missing');
+    expect(() => parseSettings((n) => ({ 'api-token': 'tk', command: 'unlink' })[n], { source: SOURCE })).toThrow('Input `app` is missing');
+  });
+});
+
+describe('links of this repository', () => {
+  it('match on host, owner and name, case and .git ignored', () => {
+    expect(repositoryKey('https://GitHub.com/Octo-Org/Octo-Repo.git/')).toBe('github.com/octo-org/octo-repo');
+    expect(linksTo(link('a', 'main', { owner: 'Octo-Org', repo: 'Octo-Repo.git' }), SOURCE)).toBe(true);
+    expect(linksTo(link('a', 'main', { url: 'https://gitlab.com' }), SOURCE)).toBe(false);
+    expect(linksTo(link('a', 'main', { repo: 'octo-repo-2' }), SOURCE)).toBe(false);
+    expect(linksTo(link('a', 'main', { owner: 'other' }), SOURCE)).toBe(false);
+    // Without its SCM's URL a link cannot be said to be on the same host.
+    expect(linksTo({ app_id: 'a', owner: 'octo-org', repo: 'octo-repo' }, SOURCE)).toBe(false);
+  });
+
+  it('name their app by name when the link gives it, else by id, once each', () => {
+    const found = linkedApps([link('id-1', 'main'), link('id-2', 'main', { app_name: 'web' }), link('id-3', 'main', { repo: 'other' }), link('id-1', 'main'), { branch: 'main' }], SOURCE);
+    expect(found.map((a) => [a.app, a.named])).toEqual([['id-1', false], ['web', true]]);
+  });
+});
+
+describe('the apps an event concerns', () => {
+  const linked = apps(['api', 'main'], ['web', 'main'], ['staging', 'develop']);
+  const select = (event: CiEvent, command: 'auto' | 'deploy' | 'review-app' | 'link' = 'auto', branch?: string) => selectApps(linked, SOURCE, command, event, branch, GITHUB_TERMS);
+
+  it('push: the apps following the pushed branch', () => {
+    const s = select({ kind: 'push', branch: 'develop' });
+    expect(s.kind === 'apps' && s.apps.map((a) => a.app)).toEqual(['staging']);
+    expect(s.kind === 'apps' && s.branch).toBe('develop');
+  });
+
+  it('pull request: the apps following its base branch', () => {
+    const s = select({ kind: 'pull-request', action: 'open', rawAction: 'opened', pr: { number: 7, fork: false, baseBranch: 'main', headBranch: 'feature' } });
+    expect(s.kind === 'apps' && s.apps.map((a) => a.app)).toEqual(['api', 'web']);
+  });
+
+  it('manual run: the apps following the run\'s branch; on a tag, none', () => {
+    const s = select({ kind: 'manual', trigger: 'workflow_dispatch', branch: 'main' });
+    expect(s.kind === 'apps' && s.apps.map((a) => a.app)).toEqual(['api', 'web']);
+    expect(select({ kind: 'manual', trigger: 'workflow_dispatch', tag: 'v1' }).kind).toBe('none-selected');
+  });
+
+  it('command link: every linked app', () => {
+    const s = select({ kind: 'push', branch: 'nope' }, 'link');
+    expect(s.kind === 'apps' && s.apps.length).toBe(3);
+  });
+
+  it('linked apps, none on this branch: says which apps follow which branches', () => {
+    const s = select({ kind: 'push', branch: 'feature' });
+    expect(s).toEqual({ kind: 'none-selected', message: `No app linked to ${SOURCE} follows feature (the pushed branch): nothing deployed. Apps linked: api (main), web (main), staging (develop).` });
+  });
+
+  it('nothing linked: names the repository and says to set app or link an app', () => {
+    const s = selectApps([], SOURCE, 'auto', { kind: 'push', branch: 'main' }, undefined, GITHUB_TERMS);
+    expect(s.kind).toBe('none-linked');
+    expect(s.kind === 'none-linked' && s.message).toMatch(/^No Scalingo app is linked to https:\/\/github.com\/octo-org\/octo-repo: set `app`.*link an app/);
+  });
+});
+
+describe('the shared request budget', () => {
+  /** A virtual clock: sleeping moves time on, nothing waits for real. */
+  function virtualClock() {
+    let t = 0;
+    return { now: () => t, sleep: async (ms: number) => void (t += ms), advance: (ms: number) => void (t += ms) };
+  }
+
+  it('lets `limit` requests through at once, then one more each time the oldest leaves the window', async () => {
+    const clock = virtualClock();
+    const limiter = new RateLimiter({ limit: 3, windowMs: 1000 }, clock);
+    const at: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      await limiter.acquire();
+      at.push(clock.now());
+    }
+    expect(at).toEqual([0, 0, 0, 1000, 1000, 1000, 2000]);
+    expect(limiter.delayed).toBe(2);
+  });
+
+  it('never lets more than `limit` through in any window, whoever asks, in order', async () => {
+    const clock = virtualClock();
+    const limiter = new RateLimiter({ limit: 60, windowMs: 60_000 }, clock);
+    const sent: { who: number; at: number }[] = [];
+    // Six clients asking at once, 40 requests each, time passing between their requests.
+    await Promise.all(Array.from({ length: 6 }, async (_, who) => {
+      for (let i = 0; i < 40; i++) {
+        await limiter.acquire();
+        sent.push({ who, at: clock.now() });
+        clock.advance(50);
+      }
+    }));
+    expect(sent).toHaveLength(240);
+    const times = sent.map((s) => s.at).sort((a, b) => a - b);
+    for (let i = 60; i < times.length; i++) expect(times[i]! - times[i - 60]!).toBeGreaterThanOrEqual(60_000);
+  });
+
+  it('lets a request whose signal aborts go at once, uncounted', async () => {
+    const clock = virtualClock();
+    const limiter = new RateLimiter({ limit: 1, windowMs: 1000 }, { now: clock.now, sleep: () => new Promise(() => undefined) });
+    await limiter.acquire();
+    const controller = new AbortController();
+    controller.abort();
+    await limiter.acquire(controller.signal);
+    expect(limiter.inWindow()).toBe(1);
+  });
+});
+
+describe('the step', () => {
+  it('runs at most `limit` items at a time and keeps their order', async () => {
+    let running = 0;
+    let most = 0;
+    const out = await pool([1, 2, 3, 4, 5, 6], 4, async (n) => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 5 * (7 - n)));
+      running -= 1;
+      return n * 10;
+    });
+    expect(out).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(most).toBe(4);
+  });
+
+  it('marks every line of an app with its name, and makes its groups headed lines', async () => {
+    const lines: string[] = [];
+    const log = prefixed({ info: (l) => lines.push(l), warning: (l, t) => lines.push(`warn ${t}: ${l}`), debug: (l) => lines.push(`debug ${l}`), group: async (_t, fn) => fn() }, 'web');
+    log.info('hello');
+    log.warning('careful', 'Title');
+    await log.group('Follow', async () => log.debug('inside'));
+    expect(lines).toEqual(['[web] hello', 'warn Title (web): [web] careful', '[web] ▸ Follow', 'debug [web] inside']);
+  });
+
+  const run = (app: string, over: Partial<RunReport> = {}): RunReport => ({
+    ok: true, outcome: 'success', message: '', settingsApp: app, region: 'osc-fr1', event: 'push', timedOut: false, notes: [], warnings: [], requests: 3, durationMs: 1,
+    app, appUrl: `https://${app}.example`, link: { result: 'unchanged', changes: [] }, deployment: { app, id: `d-${app}`, status: 'success', startedAt: 0 }, ...over,
+  });
+  const step = (runs: RunReport[]): StepReport => ({ ok: runs.every((r) => r.ok), outcome: 'success', message: '', event: 'push', region: 'osc-fr1', dryRun: false, runs, warnings: [], requests: 7, durationMs: 1 });
+
+  it('outputs: the single-app outputs of the one app, and `apps` always', () => {
+    const o = stepOutputs(step([run('api')]));
+    expect(o.app).toBe('api');
+    expect(o['deployment-id']).toBe('d-api');
+    expect(JSON.parse(o.apps!)).toEqual([{ app: 'api', 'review-app': '', 'app-url': 'https://api.example', 'deployment-id': 'd-api', 'deployment-status': 'success', link: 'unchanged', 'git-ref': expect.any(String), 'timed-out': false }]);
+  });
+
+  it('outputs: with several apps, the single-app outputs empty, `timed-out` true when any timed out', () => {
+    const o = stepOutputs(step([run('api'), run('web', { ok: false, outcome: 'timed-out', timedOut: true })]));
+    expect(o.app).toBe('');
+    expect(o['deployment-id']).toBe('');
+    expect(o['timed-out']).toBe('true');
+    expect(JSON.parse(o.apps!).map((a: { app: string; 'timed-out': boolean }) => [a.app, a['timed-out']])).toEqual([['api', false], ['web', true]]);
+  });
+});
+
+describe('the list of links, read by the client', () => {
+  const AUTH = 'https://auth.scalingo.com';
+  const API = 'https://api.osc-fr1.scalingo.com';
+  const TOKEN = 'tk-us-test-0123456789abcdef';
+  const JSON_HEADERS = { headers: { 'content-type': 'application/json' } };
+  let agent: MockAgent;
+  const debug: string[] = [];
+
+  beforeEach(() => {
+    agent = new MockAgent();
+    agent.disableNetConnect();
+    debug.length = 0;
+    agent.get(AUTH).intercept({ path: '/v1/tokens/exchange', method: 'POST' }).reply(200, { token: 'bearer-token-1234' }, JSON_HEADERS);
+  });
+
+  const client = () => new ScalingoClient({
+    apiUrl: API, authUrl: AUTH, apiToken: TOKEN, requestTimeoutMs: 1000, deadline: Date.now() + 60_000,
+    userAgent: 'test', debug: (m) => debug.push(m), onSecret: () => {}, dispatcher: agent,
+  });
+  const page = (n: number, links: ScmRepoLink[], pagination: Record<string, unknown> | undefined) =>
+    agent.get(API).intercept({ path: `/v1/scm_repo_links?page=${n}&per_page=50`, method: 'GET' }).reply(200, { scm_repo_links: links, ...(pagination ? { meta: { pagination } } : {}) }, JSON_HEADERS);
+
+  it('follows next_page to the last page', async () => {
+    page(1, [link('a', 'main')], { current_page: 1, prev_page: null, next_page: 2, total_pages: 3, total_count: 3 });
+    page(2, [link('b', 'main')], { current_page: 2, prev_page: 1, next_page: 3, total_pages: 3, total_count: 3 });
+    page(3, [link('c', 'main')], { current_page: 3, prev_page: 2, next_page: null, total_pages: 3, total_count: 3 });
+    const r = await client().listLinks();
+    expect([r.links.map((l) => l.app_id), r.pages, r.truncated]).toEqual([['a', 'b', 'c'], 3, false]);
+  });
+
+  it('never reads more pages than the first answer\'s total_pages, even when next_page says otherwise', async () => {
+    page(1, [link('a', 'main')], { current_page: 1, next_page: 2, total_pages: 2 });
+    page(2, [link('b', 'main')], { current_page: 2, next_page: 3, total_pages: 2 });
+    const r = await client().listLinks();
+    expect([r.links.length, r.pages]).toEqual([2, 2]);
+  });
+
+  it('stops on a next_page that does not move forward, and on an answer without pagination (one page)', async () => {
+    page(1, [link('a', 'main')], { current_page: 1, next_page: 1, total_pages: 5 });
+    expect((await client().listLinks()).pages).toBe(1);
+    agent.get(AUTH).intercept({ path: '/v1/tokens/exchange', method: 'POST' }).reply(200, { token: 'bearer-token-1234' }, JSON_HEADERS);
+    page(1, [link('a', 'main'), link('b', 'main')], undefined);
+    expect((await client().listLinks()).links).toHaveLength(2);
+  });
+
+  it('caps the pages when the API gives no total_pages, and says the list was cut', async () => {
+    for (let n = 1; n <= 3; n++) page(n, [link(`x${n}`, 'main')], { current_page: n, next_page: n + 1 });
+    const r = await client().listLinks(50, 3);
+    expect([r.pages, r.truncated]).toEqual([3, true]);
+  });
+});
