@@ -1,6 +1,6 @@
 /** Turns any error into the one line a user reads: what happened and what to do. */
 import { BILLING_PAGE, INTEGRATIONS_PAGE, TOKENS_PAGE } from '../scalingo/dashboard.js';
-import { CancelledError, DEADLINE_REACHED, isUnresolved, NetworkError, notFound, ScalingoApiError, UnexpectedResponseError } from '../scalingo/errors.js';
+import { CancelledError, DEADLINE_REACHED, isTimeout, isUnresolved, NetworkError, notFound, ScalingoApiError, UnexpectedResponseError } from '../scalingo/errors.js';
 import { InputError, UserError } from './errors.js';
 import { inputSpec, WORKFLOW_NAMES, type InputNames } from './inputs.js';
 import { LINK_FIELDS } from './settings.js';
@@ -47,6 +47,10 @@ export function explain(err: unknown, ctx: ExplainContext, names: InputNames = W
     const base = e.path.startsWith('/v1/tokens') || e.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;
     const host = hostOf(base);
     return `Host ${host} does not resolve (${e.code}): check ${q('region')} (${ctx.region})${base === ctx.apiUrl ? ` or ${q('api-url')}` : ` or ${q('auth-url')}`}: the URL is ${base}.`;
+  }
+  if (isTimeout(err)) {
+    const e = err as NetworkError;
+    return `Scalingo did not answer ${e.method} ${e.path} within ${q('request-timeout-seconds')} (${e.code}), retries included: retry later, or raise ${q('request-timeout-seconds')}.`;
   }
   if (err instanceof NetworkError) {
     const base = err.path.startsWith('/v1/tokens') || err.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;

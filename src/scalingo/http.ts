@@ -57,11 +57,13 @@ export const DEFAULT_TUNING: RetryTuning = {
 const UNRESOLVED: ReadonlySet<string> = new Set(UNRESOLVED_CODES);
 /** Errors after which a request surely never reached the server. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', ...UNRESOLVED, 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN']);
+/** Not a network code: an expected status whose body is not the JSON promised (retried like a lost answer). */
+const GARBLED = 'garbled answer';
 /**
  * Errors after which a request may simply be tried again: not sent, or an answer lost on the way (reset, timeout,
  * connection lost in the middle of the body). A write whose answer was lost goes through the never-twice check.
  */
-const TRANSIENT = new Set([...NOT_SENT, 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'UND_ERR_CLOSED', BODY_CUT]);
+const TRANSIENT = new Set([...NOT_SENT, 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'UND_ERR_CLOSED', BODY_CUT, GARBLED]);
 const RETRY_STATUSES_READ = [429, 500, 502, 503, 504];
 /** A write is repeated only when it surely was not processed: rate limited, or never sent. */
 const RETRY_STATUSES_WRITE = [429];
@@ -192,7 +194,14 @@ export class Http {
       const contentType = header(resHeaders['content-type']) ?? '';
       if (spec.expect.includes(status)) {
         if (spec.text || text.trim() === '') return { status, data: undefined, text };
-        return { status, data: parseJson(spec, status, contentType, text), text };
+        try {
+          return { status, data: parseJson(spec, status, contentType, text), text };
+        } catch (err) {
+          // A garbled answer to a read is tried again like a lost one; to a write, it goes to the never-twice check.
+          failures += 1;
+          if (!spec.idempotent || (await this.wait(spec, attempt, failures, { code: GARBLED }, 'unreadable answer', signal)) === false) throw err;
+          continue;
+        }
       }
       const retryAfter = header(resHeaders['retry-after']);
       const failure: AttemptFailure = retryAfter ? { status, retryAfter } : { status };

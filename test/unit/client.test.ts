@@ -178,8 +178,9 @@ describe('ScalingoClient', () => {
   it('says what came back when the body is not the promised JSON', async () => {
     exchanges(jwt(Math.floor(Date.now() / 1000) + 3600));
     const api = agent.get(API);
-    api.intercept({ path: '/v1/apps/my-app/deployments/d1', method: 'GET' }).reply(200, '<html><body>Maintenance</body></html>', { headers: { 'content-type': 'text/html' } });
-    api.intercept({ path: '/v1/apps/my-app/deployments/d2', method: 'GET' }).reply(200, '{"deployment": {"id": "d2", ', JSON_HEADERS);
+    // A read is tried again on a garbled answer (5 attempts): the last one is reported.
+    api.intercept({ path: '/v1/apps/my-app/deployments/d1', method: 'GET' }).reply(200, '<html><body>Maintenance</body></html>', { headers: { 'content-type': 'text/html' } }).times(5);
+    api.intercept({ path: '/v1/apps/my-app/deployments/d2', method: 'GET' }).reply(200, '{"deployment": {"id": "d2", ', JSON_HEADERS).times(5);
     api.intercept({ path: '/v1/apps/my-app/deployments/d3', method: 'GET' }).reply(200, { deployment: { id: 'd3' } }, JSON_HEADERS);
     const c = client();
     const html = await c.getDeployment('my-app', 'd1').catch((e: unknown) => e);

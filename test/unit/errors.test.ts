@@ -91,6 +91,12 @@ describe('explain: a 404 on a link action', () => {
     );
   });
 
+  it('a request that timed out on every attempt says so, and which input to raise', () => {
+    expect(explain(new NetworkError('GET', '/v1/apps/my-app', 'UND_ERR_HEADERS_TIMEOUT', false), ctx)).toBe(
+      'Scalingo did not answer GET /v1/apps/my-app within `request-timeout-seconds` (UND_ERR_HEADERS_TIMEOUT), retries included: retry later, or raise `request-timeout-seconds`.',
+    );
+  });
+
   it('a host that does not resolve names the URL and the region', () => {
     expect(explain(new NetworkError('GET', '/v1/apps/my-app', 'ENOTFOUND', true), { ...ctx, region: 'osc-fr9', apiUrl: 'https://api.osc-fr9.scalingo.com' })).toBe(
       'Host api.osc-fr9.scalingo.com does not resolve (ENOTFOUND): check `region` (osc-fr9) or `api-url`: the URL is https://api.osc-fr9.scalingo.com.',
