@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import { ScalingoClient } from '../scalingo/client.js';
 import { dashboardUrl } from '../scalingo/dashboard.js';
 import { CancelledError } from '../scalingo/errors.js';
-import { sleep as realSleep } from '../scalingo/http.js';
+import { sleep as realSleep, type RetryTuning } from '../scalingo/http.js';
 import { RateLimiter, SCALINGO_RATE_LIMIT, type RateLimit } from '../scalingo/limiter.js';
 import type { CiContext, PullRequestInfo, Terms } from './event.js';
 import { formatDuration, type Logger, type Secrets } from './log.js';
@@ -45,6 +45,8 @@ export interface RunDeps {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The request budget of the step (tests scale it down); Scalingo's 60 a minute by default. */
   rateLimit?: RateLimit;
+  /** The backoff of the API client's retries (tests scale it down); the product's own by default. */
+  retry?: Partial<RetryTuning>;
   /** Set by the step that runs several apps (many.ts): what its apps' runs share. */
   shared?: SharedSession;
   /** Timings of the following (tests and the bench scale them down); the product's own by default. */
@@ -102,7 +104,10 @@ export class Job {
       this.api = new ScalingoClient({
         apiUrl: s.apiUrl, authUrl: s.authUrl, apiToken: s.apiToken, requestTimeoutMs: s.requestTimeoutMs, deadline: this.deadline,
         userAgent: this.deps.userAgent, debug: (m) => this.log.debug(m), onSecret: this.deps.onSecret,
+        // Retries wait on the run's clock, the one its deadline is counted on.
+        now: this.now, sleep: this.sleep,
         limiter: new RateLimiter(this.deps.rateLimit ?? SCALINGO_RATE_LIMIT, { now: this.now, sleep: this.sleep }),
+        ...(this.deps.retry ? { retry: this.deps.retry } : {}),
         ...(this.deps.dispatcher ? { dispatcher: this.deps.dispatcher } : {}),
         ...(this.signal ? { signal: this.signal } : {}),
       });

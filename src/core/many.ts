@@ -140,7 +140,9 @@ class Step {
     this.client = new ScalingoClient({
       apiUrl: settings.apiUrl, authUrl: settings.authUrl, apiToken: settings.apiToken, requestTimeoutMs: settings.requestTimeoutMs,
       deadline: this.deadline, userAgent: deps.userAgent, debug: (m) => this.log.debug(m), onSecret: this.onSecret,
+      now: this.now, sleep,
       limiter: new RateLimiter(deps.rateLimit ?? SCALINGO_RATE_LIMIT, { now: this.now, sleep }),
+      ...(deps.retry ? { retry: deps.retry } : {}),
       ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
     });

@@ -5,9 +5,10 @@
  * stop and say so. A look that fails (the API down for a while) is tried again until the deadline, as the follow
  * loop rides out an outage.
  */
-import { describeFailure, isAmbiguous, isTimeout, isTransient } from '../scalingo/errors.js';
+import { describeFailure, isAmbiguous, isTimeout } from '../scalingo/errors.js';
 import { UserError } from './errors.js';
 import type { Logger } from './log.js';
+import { retryUntilDeadline } from './retry-until-deadline.js';
 
 export interface WriteOnce<T> {
   /** What is sent, for the log and the error: "deploy of branch main of my-app". */
@@ -68,16 +69,11 @@ export async function writeOnce<T>(w: WriteOnce<T>): Promise<T> {
 }
 
 /** One look for the effect, tried again on transient failures until the deadline. */
-async function look<T>(w: WriteOnce<T>, reason: string): Promise<T | undefined> {
-  for (;;) {
-    try {
-      return await w.check();
-    } catch (err) {
-      if (w.signal?.aborted || !isTransient(err)) throw err;
-      if (w.now() >= w.deadline) throw new UserError(w.tooLate(reason));
-      w.log.info(`Could not look (${describeFailure(err)}): looking again`);
-      await w.sleep(Math.max(0, Math.min(w.retryEveryMs, w.deadline - w.now())), w.signal);
-      if (w.signal?.aborted) throw err;
-    }
-  }
+function look<T>(w: WriteOnce<T>, reason: string): Promise<T | undefined> {
+  return retryUntilDeadline(w.check, {
+    now: w.now, sleep: w.sleep, deadline: w.deadline, retryEveryMs: w.retryEveryMs,
+    ...(w.signal ? { signal: w.signal } : {}),
+    onRetry: (err) => w.log.info(`Could not look (${describeFailure(err)}): looking again`),
+    atDeadline: () => new UserError(w.tooLate(reason)),
+  });
 }

@@ -156,7 +156,7 @@ export class Http {
     // Each attempt has `request-timeout-seconds`. A read, retries included, ends at the run's deadline (or 2 s after
     // it starts, so that a last look gets an answer); a write's timeout is cut to the time left (never below 2 s):
     // no request runs long past the deadline.
-    const deadline = spec.idempotent ? AbortSignal.timeout(Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - this.now())) : undefined;
+    const deadline = spec.idempotent ? AbortSignal.timeout(Math.ceil(Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - this.now()))) : undefined;
     const signal = deadline && this.opts.signal ? AbortSignal.any([this.opts.signal, deadline]) : deadline ?? this.opts.signal;
     let failures = 0;
     let limited = 0;

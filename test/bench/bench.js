@@ -10,7 +10,9 @@
  * as it is (or the build in DIR, to compare a candidate without replacing dist/): run `npm run build` first after a
  * change to src/. Every run of the action is
  * started as GitHub's runner starts it (INPUT_* variables with action.yml's defaults, GITHUB_* context, event
- * payload and output files), on a push of main to the repository every fake app is linked to. A run that fails,
+ * payload and output files), on a push of main to the repository every fake app is linked to; but the time-scaled
+ * figures run the core in-process (the unbundled compilation), its timings and request budget scaled with the time
+ * (see inProcessRunner). A run that fails,
  * or does not deploy what it should, aborts the bench: the figures of a failing run mean nothing. The exit code
  * is 1 when a target is missed.
  *

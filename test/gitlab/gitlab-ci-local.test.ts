@@ -303,6 +303,47 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', { c
     expect(lines(fake.requests).filter((l) => l.includes('other-app'))).toEqual([]);
   }, 240_000);
 
+  it('with no app, deploys the apps linked to the project that follow the pushed branch, in one job; the dotenv lists them', async () => {
+    const { fake, project, pipeline } = await setUp({
+      ...GITLAB_WORLD,
+      links: {
+        api: { source: PROJECT_URL, branch: 'main' },
+        'other-project-app': { source: 'https://gitlab.com/group/other-project', branch: 'main' },
+        web: { source: `${PROJECT_URL}.git`, branch: 'develop' },
+      },
+    }, { app: '' }, (include) => ({
+      stages: ['build', 'deploy'],
+      include: [include],
+      // An earlier job's dotenv report sets SCALINGO_APP (as the component's own jobs do): it must not name the app.
+      build: {
+        stage: 'build',
+        script: ['printf "SCALINGO_APP=other-project-app\\n" > build.env'],
+        artifacts: { reports: { dotenv: 'build.env' } },
+      },
+    }));
+
+    const run = await pipeline({ CI_PIPELINE_SOURCE: 'push' });
+
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/PASS\s+scalingo-deploy/);
+    // The user's links are listed, and only the app of this project that follows main is deployed.
+    expect(lines(fake.requests)).toContain('GET /v1/scm_repo_links?page=1&per_page=50');
+    expect(fake.mutating().map((r) => [r.method, r.path, r.body])).toEqual([
+      ['POST', '/v1/apps/api/scm_repo_link/manual_deploy', { branch: 'main' }],
+    ]);
+    const [deployment] = fake.deploymentsCreated();
+    expect(deployment).toMatchObject({ app: 'api', branch: 'main', status: 'success' });
+    expect(lines(fake.requests).filter((l) => l.includes('/apps/other-project-app') || l.includes('/apps/web/'))).toEqual([]);
+    expectAuthenticated(fake.requests);
+
+    const report = project.dotenv('scalingo-deploy');
+    expect(JSON.parse(report?.SCALINGO_APPS ?? '[]')).toEqual([expect.objectContaining({ app: 'api', 'deployment-id': deployment!.id, 'deployment-status': 'success', 'app-url': 'https://api.osc-fr1.scalingo.io' })]);
+    // Exactly one app: the single-app variables are its own (SCALINGO_APP_URL, the environment's URL, included).
+    expect(report).toMatchObject({ SCALINGO_APP: 'api', SCALINGO_APP_URL: 'https://api.osc-fr1.scalingo.io', SCALINGO_DEPLOYMENT_STATUS: 'success' });
+    // The environment is the branch's, named after the job prefix.
+    expect(run.output).toMatch(/scalingo-deploy environment: \{ name: scalingo\/main\b/);
+  }, 240_000);
+
   it('skips a merge request from a fork, which gets no token, without failing the pipeline', async () => {
     const { fake, project, npmEnv } = await setUp(GITLAB_WORLD);
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/core/inputs.js';
-import { Project, README, REMOTE_TEMPLATE, ROOT, SETTING_INPUTS, TEMPLATE_ONLY_INPUTS, hasCommand, readTemplate, standaloneTemplate, yaml, type Json } from './helpers.js';
+import { Project, README, REMOTE_TEMPLATE, ROOT, SETTING_INPUTS, TEMPLATE_ONLY_INPUTS, hasCommand, readTemplate, schemaErrors, standaloneTemplate, yaml, type Json } from './helpers.js';
 
 const { text, header, inputs, jobs } = readTemplate();
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -21,14 +21,14 @@ describe('GitLab component: spec:inputs', () => {
     expect(text).not.toMatch(/inputs\.(api-token|github-token)/);
   });
 
-  it('describes every input and gives it a type or options, and a default unless it is the required app', () => {
+  it('describes every input and gives it a type or options, and a default (an empty app finds the apps)', () => {
     for (const [name, def] of Object.entries(inputs)) {
       expect(typeof def.description, name).toBe('string');
       expect(String(def.description).length, name).toBeGreaterThan(10);
       expect(def.type !== undefined || def.options !== undefined, name).toBe(true);
-      if (name === 'app') expect(def, 'app is required: no default').not.toHaveProperty('default');
-      else expect(def, name).toHaveProperty('default');
+      expect(def, name).toHaveProperty('default');
     }
+    expect(inputs.app).toMatchObject({ type: 'string', default: '' });
   });
 
   it('types each setting after the input table, with consistent defaults and options', () => {
@@ -152,15 +152,18 @@ describe('GitLab component: jobs', () => {
   });
 
   it('records environments, with the review app URL from the dotenv report and a stop job', () => {
-    expect(deploy.environment).toEqual({ name: '$[[ inputs.app ]]', url: '$SCALINGO_APP_URL', deployment_tier: '$[[ inputs.deployment-tier ]]' });
+    expect(deploy.environment).toEqual({ name: '$SCALINGO_ENVIRONMENT_NAME', url: '$SCALINGO_APP_URL', deployment_tier: '$[[ inputs.deployment-tier ]]' });
+    // Named after the app by the job's variables; after the job prefix by the rules when the app is empty.
+    expect(deploy.variables).toMatchObject({ SCALINGO_ENVIRONMENT_NAME: '$[[ inputs.app ]]' });
+    for (const job of [review, stop]) expect(job.variables).toMatchObject({ SCALINGO_ENVIRONMENT_NAME: 'review/$[[ inputs.app ]]-pr$CI_MERGE_REQUEST_IID' });
     expect(review.environment).toEqual({
-      name: 'review/$[[ inputs.app ]]-pr$CI_MERGE_REQUEST_IID',
+      name: '$SCALINGO_ENVIRONMENT_NAME',
       url: '$SCALINGO_APP_URL',
       on_stop: '$[[ inputs.job-prefix ]]-stop-review',
       auto_stop_in: '$[[ inputs.auto-stop-in ]]',
       deployment_tier: 'development',
     });
-    expect(stop.environment).toEqual({ name: 'review/$[[ inputs.app ]]-pr$CI_MERGE_REQUEST_IID', action: 'stop' });
+    expect(stop.environment).toEqual({ name: '$SCALINGO_ENVIRONMENT_NAME', action: 'stop' });
     for (const job of [deploy, review]) expect(job.artifacts).toEqual({ when: 'always', reports: { dotenv: 'scalingo.env' } });
     expect(stop.allow_failure).toBe(true);
     expect(stop.variables).toMatchObject({ SCALINGO_MERGE_REQUEST_STATE: 'closed', SCALINGO_INPUT_COMMAND: 'auto', GIT_STRATEGY: 'none' });
@@ -245,6 +248,18 @@ describe('GitLab component: the script, interpolated', () => {
     expect(unversioned.status).toBe(1);
     expect(unversioned.args).toEqual([]);
     expect(unversioned.stderr).toContain('set its package input');
+  });
+
+  it('leaves out a SCALINGO_APP of an earlier job\'s dotenv report when the app is empty (the apps are found), not otherwise', () => {
+    // An npx that says which SCALINGO_APP the command would see, and its --app flag.
+    writeFileSync(join(work, 'npx'), '#!/bin/sh\nprintf \'SCALINGO_APP=%s\\n\' "${SCALINGO_APP-(unset)}"\nfor a in "$@"; do case "$a" in --app=*) printf \'%s\\n\' "$a" ;; esac; done\n', { mode: 0o755 });
+    const run = (variables: Record<string, string>) => {
+      const result = spawnSync('sh', ['-c', script()], { env: { PATH: `${work}:/usr/bin:/bin`, ...jobVariables(), ...variables }, encoding: 'utf8' });
+      expect(result.stderr).toBe('');
+      return result.stdout.split('\n').slice(0, -1);
+    };
+    expect(run({ SCALINGO_INPUT_APP: '', SCALINGO_APP: 'other-app' })).toEqual(['SCALINGO_APP=(unset)', '--app=']);
+    expect(run({ SCALINGO_INPUT_APP: 'my-app', SCALINGO_APP: 'other-app' })).toEqual(['SCALINGO_APP=other-app', '--app=my-app']);
   });
 
   it.runIf(hasCommand('shellcheck'))('is clean for shellcheck as POSIX sh', () => {
@@ -335,6 +350,105 @@ describe.concurrent('GitLab component: which pipelines run which job', () => {
     expect(production['prod-deploy']).toBe('on_success');
     expect(Object.keys(mr)).toEqual(['prod-deploy', 'prod-review', 'prod-stop-review']);
   }, 120_000);
+});
+
+describe.concurrent('GitLab component: no app, the apps linked to the project (discovery)', () => {
+  let project: Project;
+  let noInputs: Project;
+  let perApp: Project;
+
+  beforeAll(() => {
+    project = Project.including({ app: '' });
+    // Every input has a default: the component can be included without any.
+    noInputs = new Project({ include: [{ local: 'templates/scalingo.yml' }] });
+    perApp = Project.including({ app: 'my-app' });
+  });
+
+  afterAll(() => {
+    for (const p of [project, noInputs, perApp]) p?.remove();
+  });
+
+  const MR = {
+    variables: { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '42' },
+    unset: ['CI_COMMIT_BRANCH'],
+  };
+
+  it('is valid for GitLab, with environments named after the job prefix by the rules that match an empty app', async () => {
+    const [{ config }, { config: bare }] = await Promise.all([project.preview({ schema: false }), noInputs.preview({ schema: false })]);
+    expect(schemaErrors(config)).toEqual([]);
+    expect(bare).toEqual(config);
+    const deploy = config['scalingo-deploy'] as Json;
+    const review = config['scalingo-review'] as Json;
+    const stop = config['scalingo-stop-review'] as Json;
+    // GitLab refuses an empty environment name: the name is a variable, never empty.
+    for (const job of [deploy, review, stop]) expect((job.environment as Json).name).toBe('$SCALINGO_ENVIRONMENT_NAME');
+    expect(deploy.rules).toContainEqual({
+      if: '$CI_COMMIT_BRANCH && "" == "" && ("" == "" || $CI_COMMIT_BRANCH == "")',
+      variables: { SCALINGO_ENVIRONMENT_NAME: 'scalingo/$CI_COMMIT_REF_SLUG' },
+    });
+    for (const job of [review, stop]) {
+      expect((job.rules as Json[])[0]).toMatchObject({ if: '$CI_PIPELINE_SOURCE == "merge_request_event" && "" == ""', variables: { SCALINGO_ENVIRONMENT_NAME: 'review/scalingo-pr$CI_MERGE_REQUEST_IID' } });
+    }
+    expect((stop.rules as Json[])[0]).toMatchObject({ when: 'manual' });
+    // The resource groups keep their names: one for the deploy jobs of every branch, one per merge request.
+    expect(deploy.resource_group).toBe('scalingo-');
+    expect(review.resource_group).toBe('scalingo--pr$CI_MERGE_REQUEST_IID');
+    expect(stop.resource_group).toBe(review.resource_group);
+    expect((deploy.variables as Json).SCALINGO_INPUT_APP).toBe('');
+  }, 120_000);
+
+  it('deploys every branch pipeline (the apps that follow the branch), never tags; makes review apps in merge requests', async () => {
+    const [main, feature, tag, mr] = await Promise.all([
+      project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push' } }),
+      project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'develop' } }),
+      project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: 'v1.0.0' }, unset: ['CI_COMMIT_BRANCH'] }),
+      project.jobs(MR),
+    ]);
+    expect(main).toEqual({ 'scalingo-deploy': 'on_success', 'scalingo-review': 'never', 'scalingo-stop-review': 'never' });
+    expect(feature['scalingo-deploy']).toBe('on_success');
+    expect(tag['scalingo-deploy']).toBe('never');
+    expect(mr).toEqual({ 'scalingo-deploy': 'never', 'scalingo-review': 'on_success', 'scalingo-stop-review': 'manual' });
+  }, 120_000);
+
+  it('only deploys the branch given as input, when one is', async () => {
+    const onBranch = Project.including({ app: '', branch: 'develop' });
+    try {
+      const [main, develop] = await Promise.all([
+        onBranch.jobs({ variables: { CI_PIPELINE_SOURCE: 'push' } }),
+        onBranch.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'develop' } }),
+      ]);
+      expect(main['scalingo-deploy']).toBe('never');
+      expect(develop['scalingo-deploy']).toBe('on_success');
+    } finally {
+      onBranch.remove();
+    }
+  }, 120_000);
+
+  // The names GitLab gives the environments once the variables are expanded: the jobs' scripts replaced by one that
+  // prints it (a job of .gitlab-ci.yml is merged into the included one of the same name).
+  it.runIf(hasCommand('rsync'))('names the environments after the branch or the merge request, and after the app when there is one', async () => {
+    const print = { script: ['echo "environment=$CI_ENVIRONMENT_NAME"'] };
+    const jobs = { 'scalingo-deploy': print, 'scalingo-review': print, 'scalingo-stop-review': print };
+    const discovery = new Project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: '', 'job-prefix': 'scalingo' } }], ...jobs });
+    const named = new Project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }], ...jobs });
+    try {
+      const runs = await Promise.all([discovery, named].flatMap((p) => [
+        p.pipeline({ variables: { CI_PIPELINE_SOURCE: 'push' } }),
+        p.pipeline({ ...MR, jobs: ['scalingo-review', 'scalingo-stop-review'] }),
+      ]));
+      for (const run of runs) expect(run.code, run.output).toBe(0);
+      const printed = runs.map((run) => [...run.output.matchAll(/^(\S+) +> environment=(.*)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort());
+      expect(printed).toEqual([
+        ['scalingo-deploy scalingo/main'],
+        ['scalingo-review review/scalingo-pr42', 'scalingo-stop-review review/scalingo-pr42'],
+        ['scalingo-deploy my-app'],
+        ['scalingo-review review/my-app-pr42', 'scalingo-stop-review review/my-app-pr42'],
+      ]);
+    } finally {
+      discovery.remove();
+      named.remove();
+    }
+  }, 240_000);
 });
 
 describe('GitLab component: README', () => {

@@ -57,4 +57,30 @@ describe('following on an injected clock', () => {
     expect(pollsOf(w.fake)).toBe(5);
     expect(r.report.durationMs).toBe(clock.sleeps.length * 30_000);
   });
+
+  it('the retries of a request wait on the same clock, with the backoff of the policy', async () => {
+    const w = await world({
+      links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'success'],
+      faults: [{ kind: 'status', method: 'GET', path: '/v1/apps/my-app/scm_repo_link', status: 503, times: 2 }],
+    });
+    const clock = virtualClock();
+    const started = Date.now();
+    const r = await w.run({
+      ctx: onGitHub('push', 'refs/heads/master', webhook('push', byRef('refs/heads/'))),
+      inputs: { 'timeout-minutes': '15', 'poll-interval-seconds': '30' },
+      deps: { now: clock.now, sleep: clock.sleep },
+    });
+
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(w.fake.requests.filter((q) => q.method === 'GET' && q.path === '/v1/apps/my-app/scm_repo_link')).toHaveLength(3);
+    // Two waits of the exponential backoff (0.25-0.5 s, then 0.5-1 s) before the poll's 30 s ones, none in real time.
+    const [first, second, ...polls] = clock.sleeps;
+    expect(first).toBeGreaterThanOrEqual(250);
+    expect(first).toBeLessThanOrEqual(500);
+    expect(second).toBeGreaterThanOrEqual(500);
+    expect(second).toBeLessThanOrEqual(1000);
+    expect(polls).toEqual([30_000]);
+    expect(Date.now() - started).toBeLessThan(250);
+    expect(r.report.durationMs).toBeCloseTo(clock.sleeps.reduce((a, b) => a + b, 0), 0);
+  });
 });

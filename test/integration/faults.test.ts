@@ -9,10 +9,20 @@ import { calls, IN_STEP_LINK, onGitHub, writes, world, type Fake, type FakeOptio
 const DEPLOY = '/v1/apps/my-app/scm_repo_link/manual_deploy';
 const STATUS = /^\/v1\/apps\/my-app\/deployments\/[^/]+$/;
 
+/**
+ * The backoff after a 5xx or a lost answer, twenty times shorter than the product's (same growth, same number of
+ * attempts), so that a test of retries does not wait seconds. What a 429 waits (Retry-After, or the minute of backoff
+ * without it) is the product's own: the tests below measure it.
+ */
+const QUICK_RETRY = { baseDelayMs: 25, maxDelayMs: 400 };
+
 /** A push to master, link in step, deployments that need three polls. */
 async function pushWith(faults: FakeOptions['faults'], inputs: Record<string, string> = {}, options: FakeOptions = {}, abortWhen?: RegExp) {
   const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: ['queued', 'building', 'starting', 'success'], faults, ...options });
-  const result = await w.run({ ctx: onGitHub('push', 'refs/heads/master', webhook('push', byRef('refs/heads/'))), inputs, ...(abortWhen ? { abortWhen } : {}) });
+  const result = await w.run({
+    ctx: onGitHub('push', 'refs/heads/master', webhook('push', byRef('refs/heads/'))), inputs, ...(abortWhen ? { abortWhen } : {}),
+    deps: { retry: QUICK_RETRY },
+  });
   return { fake: w.fake, result };
 }
 

@@ -89,6 +89,70 @@ describe('a new review app', () => {
   });
 });
 
+describe('a new review app through an outage', () => {
+  const RA_DEPLOYMENTS = /^\/v1\/apps\/my-app-pr2\/deployments$/;
+  const RA_LINK = /^\/v1\/apps\/my-app-pr2\/scm_repo_link$/;
+  const deploysSent = (f: Fake) => calls(f).filter((c) => c === `api POST ${RA}/scm_repo_link/manual_deploy`).length;
+  /** The client's backoff after a 5xx, twenty times shorter than the product's: the runs wait on the outage, not on it. */
+  const deps = { retry: { baseDelayMs: 25, maxDelayMs: 400 } };
+
+  // Six 503s in a row: more than the client's own retries of one read, ridden out by the step's lookup.
+  it.each([
+    ['its deployments list (the look for a deployment it started by itself)', RA_DEPLOYMENTS, 'Deployments of my-app-pr2 not read (HTTP 503): trying again'],
+    ['its own link', RA_LINK, 'Link of review app my-app-pr2 not read (HTTP 503): trying again'],
+  ])('a 503 outage on %s is ridden out: one deploy, and it succeeds', async (_what, path, line) => {
+    const w = await world({ ...LINKED, faults: [{ kind: 'status', method: 'GET', path, status: 503, times: 6 }] });
+    const f = w.fake;
+    const r = await w.run({ ctx: onPr(pr('opened')), deps });
+
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success', reviewApp: 'my-app-pr2' });
+    expect(f.requests.filter((q) => q.fault === 'status')).toHaveLength(6);
+    expect(r.log).toContain(line);
+    expect(writes(f)).toEqual([MANUAL_REVIEW_APP, AUTO_DEPLOY_OFF, deployOf('changes')]);
+    expect(f.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr2', trigger: 'manual_deploy', status: 'success' })]);
+    expect(r.outputs['deployment-id']).toBe(f.deploymentsCreated()[0]!.id);
+  });
+
+  it('its own link answering 404 for a moment right after the creation: read again, then its auto-deploy is set', async () => {
+    const w = await world({ ...LINKED, faults: [{ kind: 'status', method: 'GET', path: RA_LINK, status: 404, times: 2 }] });
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(r.log).toContain('Review app my-app-pr2 shows no link of its own yet: reading it again');
+    expect(r.log).not.toContain('has no link of its own');
+    expect(writes(w.fake)).toEqual([MANUAL_REVIEW_APP, AUTO_DEPLOY_OFF, deployOf('changes')]);
+    expect(w.fake.deploymentsCreated()).toHaveLength(1);
+  });
+
+  it.each([
+    ['its deployments list', RA_DEPLOYMENTS, 'deployments of my-app-pr2'],
+    ['its own link', RA_LINK, 'link of review app my-app-pr2'],
+  ])('an outage on %s lasting past the deadline ends timed out, within seconds of it, with no second deploy', async (_what, path, what) => {
+    const w = await world({ ...LINKED, faults: [{ kind: 'status', method: 'GET', path, status: 503, times: Infinity }] });
+    const f = w.fake;
+    const started = Date.now();
+    const r = await w.run({ ctx: onPr(pr('opened')), inputs: { 'timeout-minutes': '0.025' }, deps });
+
+    expect(Date.now() - started).toBeLessThan(1500 + 3000);
+    expect(r.report).toMatchObject({ ok: false, outcome: 'timed-out' });
+    expect(r.outputs['timed-out']).toBe('true');
+    expect(r.report.message).toBe(`The ${what} could not be read before the deadline (2 s, timeout-minutes): Scalingo's API still failed (HTTP 503). Nothing was deployed by this run: see https://dashboard.scalingo.com/apps/osc-fr1/my-app-pr2, and run this again to deploy it.`);
+    // Nothing sent while the outage hid whether the review app had started a deployment by itself.
+    expect(deploysSent(f)).toBe(0);
+    expect(f.deploymentsCreated()).toEqual([]);
+  }, 10_000);
+
+  it('a failure that does not pass (403 on its deployments list) stands at once', async () => {
+    const w = await world({ ...LINKED, faults: [{ kind: 'status', method: 'GET', path: RA_DEPLOYMENTS, status: 403, times: Infinity }] });
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+
+    expect(r.report).toMatchObject({ ok: false, outcome: 'error' });
+    expect(w.fake.requests.filter((q) => q.fault === 'status')).toHaveLength(1);
+    expect(r.log).not.toContain('trying again');
+    expect(writes(w.fake)).toEqual([MANUAL_REVIEW_APP, AUTO_DEPLOY_OFF]);
+  });
+});
+
 describe('an existing review app', () => {
   it('auto-deploying: turns its auto-deploy off, then redeploys', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });

@@ -9,12 +9,13 @@
  * - a manually created review app is deleted as soon as its pull request closes.
  */
 import { dashboardUrl } from '../../scalingo/dashboard.js';
-import { ScalingoApiError } from '../../scalingo/errors.js';
+import { describeFailure, notFound, ScalingoApiError } from '../../scalingo/errors.js';
 import type { Deployment, ReviewApp, ScmRepoLink } from '../../scalingo/types.js';
 import { UserError } from '../errors.js';
 import type { PullRequestInfo } from '../event.js';
 import type { Job } from '../job.js';
 import { findReviewApp, reviewAppBranch } from '../plan.js';
+import { retryUntilDeadline, type RetryUntilDeadline } from '../retry-until-deadline.js';
 import { newestDeployment, trigger } from './deploy.js';
 import { followAndReport } from './follow.js';
 
@@ -22,6 +23,8 @@ import { followAndReport } from './follow.js';
 const SELF_START_LOOK_MS = 2000;
 /** Clock differences tolerated when telling a deployment started since the review app's creation. */
 const CLOCK_SKEW_MS = 2 * 60_000;
+/** Reads of a new review app's own link, a poll interval apart, while it answers 404 right after the creation. */
+const NEW_LINK_READS = 4;
 
 /**
  * The parent's review apps. The list needs the link: an app with no link yet (or, in a dry run, a link only
@@ -61,7 +64,10 @@ function known(job: Job, name: string): void {
 async function redeploy(job: Job, pr: PullRequestInfo, existing: ReviewApp, name: string): Promise<{ name: string; deployment: Deployment }> {
   known(job, name);
   // Its link, and its newest deployment: the trigger adopts none older after an unclear answer.
-  const [linkRead, newestRead] = await Promise.allSettled([settleAutoDeploy(job, name), newestDeployment(job, name)]);
+  const [linkRead, newestRead] = await Promise.allSettled([
+    settleAutoDeploy(job, name, false),
+    lookup(job, `newest deployment of ${name}`, () => newestDeployment(job, name)),
+  ]);
   if (linkRead.status === 'rejected') throw linkRead.reason;
   if (newestRead.status === 'rejected') throw newestRead.reason;
   const ownLink = linkRead.value;
@@ -88,15 +94,15 @@ async function create(job: Job, pr: PullRequestInfo): Promise<{ name: string; de
   } catch (err) {
     // Scalingo may have created it meanwhile (its own automatic review apps): use that one.
     if (!(err instanceof ScalingoApiError && err.status === 422)) throw err;
-    created = findReviewApp(await client.listReviewApps(s.app), pr.number);
+    created = findReviewApp(await reviewAppsAfterCreation(job), pr.number);
     if (!created) throw err;
     job.log.info(`Scalingo already has a review app for ${job.terms.pr(pr.number)}: deploying it`);
   }
   // The answer's body is not documented: the name from it, else from the list, else Scalingo's naming rule.
-  const name = created.app_name ?? findReviewApp(await client.listReviewApps(s.app), pr.number)?.app_name ?? `${s.app}-pr${pr.number}`;
+  const name = created.app_name ?? findReviewApp(await reviewAppsAfterCreation(job), pr.number)?.app_name ?? `${s.app}-pr${pr.number}`;
   job.log.info(`Review app ${name} created`);
   known(job, name);
-  const ownLink = await settleAutoDeploy(job, name);
+  const ownLink = await settleAutoDeploy(job, name, true);
 
   const started = await startedByItself(job, name, since);
   if (started) {
@@ -121,12 +127,39 @@ function deployBranch(job: Job, name: string, ownLink: ScmRepoLink | null, pr: P
 }
 
 /**
- * Reads the review app's own link and sets its auto-deploy to `review-app-auto-deploy` when it differs. Returns the
- * link as it is afterwards, or null when the review app has none.
+ * A read of the review app step after the review app is known: an outage (5xx, reset, 429...) is ridden out to the
+ * deadline, a poll interval apart, as the status poll does, so that a review app created by this run is not left
+ * undeployed by a passing failure; anything else stands at once.
  */
-async function settleAutoDeploy(job: Job, name: string): Promise<ScmRepoLink | null> {
+function lookup<T>(job: Job, what: string, read: () => Promise<T>, more: Pick<RetryUntilDeadline<T>, 'alsoRetry' | 'notYet' | 'onNotYet'> = {}): Promise<T> {
+  return retryUntilDeadline(read, {
+    now: job.now, sleep: job.sleep, deadline: job.deadline, retryEveryMs: job.settings.pollIntervalMs,
+    ...(job.signal ? { signal: job.signal } : {}),
+    onRetry: (err) => job.log.info(`${capital(what)} not read (${describeFailure(err)}): trying again`),
+    atDeadline: (err) => new UserError(`The ${what} could not be read before the deadline (${job.deadlineNote()}): Scalingo's API still failed (${describeFailure(err)}). Nothing was deployed by this run: see ${job.appPage()}, and run this again to deploy it.`),
+    ...more,
+  });
+}
+
+/** The parent's review apps, read again once this run created one (its name, when the creation's answer has none). */
+function reviewAppsAfterCreation(job: Job): Promise<ReviewApp[]> {
+  return lookup(job, `review app list of ${job.settings.app}`, () => job.client.listReviewApps(job.settings.app));
+}
+
+/**
+ * Reads the review app's own link and sets its auto-deploy to `review-app-auto-deploy` when it differs. Returns the
+ * link as it is afterwards, or null when the review app has none. A review app just created (`fresh`) may answer 404
+ * for a moment, itself or its link: it is read a few more times, a poll interval apart, before that stands.
+ */
+async function settleAutoDeploy(job: Job, name: string, fresh: boolean): Promise<ScmRepoLink | null> {
   const wanted = job.settings.reviewAppAutoDeploy;
-  const ownLink = await job.client.getLink(name);
+  const ownLink = await lookup(job, `link of review app ${name}`, () => job.client.getLink(name), fresh
+    ? {
+      alsoRetry: (err, tries) => tries < NEW_LINK_READS && notFound(err) !== undefined,
+      notYet: (link, tries) => link === null && tries < NEW_LINK_READS,
+      onNotYet: () => job.log.info(`Review app ${name} shows no link of its own yet: reading it again`),
+    }
+    : {});
   if (!ownLink) {
     job.log.info(`Review app ${name} has no link of its own: its auto-deploy is left as it is`);
     return null;
@@ -145,7 +178,8 @@ async function settleAutoDeploy(job: Job, name: string): Promise<ScmRepoLink | n
  * so that the step follows it instead of starting a second one.
  */
 async function startedByItself(job: Job, name: string, since: number): Promise<Deployment | undefined> {
-  const look = async (): Promise<Deployment | undefined> => {
+  // An outage is ridden out to the deadline: deploying without knowing could start a second deployment.
+  const look = (): Promise<Deployment | undefined> => lookup(job, `deployments of ${name}`, async () => {
     try {
       const [newest] = await job.client.listDeployments(name, 1);
       const created = newest?.created_at ? Date.parse(newest.created_at) : NaN;
@@ -155,7 +189,7 @@ async function startedByItself(job: Job, name: string, since: number): Promise<D
       if (err instanceof ScalingoApiError && err.status === 404) return undefined;
       throw err;
     }
-  };
+  });
   const first = await look();
   if (first) return first;
   const wait = Math.min(job.settings.pollIntervalMs, SELF_START_LOOK_MS, job.deadline - job.now());
