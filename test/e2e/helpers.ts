@@ -7,7 +7,7 @@
 import { afterEach, expect } from 'vitest';
 import { startFakeScalingo } from '../support/fake-scalingo.js';
 import { leaks, runAction, runCli, TOKEN, type ActionRun, type CliRun, type RunResult } from '../support/runner.js';
-import { secretsOf, type Fake, type FakeOptions } from '../support/requests.js';
+import { fastInputs, secretsOf, type Fake, type FakeOptions } from '../support/requests.js';
 
 export { calls, IN_STEP_LINK, pollsOf, REPO, requestsOf, secretsOf, sortedCalls, TOKEN, writes, type Fake, type FakeOptions } from '../support/requests.js';
 
@@ -65,15 +65,5 @@ export async function world(options: FakeOptions = {}): Promise<World> {
 
 /** Fast settings for tests: polls every 50 ms. */
 export function defaultInputs(fake: Fake): Record<string, string> {
-  return {
-    'api-token': TOKEN,
-    app: 'my-app',
-    'api-url': fake.apiUrl,
-    'auth-url': fake.authUrl,
-    'poll-interval-seconds': '0.05',
-    'timeout-minutes': '1',
-    wait: 'true',
-    command: 'auto',
-    comment: 'false',
-  };
+  return { ...fastInputs(fake, '0.05'), comment: 'false' };
 }

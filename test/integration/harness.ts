@@ -8,7 +8,7 @@
  */
 import { afterEach, expect } from 'vitest';
 import { startFakeScalingo } from '../support/fake-scalingo.js';
-import { secretsOf, TOKEN, type Fake, type FakeOptions } from '../support/requests.js';
+import { fastInputs, secretsOf, type Fake, type FakeOptions } from '../support/requests.js';
 import { leaks } from '../support/runner.js';
 import { reportOutputs, run, type RunDeps, type RunReport, type DeploymentEvent } from '../../src/core/run.js';
 import { parseSettings } from '../../src/core/settings.js';
@@ -93,16 +93,7 @@ afterEach(async () => {
 
 /** Fast settings: polls every 20 ms, a one-minute deadline. */
 export function defaultInputs(fake: Fake): Record<string, string> {
-  return {
-    'api-token': TOKEN,
-    app: 'my-app',
-    'api-url': fake.apiUrl,
-    'auth-url': fake.authUrl,
-    'poll-interval-seconds': '0.02',
-    'timeout-minutes': '1',
-    wait: 'true',
-    command: 'auto',
-  };
+  return fastInputs(fake, '0.02');
 }
 
 export async function world(options: FakeOptions = {}): Promise<World> {

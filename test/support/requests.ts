@@ -63,3 +63,17 @@ export function pollsOf(fake: Fake, app = 'my-app'): number {
 }
 
 export { TOKEN };
+
+/** Inputs of a fast run against the fake: `app` my-app, polls every `pollSeconds`, a one-minute deadline. */
+export function fastInputs(fake: Fake, pollSeconds: string): Record<string, string> {
+  return {
+    'api-token': TOKEN,
+    app: 'my-app',
+    'api-url': fake.apiUrl,
+    'auth-url': fake.authUrl,
+    'poll-interval-seconds': pollSeconds,
+    'timeout-minutes': '1',
+    wait: 'true',
+    command: 'auto',
+  };
+}
