@@ -4,6 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { ScalingoClient } from '../scalingo/client.js';
+import type { App } from '../scalingo/types.js';
 import { dashboardUrl } from '../scalingo/dashboard.js';
 import { CancelledError } from '../scalingo/errors.js';
 import { sleep as realSleep, type RetryTuning } from '../scalingo/http.js';
@@ -60,9 +61,16 @@ export interface SharedSession {
   secrets: Secrets;
   /** Epoch ms: the end of `timeout-minutes`, counted from the step's start. */
   deadline: number;
+  /** Apps the step has read already (discovery reads each chosen app for its name), by name: not read again. */
+  apps?: ReadonlyMap<string, App>;
 }
 
 export class Job {
+  /** An app the step has read already, if any (see SharedSession.apps). */
+  knownApp(name: string): App | undefined {
+    return this.deps.shared?.apps?.get(name);
+  }
+
   readonly now: () => number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly start: number;

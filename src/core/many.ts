@@ -5,6 +5,7 @@
  * other; the step fails when any does.
  */
 import { ScalingoClient } from '../scalingo/client.js';
+import type { App } from '../scalingo/types.js';
 import { sleep as realSleep } from '../scalingo/http.js';
 import { RateLimiter, SCALINGO_RATE_LIMIT } from '../scalingo/limiter.js';
 import { linkedApps, selectApps, following, type LinkedApp } from './discovery.js';
@@ -121,6 +122,8 @@ class Step {
   private readonly now: () => number;
   private readonly start: number;
   private readonly secrets = new Secrets();
+  /** Apps read during discovery, by name. */
+  private readonly known = new Map<string, App>();
   private readonly log: Logger;
   private readonly client: ScalingoClient;
   private readonly deadline: number;
@@ -191,7 +194,7 @@ class Step {
 
   /** One app's run, its log lines marked with its name, its requests drawn from the step's budget. */
   private runApp(app: string): Promise<RunReport> {
-    const shared = { client: this.client, secrets: this.secrets, deadline: this.deadline };
+    const shared = { client: this.client, secrets: this.secrets, deadline: this.deadline, apps: this.known };
     return run({ ...this.settings, app, apps: [app] }, this.ctx, { ...this.deps, log: prefixed(this.deps.log, app), onSecret: this.onSecret, shared });
   }
 
@@ -237,6 +240,8 @@ class Step {
     return pool(linked, CONCURRENT_APPS, async (a) => {
       if (a.named) return a;
       const app = await this.client.getApp(a.app);
+      // Read once: the app's run takes it from here instead of reading it again.
+      if (app.name) this.known.set(app.name, app);
       return { ...a, app: app.name || a.app, named: Boolean(app.name) };
     });
   }

@@ -432,10 +432,12 @@ describe.concurrent('GitLab component: no app, the apps linked to the project (d
     const discovery = new Project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: '', 'job-prefix': 'scalingo' } }], ...jobs });
     const named = new Project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }], ...jobs });
     try {
-      const runs = await Promise.all([discovery, named].flatMap((p) => [
-        p.pipeline({ variables: { CI_PIPELINE_SOURCE: 'push' } }),
-        p.pipeline({ ...MR, jobs: ['scalingo-review', 'scalingo-stop-review'] }),
-      ]));
+      // The two projects run side by side; the two pipelines of one project one after the other, since they share
+      // its build folder.
+      const runs = (await Promise.all([discovery, named].map(async (p) => [
+        await p.pipeline({ variables: { CI_PIPELINE_SOURCE: 'push' } }),
+        await p.pipeline({ ...MR, jobs: ['scalingo-review', 'scalingo-stop-review'] }),
+      ]))).flat();
       for (const run of runs) expect(run.code, run.output).toBe(0);
       const printed = runs.map((run) => [...run.output.matchAll(/^(\S+) +> environment=(.*)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort());
       expect(printed).toEqual([

@@ -16,7 +16,8 @@ export interface DeployReads {
  * SUCCESSFUL deployment, and a deploy's trigger must only ever adopt a deployment newer than the newest.
  */
 export async function readForDeploy(job: Job, app = job.settings.app): Promise<DeployReads> {
-  const [a, n] = await Promise.allSettled([job.client.getApp(app), newestDeployment(job, app)]);
+  const known = job.knownApp(app);
+  const [a, n] = await Promise.allSettled([known ? Promise.resolve(known) : job.client.getApp(app), newestDeployment(job, app)]);
   // An unknown app explains the other failure: it is reported first.
   if (a.status === 'rejected') throw a.reason;
   if (n.status === 'rejected') throw n.reason;
