@@ -188,8 +188,8 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab component run by gitlab-ci-local', { c
       'POST /v1/apps/my-app/scm_repo_link/manual_review_app',
       'GET /v1/apps/my-app-pr42/scm_repo_link',
       'PATCH /v1/apps/my-app-pr42/scm_repo_link',
-      'GET /v1/apps/my-app-pr42/deployments?page=1&per_page=1',
-      'GET /v1/apps/my-app-pr42/deployments?page=1&per_page=1',
+      'GET /v1/apps/my-app-pr42/deployments?page=1&per_page=10',
+      'GET /v1/apps/my-app-pr42/deployments?page=1&per_page=10',
       'POST /v1/apps/my-app-pr42/scm_repo_link/manual_deploy',
     ]);
     // Then that deployment is followed.

@@ -214,9 +214,10 @@ describe('pull request', () => {
       'api GET /v1/apps/my-app-pr2/deployments/<id>',
       'api GET /v1/apps/my-app-pr2/deployments/<id>',
       'api GET /v1/apps/my-app-pr2/deployments/<id>',
-      // The short look for a deployment it would have started by itself: none, the checks are pending.
-      'api GET /v1/apps/my-app-pr2/deployments?page=1&per_page=1',
-      'api GET /v1/apps/my-app-pr2/deployments?page=1&per_page=1',
+      // The short look for a deployment it would have started by itself (a page, to prefer the head's): none, the
+      // checks are pending.
+      'api GET /v1/apps/my-app-pr2/deployments?page=1&per_page=10',
+      'api GET /v1/apps/my-app-pr2/deployments?page=1&per_page=10',
       'api GET /v1/apps/my-app-pr2/scm_repo_link',
       'api GET /v1/apps/my-app/scm_repo_link',
       'api GET /v1/apps/my-app/scm_repo_link/review_apps',

@@ -153,6 +153,76 @@ describe('a new review app through an outage', () => {
   });
 });
 
+describe('the look for a deployment a new review app started by itself: the rule of a deploy\'s trigger', () => {
+  const RA_DEPLOYMENTS = /^\/v1\/apps\/my-app-pr2\/deployments$/;
+  /** The pull request's head commit in the webhook payloads. */
+  const HEAD = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821';
+  const OTHER = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+  const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+  /** The review app list read before the creation misses it (Scalingo made it meanwhile): manual_review_app answers 422. */
+  const MISSED_BY_THE_LIST = { kind: 'status', method: 'GET', path: '/v1/apps/my-app/scm_repo_link/review_apps', status: 200, body: { review_apps: [] } } as const;
+
+  it.each([
+    ['without created_at', () => ({ id: 'undated', status: 'success', git_ref: HEAD })],
+    ['created a minute before the creation (older than the clock skew allows)', () => ({ id: 'old', status: 'success', git_ref: HEAD, created_at: ago(60_000) })],
+  ])('a deployment %s is not adopted: the step deploys the review app itself', async (_what, listed) => {
+    // Both looks answer with that deployment only.
+    const w = await world({ ...LINKED, faults: [{ kind: 'status', method: 'GET', path: RA_DEPLOYMENTS, status: 200, body: { deployments: [listed()] }, times: 2 }] });
+    const f = w.fake;
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+
+    expect(f.requests.filter((q) => q.fault === 'status')).toHaveLength(2);
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success', reviewApp: 'my-app-pr2' });
+    expect(r.log).not.toContain('started by itself');
+    expect(writes(f)).toEqual([MANUAL_REVIEW_APP, AUTO_DEPLOY_OFF, deployOf('changes')]);
+    expect(f.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr2', trigger: 'manual_deploy', status: 'success' })]);
+    expect(r.outputs['deployment-id']).toBe(f.deploymentsCreated()[0]!.id);
+  });
+
+  it('a review app that existed already (422): its deployment of a minute ago, of the same commit, is not adopted', async () => {
+    const w = await world({
+      ...LINKED,
+      reviewApps: [{ pr: 2, head_branch: 'changes', auto_deploy_enabled: false }],
+      deployments: { 'my-app-pr2': [{ status: 'build-error', git_ref: HEAD, ageMs: 60_000 }] },
+      faults: [MISSED_BY_THE_LIST],
+    });
+    const f = w.fake;
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+
+    expect(f.requests.find((q) => q.path === '/v1/apps/my-app/scm_repo_link/manual_review_app')?.status).toBe(422);
+    expect(r.log).toContain('Scalingo already has a review app for pull request #2: deploying it');
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(writes(f)).toEqual([MANUAL_REVIEW_APP, deployOf('changes')]);
+    expect(f.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr2', trigger: 'manual_deploy', status: 'success' })]);
+    expect(r.outputs).toMatchObject({ 'deployment-id': f.deploymentsCreated()[0]!.id, 'deployment-status': 'success' });
+  });
+
+  it('a review app that existed already (422) with fresh deployments: follows the one that built the pull request\'s head, sends no deploy', async () => {
+    const w = await world({
+      ...LINKED,
+      reviewApps: [{ pr: 2, head_branch: 'changes', auto_deploy_enabled: false }],
+      // Oldest first, all dated since the creation was asked give or take the skew: the head's is neither the oldest
+      // (adopted when the commit is unknown) nor the newest.
+      deployments: { 'my-app-pr2': [
+        { status: 'build-error', git_ref: OTHER, ageMs: 6000 },
+        { status: 'success', git_ref: HEAD, ageMs: 4000 },
+        { status: 'build-error', git_ref: OTHER, ageMs: 2000 },
+      ] },
+      faults: [MISSED_BY_THE_LIST],
+    });
+    const f = w.fake;
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+
+    const [, , head] = f.state.deployments.filter((d) => d.appName === 'my-app-pr2');
+    expect(head?.gitRef).toBe(HEAD);
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(writes(f)).toEqual([MANUAL_REVIEW_APP]);
+    expect(f.deploymentsCreated()).toEqual([]);
+    expect(r.log).toContain(`Deployment ${head!.id} of my-app-pr2 started by itself (success): following it, no deploy sent`);
+    expect(r.outputs).toMatchObject({ 'deployment-id': head!.id, 'deployment-status': 'success', 'git-ref': HEAD });
+  });
+});
+
 describe('an existing review app', () => {
   it('auto-deploying: turns its auto-deploy off, then redeploys', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }] });

@@ -1,6 +1,6 @@
 /** The pure decisions about review apps: on-demand gates, a run that cannot know its pull request, the branch to deploy. */
 import { describe, expect, it } from 'vitest';
-import { decideAction, missingPullRequest, reviewAppBranch, reviewAppGate } from '../../src/core/plan.js';
+import { CLOCK_SKEW_MS, decideAction, missingPullRequest, newDeployment, reviewAppBranch, reviewAppGate } from '../../src/core/plan.js';
 import { parseSettings } from '../../src/core/settings.js';
 import type { CiContext, CiEvent, PullRequestInfo } from '../../src/core/event.js';
 import { GITHUB_TERMS } from '../../src/platform/github/terms.js';
@@ -75,5 +75,33 @@ describe('reviewAppBranch', () => {
     expect(reviewAppBranch(null, PR, undefined)).toBe('feature');
     expect(reviewAppBranch({}, { number: 7, fork: false }, { pull_request: { branch_name: 'someone:fix' } })).toBe('fix');
     expect(reviewAppBranch(null, { number: 7, fork: false }, undefined)).toBeUndefined();
+  });
+});
+
+describe('newDeployment as the look for a deployment a new review app started by itself (no deployment read before)', () => {
+  // `since`: when the run asked for the review app; nothing was read before it (the review app did not exist, or
+  // Scalingo answered that it did, 422, and this run knew none of its deployments).
+  const since = Date.parse('2026-01-01T12:00:00Z');
+  const at = (offsetS: number): string => new Date(since + offsetS * 1000).toISOString();
+  const d = (id: string, offsetS?: number, git_ref?: string) => ({ id, status: 'queued', ...(offsetS !== undefined ? { created_at: at(offsetS) } : {}), ...(git_ref ? { git_ref } : {}) });
+  const HEAD = 'ec26c3e57ca3a959ca5aad62de7213c562f8c821';
+
+  it('requires created_at: an undated deployment is never adopted', () => {
+    expect(newDeployment([d('undated')], undefined, since, HEAD)).toBeUndefined();
+    expect(newDeployment([{ ...d('undated'), git_ref: HEAD }], undefined, since, HEAD)).toBeUndefined();
+  });
+
+  it('requires created_at at or after the creation, give or take the deploy\'s own clock skew (not more)', () => {
+    const skewS = CLOCK_SKEW_MS / 1000;
+    expect(newDeployment([d('skewed', -skewS + 1)], undefined, since)?.id).toBe('skewed');
+    expect(newDeployment([d('old', -skewS - 1, HEAD)], undefined, since, HEAD)).toBeUndefined();
+    // An existing review app's (422) deployment of a minute ago: not this run's.
+    expect(newDeployment([d('a-minute-ago', -60, HEAD)], undefined, since, HEAD)).toBeUndefined();
+  });
+
+  it('prefers the one that built the pull request\'s head, else the oldest of those dated since the creation', () => {
+    const recent = [d('head', 4, HEAD), d('other', 2, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'), d('old', -600, HEAD)];
+    expect(newDeployment(recent, undefined, since, HEAD)?.id).toBe('head');
+    expect(newDeployment(recent, undefined, since)?.id).toBe('other');
   });
 });

@@ -14,15 +14,15 @@ import type { Deployment, ReviewApp, ScmRepoLink } from '../../scalingo/types.js
 import { UserError } from '../errors.js';
 import type { PullRequestInfo } from '../event.js';
 import type { Job } from '../job.js';
-import { findReviewApp, reviewAppBranch } from '../plan.js';
+import { findReviewApp, newDeployment, reviewAppBranch } from '../plan.js';
 import { retryUntilDeadline, type RetryUntilDeadline } from '../retry-until-deadline.js';
 import { newestDeployment, trigger } from './deploy.js';
 import { followAndReport } from './follow.js';
 
 /** How long a new review app is watched for a deployment it started by itself, at most, before deploying it. */
 const SELF_START_LOOK_MS = 2000;
-/** Clock differences tolerated when telling a deployment started since the review app's creation. */
-const CLOCK_SKEW_MS = 2 * 60_000;
+/** How many of a new review app's newest deployments the look reads: enough to prefer the one that built the commit. */
+const SELF_START_PAGE = 10;
 /** Reads of a new review app's own link, a poll interval apart, while it answers 404 right after the creation. */
 const NEW_LINK_READS = 4;
 
@@ -104,7 +104,10 @@ async function create(job: Job, pr: PullRequestInfo): Promise<{ name: string; de
   known(job, name);
   const ownLink = await settleAutoDeploy(job, name, true);
 
-  const started = await startedByItself(job, name, since);
+  // The rule of a deploy's trigger (plan.ts `newDeployment`): never a deployment the run did not start unless it is
+  // dated since the creation was asked, the one that built the pull request's head preferred. This holds too when
+  // Scalingo answered that the review app existed already: its older deployments are never adopted.
+  const started = await startedByItself(job, name, since, pr.sha);
   if (started) {
     job.log.info(`Deployment ${started.id} of ${name} started by itself (${started.status}): following it, no deploy sent`);
     return { name, deployment: started };
@@ -175,15 +178,16 @@ async function settleAutoDeploy(job: Job, name: string, fresh: boolean): Promise
 
 /**
  * A short look for a deployment the new review app started by itself (when its commit's checks had already passed),
- * so that the step follows it instead of starting a second one.
+ * so that the step follows it instead of starting a second one. Adopted only as a deploy's trigger adopts one
+ * (plan.ts `newDeployment`): dated (`created_at`) at or after `since`, the moment the creation was asked, give or
+ * take the same clock skew, and, among those, the one that built `commit` (the pull request's head) when known. No
+ * deployment was read before: the review app did not exist, or (422) was not known to this run.
  */
-async function startedByItself(job: Job, name: string, since: number): Promise<Deployment | undefined> {
+async function startedByItself(job: Job, name: string, since: number, commit: string | undefined): Promise<Deployment | undefined> {
   // An outage is ridden out to the deadline: deploying without knowing could start a second deployment.
   const look = (): Promise<Deployment | undefined> => lookup(job, `deployments of ${name}`, async () => {
     try {
-      const [newest] = await job.client.listDeployments(name, 1);
-      const created = newest?.created_at ? Date.parse(newest.created_at) : NaN;
-      return newest && (!Number.isFinite(created) || created >= since - CLOCK_SKEW_MS) ? newest : undefined;
+      return newDeployment(await job.client.listDeployments(name, SELF_START_PAGE), undefined, since, commit);
     } catch (err) {
       // The review app may not be visible yet right after its creation.
       if (err instanceof ScalingoApiError && err.status === 404) return undefined;
