@@ -65,6 +65,26 @@ export interface SharedSession {
   apps?: ReadonlyMap<string, App>;
 }
 
+/**
+ * The client of a step: its token, its request budget (60 a minute for the whole step), retries waiting on the
+ * step's clock, the one its deadline is counted on. A single app's run makes one; several apps share one.
+ */
+export function stepClient(
+  settings: Settings,
+  deps: RunDeps,
+  o: { deadline: number; now: () => number; sleep: (ms: number, signal?: AbortSignal) => Promise<void>; debug: (m: string) => void; onSecret: (s: string) => void },
+): ScalingoClient {
+  return new ScalingoClient({
+    apiUrl: settings.apiUrl, authUrl: settings.authUrl, apiToken: settings.apiToken, requestTimeoutMs: settings.requestTimeoutMs,
+    deadline: o.deadline, userAgent: deps.userAgent, debug: o.debug, now: o.now, sleep: o.sleep,
+    limiter: new RateLimiter(deps.rateLimit ?? SCALINGO_RATE_LIMIT, { now: o.now, sleep: o.sleep }),
+    onSecret: o.onSecret,
+    ...(deps.retry ? { retry: deps.retry } : {}),
+    ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+}
+
 export class Job {
   /** An app the step has read already, if any (see SharedSession.apps). */
   knownApp(name: string): App | undefined {
@@ -108,17 +128,7 @@ export class Job {
       this.api = this.deps.shared.client.derive({ debug: (m) => this.log.debug(m), deadline: this.deadline });
     }
     if (!this.api) {
-      const s = this.settings;
-      this.api = new ScalingoClient({
-        apiUrl: s.apiUrl, authUrl: s.authUrl, apiToken: s.apiToken, requestTimeoutMs: s.requestTimeoutMs, deadline: this.deadline,
-        userAgent: this.deps.userAgent, debug: (m) => this.log.debug(m), onSecret: this.deps.onSecret,
-        // Retries wait on the run's clock, the one its deadline is counted on.
-        now: this.now, sleep: this.sleep,
-        limiter: new RateLimiter(this.deps.rateLimit ?? SCALINGO_RATE_LIMIT, { now: this.now, sleep: this.sleep }),
-        ...(this.deps.retry ? { retry: this.deps.retry } : {}),
-        ...(this.deps.dispatcher ? { dispatcher: this.deps.dispatcher } : {}),
-        ...(this.signal ? { signal: this.signal } : {}),
-      });
+      this.api = stepClient(this.settings, this.deps, { deadline: this.deadline, now: this.now, sleep: this.sleep, debug: (m) => this.log.debug(m), onSecret: this.deps.onSecret });
     }
     return this.api;
   }

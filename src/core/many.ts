@@ -4,14 +4,13 @@
  * token exchange, one request budget (Scalingo's 60 requests a minute) and one deadline. One app failing stops no
  * other; the step fails when any does.
  */
-import { ScalingoClient } from '../scalingo/client.js';
+import type { ScalingoClient } from '../scalingo/client.js';
 import type { App } from '../scalingo/types.js';
 import { sleep as realSleep } from '../scalingo/http.js';
-import { RateLimiter, SCALINGO_RATE_LIMIT } from '../scalingo/limiter.js';
 import { linkedApps, selectApps, following, type LinkedApp } from './discovery.js';
 import { describeEvent, type CiContext } from './event.js';
 import { explain } from './explain.js';
-import type { RunDeps } from './job.js';
+import { stepClient, type RunDeps } from './job.js';
 import { redacting, Secrets, type Logger } from './log.js';
 import { tokenDecision } from './plan.js';
 import { reportOutputs, type Outcome, type RunReport } from './report.js';
@@ -140,15 +139,7 @@ class Step {
     this.onSecret(settings.apiToken);
     this.log = redacting(deps.log, this.secrets);
     const sleep = deps.sleep ?? realSleep;
-    this.client = new ScalingoClient({
-      apiUrl: settings.apiUrl, authUrl: settings.authUrl, apiToken: settings.apiToken, requestTimeoutMs: settings.requestTimeoutMs,
-      deadline: this.deadline, userAgent: deps.userAgent, debug: (m) => this.log.debug(m), onSecret: this.onSecret,
-      now: this.now, sleep,
-      limiter: new RateLimiter(deps.rateLimit ?? SCALINGO_RATE_LIMIT, { now: this.now, sleep }),
-      ...(deps.retry ? { retry: deps.retry } : {}),
-      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    });
+    this.client = stepClient(settings, deps, { deadline: this.deadline, now: this.now, sleep, debug: (m) => this.log.debug(m), onSecret: this.onSecret });
   }
 
   async execute(): Promise<StepReport> {
