@@ -100,17 +100,24 @@ export function missingLines(output: string, alreadyEmitted: number): string[] {
 }
 
 /**
- * Turns the `log` contents of one deployment into lines shown once, across connections. Each connection replays
- * the output from its start: lines are counted per connection, and only those beyond the number already shown are
- * new. Only finished lines count: the unfinished end of a content waits for the rest (it is thrown away when the
- * connection ends, as the next connection replays it whole), or for `flush()` when the deployment is over.
+ * The lines of one `log` event: its content is one or more whole lines, whether or not it ends with a newline
+ * (Scalingo's CLI prints each event as one line; whether the server ends them with one is not known). A final newline
+ * ends the last line rather than starting an empty one; a carriage return before a newline is dropped.
+ */
+export function eventLines(content: string): string[] {
+  return outputLines(content);
+}
+
+/**
+ * Turns the `log` events of one deployment into lines shown once, across connections. Each connection replays the
+ * output from its start: lines are counted per connection, and only those beyond the number already shown are new.
+ * Each event is whole lines (see `eventLines`): nothing is held back for a next event.
  */
 export class LineDeduper {
   /** Lines shown so far, all connections together. */
   emitted = 0;
-  /** Finished lines seen on the current connection. */
+  /** Lines seen on the current connection. */
   private seen = 0;
-  private partial = '';
   private lastEmitted: string | undefined;
   /** What had been shown when the current connection began, to check its replay against. */
   private check: { at: number; line: string } | undefined;
@@ -120,29 +127,13 @@ export class LineDeduper {
   /** A new connection: its replay starts from the first line again. */
   startConnection(): void {
     this.seen = 0;
-    this.partial = '';
     this.check = this.emitted > 0 && this.lastEmitted !== undefined ? { at: this.emitted, line: this.lastEmitted } : undefined;
   }
 
-  /** A `log` content; returns the lines to show now. */
+  /** A `log` event's content; returns the lines to show now. */
   push(content: string): string[] {
-    const parts = (this.partial + content).split('\n');
-    this.partial = parts.pop() ?? '';
-    return this.take(parts);
-  }
-
-  /** The deployment is over: its unfinished last line, if any, is a line. */
-  flush(): string[] {
-    if (this.partial === '') return [];
-    const line = this.partial;
-    this.partial = '';
-    return this.take([line]);
-  }
-
-  private take(parts: string[]): string[] {
     const out: string[] = [];
-    for (const part of parts) {
-      const line = stripCarriageReturn(part);
+    for (const line of eventLines(content)) {
       this.seen += 1;
       if (this.check && this.seen === this.check.at) {
         if (line !== this.check.line) this.mismatch = true;

@@ -8,8 +8,8 @@
  * the header `Origin: http://scalingo-cli.local/1` and no Authorization header; the first frame, from the client,
  * is `{"type":"auth","data":{"token":"<bearer>"}}`. No acknowledgement: a bad token makes the server close the
  * socket. Server frames are `{"type","id","data"}`: `ping`, `new` (a deployment started), `log` (`data.content`,
- * text of one or more lines, the last one possibly unfinished), `status` (`data.status`). On connect the server
- * replays the existing output, then goes on live: a reconnection repeats lines, which are counted to be shown once.
+ * one or more whole lines, with or without a final newline), `status` (`data.status`). On connect the server replays
+ * the existing output, then goes on live: a reconnection repeats lines, which are counted to be shown once.
  */
 import { LineDeduper, isFinishedStatus, type StreamFrame } from './stream-frames.js';
 import { SocketPool, openConnection } from './stream-socket.js';
@@ -138,9 +138,6 @@ export function followStream(options: FollowStreamOptions): StreamHandle {
           if (!call(() => options.onStatus?.(next))) return;
         }
         if (isFinishedStatus(next)) {
-          for (const line of lines.flush()) {
-            if (!call(() => options.onLine(line))) return;
-          }
           debug(`the deployment ended with status ${next}`);
           stop('finished');
         }

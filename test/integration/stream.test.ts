@@ -89,8 +89,9 @@ describe('followStream against the fake stream', () => {
 
     fake.status(APP, DEP, 'building');
     fake.log(APP, DEP, '-----> Cloning\n');
-    fake.log(APP, DEP, '-----> Building with buildpack\n       Installing node\n       npm ins');
-    fake.log(APP, DEP, 'tall\n');
+    fake.log(APP, DEP, '-----> Building with buildpack\n       Installing node\n');
+    // Events without a newline: each is a line, shown as it comes.
+    fake.log(APP, DEP, '       npm install');
     fake.status(APP, DEP, 'pushing');
     fake.log(APP, DEP, '-----> Done, last line without newline');
     fake.status(APP, DEP, 'success');
@@ -122,13 +123,14 @@ describe('followStream against the fake stream', () => {
     fake.log(APP, DEP, 'l1\nl2\n');
     const followed = follow(fake.urlFor(APP));
     await until(() => followed.lines.length === 2, 'the replay');
-    fake.log(APP, DEP, 'l3\nl4\nl5 pa');
+    fake.log(APP, DEP, 'l3\nl4\n');
     await until(() => fake.auths.length === 2 && fake.authenticated() === 1, 'the reconnection');
-    fake.log(APP, DEP, 'rt\nl6\n');
+    fake.log(APP, DEP, 'l5');
+    fake.log(APP, DEP, 'l6\n');
     fake.status(APP, DEP, 'success');
 
     const outcome = await followed.handle.done;
-    expect(followed.lines).toEqual(['l1', 'l2', 'l3', 'l4', 'l5 part', 'l6']);
+    expect(followed.lines).toEqual(['l1', 'l2', 'l3', 'l4', 'l5', 'l6']);
     expect(outcome).toMatchObject({ end: 'finished', linesEmitted: 6, connections: 2, gapPossible: true });
     expect(followed.states).toEqual(['live', 'down', 'live', 'ended']);
     expect(fake.auths.map((auth) => auth.token)).toEqual(followed.tokens);
@@ -142,15 +144,16 @@ describe('followStream against the fake stream', () => {
     const followed = follow(fake.urlFor(APP));
     await until(() => fake.authenticated() === 1, 'authentication');
     fake.log(APP, DEP, 'a\n');
+    // An event without a final newline is whole lines: `c` is shown at once.
     fake.log(APP, DEP, 'b\nc');
-    await until(() => followed.lines.length === 2, 'two lines');
+    await until(() => followed.lines.length === 3, 'three lines');
     fake.dropAll(APP);
     await until(() => fake.auths.length === 2 && fake.authenticated() === 1, 'the reconnection');
     fake.log(APP, DEP, 'd\n');
     fake.status(APP, DEP, 'build-error');
     const outcome = await followed.handle.done;
-    expect(followed.lines).toEqual(['a', 'b', 'cd']);
-    expect(outcome).toMatchObject({ end: 'finished', status: 'build-error', linesEmitted: 3 });
+    expect(followed.lines).toEqual(['a', 'b', 'c', 'd']);
+    expect(outcome).toMatchObject({ end: 'finished', status: 'build-error', linesEmitted: 4 });
   });
 
   it('replaces a silent connection, and destroys it though it never answers the close', async () => {

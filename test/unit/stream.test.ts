@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LineDeduper, isFinishedStatus, missingLines, outputLines, parseFrame } from '../../src/scalingo/stream.js';
+import { eventLines } from '../../src/scalingo/stream-frames.js';
 
 describe('parseFrame', () => {
   it('reads pings, logs and statuses', () => {
@@ -50,35 +51,31 @@ describe('isFinishedStatus', () => {
 });
 
 describe('LineDeduper', () => {
-  it('splits contents into lines, holding an unfinished line until its end arrives', () => {
+  it('takes each event as one or more whole lines, with or without a final newline', () => {
     const lines = new LineDeduper();
     lines.startConnection();
-    expect(lines.push('one\ntwo\nthr')).toEqual(['one', 'two']);
-    expect(lines.push('ee')).toEqual([]);
-    expect(lines.push('\nfour\r\n')).toEqual(['three', 'four']);
+    expect(lines.push('one\ntwo\n')).toEqual(['one', 'two']);
+    // Without a newline: a line all the same, shown at once, never run together with the next event.
+    expect(lines.push('-----> Building')).toEqual(['-----> Building']);
+    expect(lines.push('       npm install')).toEqual(['       npm install']);
+    expect(lines.push('three\r\nfour')).toEqual(['three', 'four']);
     expect(lines.push('\n')).toEqual(['']);
-    expect(lines.emitted).toBe(5);
+    expect(lines.push('')).toEqual([]);
+    expect(lines.emitted).toBe(7);
+    expect(eventLines('a\nb')).toEqual(['a', 'b']);
+    expect(eventLines('a\nb\n')).toEqual(['a', 'b']);
   });
 
-  it('gives the unfinished last line when the deployment is over', () => {
-    const lines = new LineDeduper();
-    lines.startConnection();
-    expect(lines.push('a\nb')).toEqual(['a']);
-    expect(lines.flush()).toEqual(['b']);
-    expect(lines.flush()).toEqual([]);
-    expect(lines.emitted).toBe(2);
-  });
-
-  it('shows a replayed line once, whatever the chunks of the replay', () => {
+  it('shows a replayed line once, whatever the form of the replay', () => {
     const lines = new LineDeduper();
     lines.startConnection();
     expect(lines.push('l1\nl2\n')).toEqual(['l1', 'l2']);
-    expect(lines.push('l3\nl4 part')).toEqual(['l3']);
-    // The connection drops: its unfinished line is thrown away, the next connection replays everything.
+    expect(lines.push('l3')).toEqual(['l3']);
+    // The connection drops: the next one replays everything, here without newlines, one line per event.
     lines.startConnection();
-    expect(lines.push('l1\nl2\nl3\nl4 pa')).toEqual([]);
-    expect(lines.push('rt\nl5\n')).toEqual(['l4 part', 'l5']);
-    expect(lines.push('l6\n')).toEqual(['l6']);
+    for (const line of ['l1', 'l2', 'l3']) expect(lines.push(line)).toEqual([]);
+    expect(lines.push('l4')).toEqual(['l4']);
+    expect(lines.push('l5\nl6\n')).toEqual(['l5', 'l6']);
     expect(lines.emitted).toBe(6);
     expect(lines.mismatch).toBe(false);
   });
@@ -119,12 +116,12 @@ describe('gap filling', () => {
     expect(missingLines(output, -1)).toEqual(['one', 'two', 'three', 'four']);
   });
 
-  it('counts lines as the stream does, an unfinished last line included', () => {
+  it('counts lines as the stream does, a last line without newline included', () => {
     const output = 'a\nb\nc';
     const lines = new LineDeduper();
     lines.startConnection();
     const shown = lines.push('a\nb');
-    expect(missingLines(output, lines.emitted)).toEqual(['b', 'c']);
+    expect(missingLines(output, lines.emitted)).toEqual(['c']);
     expect([...shown, ...missingLines(output, lines.emitted)]).toEqual(outputLines(output));
   });
 });
