@@ -19,7 +19,7 @@ describe('parseSettings', () => {
       link: {},
       wait: true,
       logs: true,
-      timeoutMs: 15 * 60_000,
+      timeoutMs: 30 * 60_000,
       pollIntervalMs: 5000,
       requestTimeoutMs: 30_000,
       reviewAppAutoDeploy: false,
