@@ -177,10 +177,11 @@ export class Job {
   }
 
   /** Sends a write that must not be done twice (see write-once.ts). */
-  once<T>(what: string, send: () => Promise<T>, check: () => Promise<T | undefined>): Promise<T> {
+  once<T>(what: string, send: () => Promise<T>, check: () => Promise<T | undefined>, afterResend?: (value: T) => Promise<T>): Promise<T> {
     this.writing(what);
     return writeOnce({
       what, send, check,
+      ...(afterResend ? { afterResend } : {}),
       log: this.log, now: this.now, sleep: this.sleep, deadline: this.deadline, lookAgainMs: this.settings.requestTimeoutMs,
       retryEveryMs: this.settings.pollIntervalMs,
       ...(this.signal ? { signal: this.signal } : {}),

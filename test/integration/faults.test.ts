@@ -114,12 +114,33 @@ describe('a deploy is never sent twice blindly', () => {
     ['connection reset before processing', { kind: 'reset-before' as const }],
     ['malformed JSON answer, not processed', { kind: 'malformed-json' as const }],
   ])('%s: checks the deployments, finds none, sends it once more', async (_name, fault) => {
-    const { fake, result } = await pushWith([{ ...fault, method: 'POST', path: DEPLOY }]);
+    const { fake, result } = await pushWith([{ ...fault, method: 'POST', path: DEPLOY }], { 'request-timeout-seconds': '0.4' });
     expectOneDeploymentThatSucceeded(fake, result);
     expect(deploysSent(fake)).toBe(2);
     expect(calls(fake)).toContain('api GET /v1/apps/my-app/deployments?page=1&per_page=10');
     expect(result.log).toContain('checking whether it took effect before anything else');
     expect(result.log).toContain('It did not: sending it once more');
+  });
+
+  it.each([
+    ['a gateway\'s 502 page', { kind: 'html' as const, status: 502 }, true],
+    ['a connection reset before any answer', { kind: 'reset-before' as const }, true],
+    ['a 500 from Scalingo itself', { kind: 'status' as const, status: 500 }, false],
+    ['a malformed answer', { kind: 'malformed-json' as const }, false],
+  ])('after %s, the deploy is looked for during a request timeout before it is sent again: %s', async (_name, fault, waits) => {
+    const { fake, result } = await pushWith([{ ...fault, method: 'POST', path: DEPLOY }], { 'request-timeout-seconds': '0.4' });
+    const sends = fake.requests.filter((r) => r.method === 'POST' && r.path === DEPLOY).map((r) => r.at);
+    expect(sends).toHaveLength(2);
+    expect(result.log.includes('Not yet: looking again, in case the server is only slow')).toBe(waits);
+    if (waits) expect(sends[1]! - sends[0]!).toBeGreaterThanOrEqual(400);
+  });
+
+  it('a deploy Scalingo processes after the request timed out is found by the looks that follow: one deployment', async () => {
+    // Processed 2.5 s after it was sent, past the 1 s request timeout: the looks go on for two timeouts after it.
+    const { fake, result } = await pushWith([{ kind: 'delay', method: 'POST', path: DEPLOY, ms: 2500 }], { 'request-timeout-seconds': '1' });
+    expectOneDeploymentThatSucceeded(fake, result);
+    expect(deploysSent(fake)).toBe(1);
+    expect(result.log).toContain('It did: carrying on with it');
   });
 
   it('connection reset after processing: finds the deployment it started and follows it', async () => {
@@ -313,14 +334,14 @@ describe('the deployment a run adopts is the one it started (Scalingo\'s last_de
     ['a 500 not processed', { kind: 'status' as const, status: 500 }],
     ['a reset before processing', { kind: 'reset-before' as const }],
   ])('after %s, an older failed deployment is not adopted: the deploy is sent again', async (_name, fault) => {
-    const { fake, result } = await pushWith([{ ...fault, method: 'POST', path: DEPLOY }], {}, seeded);
+    const { fake, result } = await pushWith([{ ...fault, method: 'POST', path: DEPLOY }], { 'request-timeout-seconds': '0.4' }, seeded);
     expectOneDeploymentThatSucceeded(fake, result);
     expect(deploysSent(fake)).toBe(2);
     expect(result.log).toContain('It did not: sending it once more');
   });
 
   it('after a lost answer, an older success is not adopted either', async () => {
-    const { fake, result } = await pushWith([{ kind: 'status', method: 'POST', path: DEPLOY, status: 502 }], {}, { deployments: { 'my-app': [{ status: 'success', ageMs: 5000 }] } });
+    const { fake, result } = await pushWith([{ kind: 'status', method: 'POST', path: DEPLOY, status: 502 }], { 'request-timeout-seconds': '0.4' }, { deployments: { 'my-app': [{ status: 'success', ageMs: 5000 }] } });
     expectOneDeploymentThatSucceeded(fake, result);
     expect(deploysSent(fake)).toBe(2);
   });

@@ -1,6 +1,6 @@
 /** A write is never sent twice blindly: on a virtual clock, every path of writeOnce. */
 import { describe, expect, it } from 'vitest';
-import { writeOnce, type WriteOnce } from '../../src/core/write-once.js';
+import { lateEffectWindow, writeOnce, type WriteOnce } from '../../src/core/write-once.js';
 import { UserError } from '../../src/core/errors.js';
 import { NetworkError, ScalingoApiError } from '../../src/scalingo/errors.js';
 import type { Logger } from '../../src/core/log.js';
@@ -10,8 +10,10 @@ const TIMEOUT = new NetworkError('POST', '/deploy', 'UND_ERR_HEADERS_TIMEOUT', f
 const RESET = new NetworkError('POST', '/deploy', 'ECONNRESET', false);
 const CUT = new NetworkError('POST', '/deploy', 'UND_ERR_BODY_CUT', false);
 const DOWN = new ScalingoApiError(503, 'GET', '/deployments', 'down');
+/** The server answered: whatever it did is over, its effect is there or not. */
+const FAILED = new ScalingoApiError(500, 'POST', '/deploy', 'Internal error occured');
 
-function setup(opts: { send: (n: number) => Promise<string>; check: (n: number) => Promise<string | undefined>; deadlineIn?: number }) {
+function setup(opts: { send: (n: number) => Promise<string>; check: (n: number) => Promise<string | undefined>; deadlineIn?: number; afterResend?: (value: string) => Promise<string> }) {
   let t = START;
   const lines: string[] = [];
   const sent: number[] = [];
@@ -32,6 +34,7 @@ function setup(opts: { send: (n: number) => Promise<string>; check: (n: number) 
     },
     deadline: START + (opts.deadlineIn ?? 60_000), lookAgainMs: 30_000, retryEveryMs: 5000,
     tooLate: (reason) => `too late (${reason})`,
+    ...(opts.afterResend ? { afterResend: opts.afterResend } : {}),
   };
   return { w, lines, sent, checked, at: () => t };
 }
@@ -58,25 +61,43 @@ describe('writeOnce', () => {
     expect(s.lines).toEqual(['No clear answer (ECONNRESET): checking whether it took effect before anything else', 'It did: carrying on with it']);
   });
 
-  it('after an unclear answer with no effect, sends once more, at once (not a timeout: no second look)', async () => {
-    const s = setup({ send: async (n) => (n === 1 ? Promise.reject(RESET) : 'd2'), check: async () => undefined });
+  it('after an answer the server gave (a 500) with no effect, sends once more, at once: its work is over', async () => {
+    const s = setup({ send: async (n) => (n === 1 ? Promise.reject(FAILED) : 'd2'), check: async () => undefined });
     expect(await writeOnce(s.w)).toBe('d2');
     expect(s.sent).toEqual([START, START]);
     expect(s.checked).toHaveLength(1);
     expect(s.lines.at(-1)).toBe('It did not: sending it once more');
   });
 
-  it('after a timeout, looks twice more a timeout apart, in case the server is only slow', async () => {
-    const s = setup({ send: async () => Promise.reject(TIMEOUT), check: async (n) => (n === 3 ? 'd1' : undefined) });
+  it('after a connection lost before any answer, looks for a request timeout before sending again: the server may still be at it', async () => {
+    const s = setup({ send: async (n) => (n === 1 ? Promise.reject(RESET) : 'd2'), check: async () => undefined });
+    expect(await writeOnce(s.w)).toBe('d2');
+    expect(s.checked).toEqual([START, START + 15_000, START + 30_000]);
+    expect(s.sent).toEqual([START, START + 30_000]);
+  });
+
+  it('an effect that shows late (Scalingo processed it after the answer was lost) is found, not sent again', async () => {
+    const s = setup({ send: async () => Promise.reject(RESET), check: async (n) => (n === 2 ? 'd1' : undefined) });
     expect(await writeOnce(s.w)).toBe('d1');
-    expect(s.checked).toEqual([START, START + 30_000, START + 60_000]);
+    expect(s.sent).toHaveLength(1);
+    expect(s.lines).toEqual([
+      'No clear answer (ECONNRESET): checking whether it took effect before anything else',
+      'Not yet: looking again, in case the server is only slow',
+      'It did: carrying on with it',
+    ]);
+  });
+
+  it('after a timeout, looks for two request timeouts, in case the server is only slow', async () => {
+    const s = setup({ send: async () => Promise.reject(TIMEOUT), check: async (n) => (n === 5 ? 'd1' : undefined) });
+    expect(await writeOnce(s.w)).toBe('d1');
+    expect(s.checked).toEqual([START, START + 15_000, START + 30_000, START + 45_000, START + 60_000]);
     expect(s.sent).toHaveLength(1);
   });
 
   it('never looks past the deadline: the last look waits only until it', async () => {
-    const s = setup({ send: async () => Promise.reject(TIMEOUT), check: async () => undefined, deadlineIn: 45_000 });
+    const s = setup({ send: async () => Promise.reject(TIMEOUT), check: async () => undefined, deadlineIn: 40_000 });
     await expect(writeOnce(s.w)).rejects.toThrow(new UserError('too late (UND_ERR_HEADERS_TIMEOUT)'));
-    expect(s.checked).toEqual([START, START + 30_000, START + 45_000]);
+    expect(s.checked).toEqual([START, START + 15_000, START + 30_000, START + 40_000]);
     // Not sent again: with no time left to know, a second send could do it twice.
     expect(s.sent).toHaveLength(1);
   });
@@ -84,8 +105,31 @@ describe('writeOnce', () => {
   it('sends once more after the looks when time is left and nothing showed', async () => {
     const s = setup({ send: async (n) => (n === 1 ? Promise.reject(TIMEOUT) : 'd2'), check: async () => undefined, deadlineIn: 600_000 });
     expect(await writeOnce(s.w)).toBe('d2');
-    expect(s.checked).toEqual([START, START + 30_000, START + 60_000]);
+    expect(s.checked).toEqual([START, START + 15_000, START + 30_000, START + 45_000, START + 60_000]);
     expect(s.sent).toEqual([START, START + 60_000]);
+  });
+
+  it('what a resend answered goes through afterResend (the first send may have been processed too); a first send does not', async () => {
+    const seen: string[] = [];
+    const afterResend = async (value: string) => {
+      seen.push(value);
+      return 'd1';
+    };
+    const once = setup({ send: async () => 'd1', check: async () => undefined, afterResend });
+    expect(await writeOnce(once.w)).toBe('d1');
+    expect(seen).toEqual([]);
+    const twice = setup({ send: async (n) => (n === 1 ? Promise.reject(FAILED) : 'd2'), check: async () => undefined, afterResend });
+    expect(await writeOnce(twice.w)).toBe('d1');
+    expect(seen).toEqual(['d2']);
+  });
+
+  it('the window of a late effect: none once the server answered, a request timeout without an answer, two after a timeout', () => {
+    expect(lateEffectWindow(FAILED, 30_000)).toBe(0);
+    expect(lateEffectWindow(CUT, 30_000)).toBe(0);
+    expect(lateEffectWindow(RESET, 30_000)).toBe(30_000);
+    expect(lateEffectWindow(new ScalingoApiError(504, 'POST', '/deploy', ''), 30_000)).toBe(30_000);
+    expect(lateEffectWindow(new ScalingoApiError(502, 'POST', '/deploy', ''), 30_000)).toBe(30_000);
+    expect(lateEffectWindow(TIMEOUT, 30_000)).toBe(60_000);
   });
 
   it('an answer cut in the middle of its body is unclear: looks before anything else', async () => {
@@ -95,17 +139,17 @@ describe('writeOnce', () => {
     expect(s.lines[0]).toBe('No clear answer (answer cut short): checking whether it took effect before anything else');
   });
 
-  it('two lost answers in a row: each is checked before any resend', async () => {
-    // The first send was not processed; the second was, but its answer was lost too.
-    const s = setup({ send: async () => Promise.reject(RESET), check: async (n) => (n === 2 ? 'd2' : undefined) });
+  it('two unclear answers in a row: each is checked before any resend', async () => {
+    // The first send was not processed; the second was, but its answer was a 500 all the same.
+    const s = setup({ send: async () => Promise.reject(FAILED), check: async (n) => (n === 2 ? 'd2' : undefined) });
     expect(await writeOnce(s.w)).toBe('d2');
     expect(s.sent).toHaveLength(2);
     expect(s.checked).toHaveLength(2);
   });
 
   it('stops after three sends without a clear answer nor an effect', async () => {
-    const s = setup({ send: async () => Promise.reject(RESET), check: async () => undefined, deadlineIn: 600_000 });
-    await expect(writeOnce(s.w)).rejects.toThrow(/was sent 3 times without a clear answer \(last: ECONNRESET\) and showed no effect: not sent again/);
+    const s = setup({ send: async () => Promise.reject(FAILED), check: async () => undefined, deadlineIn: 600_000 });
+    await expect(writeOnce(s.w)).rejects.toThrow(/was sent 3 times without a clear answer \(last: HTTP 500\) and showed no effect: not sent again/);
     expect(s.sent).toHaveLength(3);
     expect(s.checked).toHaveLength(3);
   });
