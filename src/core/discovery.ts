@@ -2,10 +2,11 @@
  * Discovery, pure: which of the user's links are this repository's, and which of their apps a step runs for the
  * event. No request is made here (the list of links is read by the client, page after page).
  */
-import type { ScmRepoLink } from '../scalingo/types.js';
+import type { ReviewApp, ScmRepoLink } from '../scalingo/types.js';
 import { assertNever } from './errors.js';
 import type { CiEvent, Terms } from './event.js';
 import { linkSource } from './plan.js';
+import { isReviewAppLink } from './review-app-plan.js';
 import type { Command } from './settings.js';
 
 /** `host/owner/repo` in lower case, without scheme, `.git` nor trailing slash: what two URLs of one repository share. */
@@ -45,6 +46,37 @@ export function linkedApps(links: readonly ScmRepoLink[], source: string): Linke
   return apps;
 }
 
+/**
+ * The repository's linked apps, review apps' own links set apart: they point at the same repository as their parent
+ * and are in the list of links, but a step never manages them. A link that follows GitHub's head label
+ * `owner:branch` is surely a review app's (no git branch holds a colon).
+ */
+export function withoutReviewApps(linked: readonly LinkedApp[]): { managed: LinkedApp[]; reviewApps: LinkedApp[] } {
+  const managed: LinkedApp[] = [];
+  const reviewApps: LinkedApp[] = [];
+  for (const a of linked) (isReviewAppLink(a.link) ? reviewApps : managed).push(a);
+  return { managed, reviewApps };
+}
+
+/**
+ * The app whose review app list would tell whether `app` is one of its review apps: `<parent>` for an app named
+ * `<parent>-pr<N>`, Scalingo's naming rule. The name alone proves nothing: only the parent's list does.
+ */
+export function suspectedParent(app: string): string | undefined {
+  return /^(.+)-pr\d+$/.exec(app)?.[1];
+}
+
+/** Whether a review app list names the app, by name or by id. */
+export function listsApp(list: readonly ReviewApp[], app: LinkedApp): boolean {
+  const id = app.link.app_id;
+  return list.some((ra) => (app.named && ra.app_name === app.app) || (id !== undefined && (ra.app_id === id || ra.app_name === id)));
+}
+
+/** "No Scalingo app is linked to …": with the scope of the list of links when known (its user and region). */
+export function noneLinkedMessage(source: string, t: Terms, scope?: string): string {
+  return `No Scalingo app is linked to ${source}${scope ? ` among ${scope} (Scalingo's list of links holds only those)` : ''}: set \`${t.name('app')}\` to the app(s) to deploy, or link an app to this repository (Scalingo dashboard, or \`${t.setting('command', 'link')}\` with \`${t.name('app')}\`).`;
+}
+
 export type Selection =
   /** Run for these apps. `branch` is the branch they were chosen by, when they were. */
   | { kind: 'apps'; apps: LinkedApp[]; branch?: string; reason: string }
@@ -59,9 +91,7 @@ export type Selection =
  * link` reconciles every linked app.
  */
 export function selectApps(linked: readonly LinkedApp[], source: string, command: Command, event: CiEvent, branchInput: string | undefined, t: Terms): Selection {
-  if (linked.length === 0) {
-    return { kind: 'none-linked', message: `No Scalingo app is linked to ${source}: set \`${t.name('app')}\` to the app(s) to deploy, or link an app to this repository (Scalingo dashboard, or \`${t.setting('command', 'link')}\` with \`${t.name('app')}\`).` };
-  }
+  if (linked.length === 0) return { kind: 'none-linked', message: noneLinkedMessage(source, t) };
   if (command === 'link') return { kind: 'apps', apps: [...linked], reason: `${linked.length} app(s) linked to ${source}` };
   const chosen = selectionBranch(command, event, branchInput, t);
   if ('none' in chosen) return { kind: 'none-selected', message: `${chosen.none}; apps linked to ${source}: ${following(linked)}.` };

@@ -75,8 +75,11 @@ function explainApi(err: ScalingoApiError, ctx: ExplainContext, q: (input: strin
   switch (err.status) {
     case 401:
       return `Scalingo refused the credentials on ${where} (401) even with a fresh bearer token: check that the token's user still has access to app ${app}${said}.`;
-    case 402:
-      return `Scalingo asks for payment on ${where} (402)${said}: add a payment method or check your free trial at ${BILLING_PAGE}.`;
+    case 402: {
+      // Scalingo names the plan problem (`name`, e.g. free-trial-exceeded) and where to solve it (`url`).
+      const name = err.details.name ? ` ${err.details.name}` : '';
+      return `Scalingo asks for payment on ${where} (402${name})${said}: add a payment method or upgrade at ${err.details.url ?? BILLING_PAGE}.`;
+    }
     case 403:
       if (err.method === 'POST' && err.path.endsWith('/scm_repo_link')) {
         return `The SCM integration's own token was refused by the repository host (403 on creating the link)${said}: reconnect the integration at ${INTEGRATIONS_PAGE}.`;
@@ -92,6 +95,11 @@ function explainApi(err: ScalingoApiError, ctx: ExplainContext, q: (input: strin
       // Not every 404 on a link action means "no link": read what the body says is missing first.
       if (/\/scm_repo_link\//.test(err.path) && err.details.resource !== undefined && err.details.resource !== 'scm_repo_link') {
         return `Scalingo found no ${err.details.resource.replace(/_/g, ' ')} for ${where} (404)${said}: the app's link is there; check that this ${err.details.resource.replace(/_/g, ' ')} exists.`;
+      }
+      // The link was read just before these: a 404 naming nothing is about what they were sent.
+      if (/\/scm_repo_link\/manual_(deploy|review_app)$/.test(err.path) && err.details.resource === undefined) {
+        const sent = err.path.endsWith('/manual_deploy') ? 'the branch sent' : 'the pull request number sent';
+        return `Scalingo answered 404 to ${where}${said}, though the app's link is there: Scalingo does not know ${sent}; check that it exists in the linked repository.`;
       }
       if (/\/scm_repo_link\//.test(err.path)) {
         return `App "${app}" has no SCM link (404 on ${where})${said}: run with \`${names.setting('command', 'link')}\` (or \`auto\`) first, or link it in the dashboard.`;

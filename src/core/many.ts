@@ -7,7 +7,8 @@
 import type { ScalingoClient } from '../scalingo/client.js';
 import type { App } from '../scalingo/types.js';
 import { sleep as realSleep } from '../scalingo/http.js';
-import { linkedApps, selectApps, following, type LinkedApp } from './discovery.js';
+import { following, linkedApps, listsApp, noneLinkedMessage, selectApps, suspectedParent, withoutReviewApps, type LinkedApp } from './discovery.js';
+import { notFound } from '../scalingo/errors.js';
 import { describeEvent, type CiContext } from './event.js';
 import { explain } from './explain.js';
 import { stepClient, type RunDeps } from './job.js';
@@ -189,14 +190,15 @@ class Step {
     return run({ ...this.settings, app, apps: [app] }, this.ctx, { ...this.deps, log: prefixed(this.deps.log, app), onSecret: this.onSecret, shared });
   }
 
-  /** The list of links, this repository's among them, and the apps the event concerns. */
+  /** The list of links, this repository's among them, and the apps the event concerns (never a review app). */
   private async discover(): Promise<Found> {
     const s = this.settings;
     const source = s.source ?? '';
     return this.log.group(`Find the apps linked to ${source}`, async () => {
       const { links, pages, truncated } = await this.client.listLinks();
-      const linked = linkedApps(links, source);
+      const { managed: linked, reviewApps } = withoutReviewApps(linkedApps(links, source));
       this.log.info(`${links.length} link(s) on ${pages} page(s), ${linked.length} to ${source}${truncated ? ' (the list was cut short: more pages than expected)' : ''}`);
+      if (reviewApps.length) this.log.info(`Left out: ${reviewApps.length} review app(s) linked to it too (${following(reviewApps)}): a step never manages them`);
       const select = (apps: LinkedApp[]) => selectApps(apps, source, s.command, this.ctx.event, s.link.branch, this.ctx.terms);
       // Links name their app by id: only the apps chosen are named (one request each), or every linked app when none
       // is chosen, for the message that says which app follows which branch.
@@ -204,8 +206,15 @@ class Step {
       let named = linked;
       if (selection.kind === 'apps') {
         const chosen = await this.name(selection.apps);
-        named = linked.map((a) => chosen.find((c) => c.link === a.link) ?? a);
-        selection = { ...selection, apps: chosen };
+        const kept = await this.notReviewApps(chosen);
+        const leftOut = chosen.filter((c) => !kept.includes(c));
+        named = linked.filter((a) => !leftOut.some((l) => l.link === a.link)).map((a) => kept.find((c) => c.link === a.link) ?? a);
+        if (kept.length) {
+          selection = { ...selection, apps: kept };
+        } else {
+          named = await this.name(named);
+          selection = select(named);
+        }
       } else if (selection.kind === 'none-selected') {
         named = await this.name(linked);
         selection = select(named);
@@ -214,7 +223,7 @@ class Step {
       if (named.length) this.log.info(`Linked: ${following(named)}`);
       switch (selection.kind) {
         case 'none-linked':
-          return { discovery, apps: [], stop: { ok: false, outcome: 'error' as const, message: selection.message } };
+          return { discovery, apps: [], stop: { ok: false, outcome: 'error' as const, message: noneLinkedMessage(source, this.ctx.terms, await this.scope()) } };
         case 'none-selected':
           this.log.info(selection.message);
           return { discovery, apps: [], stop: { ok: true, outcome: 'nothing-to-deploy' as const, message: selection.message } };
@@ -224,6 +233,42 @@ class Step {
           return { discovery, apps: selection.apps.map((a) => a.app) };
       }
     });
+  }
+
+  /**
+   * The chosen apps, less the review apps among them: an app named `<parent>-pr<N>` is one when its parent's review
+   * app list names it (one read per parent; a parent with no link or none of that name says nothing).
+   */
+  private async notReviewApps(chosen: LinkedApp[]): Promise<LinkedApp[]> {
+    const parents = [...new Set(chosen.map((a) => (a.named ? suspectedParent(a.app) : undefined)).filter((p): p is string => p !== undefined))];
+    if (parents.length === 0) return chosen;
+    const lists = await pool(parents, CONCURRENT_APPS, async (parent) => {
+      try {
+        return { parent, list: await this.client.listReviewApps(parent) };
+      } catch (err) {
+        if (notFound(err) === undefined) throw err;
+        return { parent, list: [] };
+      }
+    });
+    const kept: LinkedApp[] = [];
+    for (const a of chosen) {
+      const of = lists.find((l) => l.list.length && listsApp(l.list, a));
+      if (of) this.log.info(`Left out: ${a.app} is a review app of ${of.parent} (its review app list says so): a step never manages it`);
+      else kept.push(a);
+    }
+    return kept;
+  }
+
+  /** "the links made by the token's user <name> in <region>": what the list of links covers, for the message. */
+  private async scope(): Promise<string> {
+    const region = this.settings.region;
+    try {
+      const user = await this.client.getSelf();
+      return `the links made by the token's user${user.username ? ` ${user.username}` : ''} in ${region}`;
+    } catch (err) {
+      this.log.debug(`token's user not read: ${String(err)}`);
+      return `the links made by the token's user in ${region}`;
+    }
   }
 
   /** Links name their app by id: the name of each is read (a few at a time, within the step's budget). */

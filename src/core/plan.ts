@@ -2,7 +2,8 @@
 import { assertNever } from './errors.js';
 import type { CiContext, CiEvent, PullRequestInfo, Terms } from './event.js';
 import { LINK_FIELDS, type Command, type LinkField, type LinkSettings, type Settings } from './settings.js';
-import type { Deployment, ReviewApp, ScmIntegration, ScmRepoLink } from '../scalingo/types.js';
+import type { Deployment, ScmIntegration, ScmRepoLink } from '../scalingo/types.js';
+import { reviewAppGate } from './review-app-plan.js';
 
 export interface FieldChange {
   field: LinkField;
@@ -184,21 +185,6 @@ export function readAhead(command: Command, event: CiEvent): {
 }
 
 /**
- * Why a review app is not made for this pull request yet (on-demand review apps), or undefined when it is. A
- * pull request whose labels or draft state the CI does not give is not held back.
- */
-export function reviewAppGate(settings: Settings, pr: PullRequestInfo, t: Terms): string | undefined {
-  const label = settings.reviewAppLabel;
-  if (label !== undefined && pr.labels !== undefined && !pr.labels.includes(label)) {
-    return `${capital(t.pr(pr.number))} has no label ${label}: no review app (add the label ${label} to get one; \`${t.name('review-app-label')}\` is set)`;
-  }
-  if (!settings.reviewAppDrafts && pr.draft === true) {
-    return `${capital(t.pr(pr.number))} is a draft: no review app until it is marked ready (\`${t.setting('review-app-drafts', 'false')}\` is set)`;
-  }
-  return undefined;
-}
-
-/**
  * A run that cannot know its pull request fails before any request, so that it changes nothing: `command:
  * review-app` with no number given nor in the event, or a pull request event that names none.
  */
@@ -212,18 +198,6 @@ export function missingPullRequest(settings: Settings, ctx: CiContext): string |
     return `The ${event.name} event names no ${t.pr()} number (its payload has none): nothing was changed. Run on a complete ${t.pr()} event, or set \`${t.setting('command', 'review-app')}\` with \`${t.name('pull-request')}\`.`;
   }
   return undefined;
-}
-
-/**
- * The branch to deploy a review app with: the one its own link follows (for a pull request from a fork, the fork's
- * branch), else the event's head branch, else the one the review app list names.
- */
-export function reviewAppBranch(ownLink: ScmRepoLink | null, pr: PullRequestInfo, listed: ReviewApp | undefined): string | undefined {
-  return ownLink?.branch || pr.headBranch || branchName(listed?.pull_request?.branch_name);
-}
-
-function capital(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /**
@@ -285,13 +259,4 @@ export function expectedCommit(ctx: CiContext, branch: string): string | undefin
   const event = ctx.event;
   if ((event.kind === 'push' || event.kind === 'manual') && event.branch === branch) return event.sha ?? ctx.sha;
   return undefined;
-}
-
-export function findReviewApp(list: ReviewApp[], pr: number): ReviewApp | undefined {
-  return list.find((ra) => Number(ra.pull_request?.number) === pr);
-}
-
-/** The review app list may name a branch `owner:branch` (as GitHub labels it); git branch names have no colon. */
-export function branchName(name: string | undefined): string | undefined {
-  return name?.slice(name.lastIndexOf(':') + 1) || undefined;
 }

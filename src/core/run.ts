@@ -15,7 +15,8 @@ import { ReportBuilder, type RunReport } from './report.js';
 import type { Settings } from './settings.js';
 import { deploy, readForDeploy } from './steps/deploy.js';
 import { reconcileLink, unlink } from './steps/link.js';
-import { closed, reviewApp, reviewAppsOf } from './steps/review-app.js';
+import { reviewApp, reviewAppsOf } from './steps/review-app.js';
+import { closed } from './steps/review-app-closed.js';
 
 export type { DeploymentEvent, RunDeps, RunHooks, SharedSession } from './job.js';
 export { reportOutputs, type DeploymentInfo, type LinkResult, type Outcome, type RunReport } from './report.js';

@@ -2,7 +2,7 @@
 import { Auth } from './auth.js';
 import { notFound, ScalingoApiError, UnexpectedResponseError } from './errors.js';
 import { Http, type HttpOptions, type HttpResponse, type RequestSpec } from './http.js';
-import type { App, Deployment, ReviewApp, ScmIntegration, ScmRepoLink, ScmRepoLinkSettings } from './types.js';
+import type { App, Deployment, ReviewApp, ScmIntegration, ScmRepoLink, ScmRepoLinkSettings, User } from './types.js';
 
 export interface ClientOptions extends HttpOptions {
   apiToken: string;
@@ -136,6 +136,13 @@ export class ScalingoClient {
     const path = '/v1/scm_integrations';
     const res = await this.call({ method: 'GET', service: 'auth', path, idempotent: true, expect: [200] });
     return unwrapArray<ScmIntegration>(res, 'GET', path, 'scm_integrations');
+  }
+
+  /** The token's user (`GET /v1/users/self` on the auth service). */
+  async getSelf(): Promise<User> {
+    const path = '/v1/users/self';
+    const res = await this.call({ method: 'GET', service: 'auth', path, idempotent: true, expect: [200] });
+    return unwrap<User>(res, 'GET', path, 'user');
   }
 
   async getApp(app: string): Promise<App> {

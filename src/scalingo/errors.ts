@@ -13,6 +13,9 @@ export class ScalingoApiError extends Error {
     readonly apiMessage: string,
     readonly details: {
       resource?: string;
+      /** 402: what Scalingo asks payment for (`free-trial-exceeded`...), and where to pay or upgrade. */
+      name?: string;
+      url?: string;
       fieldErrors?: Record<string, string[]>;
       requestId?: string;
       attempts?: number;

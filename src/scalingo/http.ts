@@ -212,8 +212,10 @@ function apiError(spec: RequestSpec, status: number, contentType: string, text: 
   let message = bodyStart(text);
   if (/json/i.test(contentType) || /^\s*\{/.test(text)) {
     try {
-      const parsed = JSON.parse(text) as { error?: unknown; errors?: unknown; resource?: unknown; message?: unknown };
+      const parsed = JSON.parse(text) as { error?: unknown; errors?: unknown; resource?: unknown; message?: unknown; name?: unknown; url?: unknown };
       if (typeof parsed.resource === 'string') details.resource = parsed.resource;
+      if (status === 402 && typeof parsed.name === 'string') details.name = parsed.name;
+      if (status === 402 && typeof parsed.url === 'string' && /^https:\/\//.test(parsed.url)) details.url = parsed.url;
       if (parsed.errors && typeof parsed.errors === 'object' && !Array.isArray(parsed.errors)) {
         const fieldErrors: Record<string, string[]> = {};
         for (const [field, msgs] of Object.entries(parsed.errors as Record<string, unknown>)) {

@@ -40,6 +40,11 @@ export interface ScmIntegration {
   username?: string;
 }
 
+export interface User {
+  id?: string;
+  username?: string;
+}
+
 export interface App {
   id?: string;
   name?: string;

@@ -39,7 +39,7 @@ describe('GitHub Action', () => {
     const w = await world({ links: { 'my-app': { source: 'https://github.com/someone/else' } } });
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { app: '' } });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('::error::No Scalingo app is linked to https://github.com/Codertocat/Hello-World: set `app` to the app(s) to deploy, or link an app to this repository');
+    expect(r.stdout).toMatch(/::error::No Scalingo app is linked to https:\/\/github.com\/Codertocat\/Hello-World among the links made by the token's user( test-user)? in osc-fr1 \(Scalingo's list of links holds only those\): set `app` to the app\(s\) to deploy, or link an app to this repository/);
     expect(w.fake.mutating()).toEqual([]);
     expect(r.outputs.apps).toBe('[]');
   });

@@ -214,8 +214,8 @@ describe('pull request', () => {
       'api GET /v1/apps/my-app-pr2/deployments/<id>',
       'api GET /v1/apps/my-app-pr2/deployments/<id>',
       'api GET /v1/apps/my-app-pr2/deployments/<id>',
-      // The short look for a deployment it would have started by itself (a page, to prefer the head's): none, the
-      // checks are pending.
+      // The look for a deployment it would have started by itself while it was created (a page, to prefer the
+      // head's): none, the checks are pending; and, once followed, the look for one Scalingo started too, late.
       'api GET /v1/apps/my-app-pr2/deployments?page=1&per_page=10',
       'api GET /v1/apps/my-app-pr2/deployments?page=1&per_page=10',
       'api GET /v1/apps/my-app-pr2/scm_repo_link',
@@ -236,7 +236,7 @@ describe('pull request', () => {
     expect(r.outputs).toMatchObject({ app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'app-url': 'https://my-app-pr2.osc-fr1.scalingo.io', 'deployment-id': deployment.id, 'deployment-status': 'success', link: 'unchanged' });
   });
 
-  it('synchronize with an existing review app: redeploys it with the branch its link follows', async () => {
+  it('synchronize with an existing review app: redeploys it with the pull request\'s head branch, bare', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes', auto_deploy_enabled: false }] });
     const f = w.fake;
     const r = await w.run({ ctx: onGitHub('pull_request', 'refs/pull/2/merge', pr('synchronize')) });
@@ -257,7 +257,7 @@ describe('pull request', () => {
     ]);
     expect(writes(f)).toEqual([{ method: 'POST', path: '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', body: { branch: 'changes' } }]);
     expect(r.outputs).toMatchObject({ app: 'my-app-pr2', 'review-app': 'my-app-pr2', 'deployment-status': 'success' });
-    expect(r.log).toContain('Review app my-app-pr2 exists: redeploying branch changes (the branch its link follows)');
+    expect(r.log).toContain('Review app my-app-pr2 exists: redeploying branch changes\n');
   });
 
   it('closed: deploys nothing and says Scalingo deletes the review app at once', async () => {

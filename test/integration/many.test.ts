@@ -90,14 +90,47 @@ describe('discovery', () => {
     expect(r.started.map((e) => e.reviewApp).sort()).toEqual(['back-pr2', 'front-pr2']);
   });
 
-  it('nothing linked to this repository: fails, naming the repository and what to do', async () => {
+  it('nothing linked to this repository: fails, naming the repository, whose links were searched and where, and what to do', async () => {
     const w = await world({ apps: { a: {}, b: {} }, links: { a: { source: 'https://github.com/someone/else', branch: 'master' } } });
+    w.fake.fault({ kind: 'status', service: 'auth', method: 'GET', path: '/v1/users/self', status: 200, body: { user: { id: 'us-1', username: 'deploy-bot', email: 'bot@example.com' } } });
     const r = await w.step({ ctx: onPush('master'), inputs: { app: '', ...FAST } });
 
     expect(r.step.ok).toBe(false);
-    expect(r.step.message).toBe(`No Scalingo app is linked to ${REPO}: set \`app\` to the app(s) to deploy, or link an app to this repository (Scalingo dashboard, or \`command: link\` with \`app\`).`);
+    expect(r.step.message).toBe(`No Scalingo app is linked to ${REPO} among the links made by the token's user deploy-bot in osc-fr1 (Scalingo's list of links holds only those): set \`app\` to the app(s) to deploy, or link an app to this repository (Scalingo dashboard, or \`command: link\` with \`app\`).`);
+    expect(r.step.message).not.toContain('bot@example.com');
     expect(w.fake.mutating()).toEqual([]);
     expect(JSON.parse(r.outputs.apps!)).toEqual([]);
+  });
+
+  it('nothing linked, the token\'s user unreadable: the same message, without the name', async () => {
+    const w = await world({ apps: { a: {} }, links: {} });
+    w.fake.fault({ kind: 'status', service: 'auth', method: 'GET', path: '/v1/users/self', status: 500, times: Infinity });
+    const r = await w.step({ ctx: onPush('master'), inputs: { app: '', ...FAST }, deps: { retry: { baseDelayMs: 5, maxDelayMs: 10 } } });
+    expect(r.step.message).toMatch(/^No Scalingo app is linked to \S+ among the links made by the token's user in osc-fr1 \(Scalingo's list/);
+  });
+
+  it('review apps\' own links, in the list of links and pointing at the same repository, are never taken for managed apps', async () => {
+    // A review app whose link follows the pull request's branch, bare, as the push: its parent's list tells.
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }], deployScript: ['queued', 'success'] });
+    w.fake.state.links['my-app-pr2']!.branch = 'changes';
+    const r = await w.step({ ctx: onPush('changes'), inputs: { app: '', ...FAST } });
+
+    expect(r.step).toMatchObject({ ok: true, outcome: 'nothing-to-deploy' });
+    expect(r.log).toContain('Left out: my-app-pr2 is a review app of my-app (its review app list says so): a step never manages it');
+    expect(w.fake.mutating()).toEqual([]);
+  });
+
+  it('`command: link` with no app never re-points a review app\'s link (one following `owner:branch`)', async () => {
+    const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }, { pr: 3, head_branch: 'fix' }] });
+    w.fake.state.links['my-app-pr2']!.branch = 'Codertocat:changes';
+    const r = await w.step({ ctx: onPush('master'), inputs: { app: '', command: 'link', branch: 'main', 'auto-deploy': 'true', ...FAST } });
+
+    expect(r.step.ok).toBe(true);
+    // my-app-pr2 follows a head label: left out at once; my-app-pr3 by its parent's list.
+    expect(r.log).toMatch(/Left out: 1 review app\(s\) linked to it too \(\S+ \(Codertocat:changes\)\): a step never manages them/);
+    expect(r.log).toContain('Left out: my-app-pr3 is a review app of my-app (its review app list says so): a step never manages it');
+    expect(w.fake.mutating().map((q) => `${q.method} ${q.path}`)).toEqual(['PATCH /v1/apps/my-app/scm_repo_link']);
+    expect(w.fake.state.links['my-app-pr2']).toMatchObject({ branch: 'Codertocat:changes', auto_deploy_enabled: true });
   });
 
   it('apps linked, none following this branch: passes, saying which app follows which branch', async () => {

@@ -66,8 +66,8 @@ describe('a new review app', () => {
     expect(f.deploymentsCreated()).toHaveLength(1);
   });
 
-  it('that already started a deployment by itself: follows it and sends no deploy', async () => {
-    const w = await world({ ...LINKED, reviewAppChecks: 'passed', reviewAppDeploymentDelay: 1 });
+  it('that started a deployment by itself at once (checks passed, nothing to provision): follows it and sends no deploy', async () => {
+    const w = await world({ ...LINKED, reviewAppChecks: 'passed' });
     const f = w.fake;
     const r = await w.run({ ctx: onPr(pr('opened')) });
 
@@ -77,6 +77,7 @@ describe('a new review app', () => {
     expect(f.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr2', trigger: 'review_app' })]);
     expect(r.outputs['deployment-id']).toBe(deployment!.id);
     expect(r.log).toMatch(/Deployment \S+ of my-app-pr2 started by itself \(queued\): following it, no deploy sent/);
+    expect(r.warnings).toEqual([]);
   });
 
   it('with `review-app-auto-deploy: true`: leaves its own link auto-deploying (no PATCH)', async () => {
@@ -113,15 +114,17 @@ describe('a new review app through an outage', () => {
     expect(r.outputs['deployment-id']).toBe(f.deploymentsCreated()[0]!.id);
   });
 
-  it('its own link answering 404 for a moment right after the creation: read again, then its auto-deploy is set', async () => {
-    const w = await world({ ...LINKED, faults: [{ kind: 'status', method: 'GET', path: RA_LINK, status: 404, times: 2 }] });
+  it('its own link answering 404 for a moment right after the creation (still being created): read again, then its auto-deploy is set', async () => {
+    const w = await world({ ...LINKED, faults: [{ kind: 'status', method: 'GET', path: RA_LINK, status: 404, body: { resource: 'scm_repo_link', error: 'not found' }, times: 2 }] });
     const r = await w.run({ ctx: onPr(pr('opened')) });
 
     expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
-    expect(r.log).toContain('Review app my-app-pr2 shows no link of its own yet: reading it again');
+    expect(r.log).toContain('Review app my-app-pr2 is being created (no link of its own yet): waiting for it, and for a deployment it may start by itself');
     expect(r.log).not.toContain('has no link of its own');
     expect(writes(w.fake)).toEqual([MANUAL_REVIEW_APP, AUTO_DEPLOY_OFF, deployOf('changes')]);
     expect(w.fake.deploymentsCreated()).toHaveLength(1);
+    // The link and the deployments are looked at together, each round, while it is created.
+    expect(calls(w.fake).filter((c) => c === `api GET ${RA}/scm_repo_link`)).toHaveLength(3);
   });
 
   it.each([
@@ -142,14 +145,14 @@ describe('a new review app through an outage', () => {
     expect(f.deploymentsCreated()).toEqual([]);
   }, 10_000);
 
-  it('a failure that does not pass (403 on its deployments list) stands at once', async () => {
+  it('a failure that does not pass (403 on its deployments list) stands at once, before any other write', async () => {
     const w = await world({ ...LINKED, faults: [{ kind: 'status', method: 'GET', path: RA_DEPLOYMENTS, status: 403, times: Infinity }] });
     const r = await w.run({ ctx: onPr(pr('opened')) });
 
     expect(r.report).toMatchObject({ ok: false, outcome: 'error' });
     expect(w.fake.requests.filter((q) => q.fault === 'status')).toHaveLength(1);
     expect(r.log).not.toContain('trying again');
-    expect(writes(w.fake)).toEqual([MANUAL_REVIEW_APP, AUTO_DEPLOY_OFF]);
+    expect(writes(w.fake)).toEqual([MANUAL_REVIEW_APP]);
   });
 });
 
@@ -241,21 +244,112 @@ describe('an existing review app', () => {
     expect(r.report.ok).toBe(true);
   });
 
-  it('of a pull request from a fork: redeploys the branch its own link follows, not the event\'s bare head branch', async () => {
+  it('of a pull request from a fork: redeploys the event\'s head branch, bare, never Scalingo\'s `owner:branch` label', async () => {
     const w = await world({
       links: { 'my-app': IN_STEP_LINK },
       pulls: { 2: { head_branch: 'patch-1', fork: 'someone/Hello-World' } },
       reviewApps: [{ pr: 2, head_branch: 'patch-1', auto_deploy_enabled: false }],
     });
     const payload = pr('synchronize', (p) => {
-      p.pull_request.head = { ...p.pull_request.head, ref: 'changes', repo: { full_name: 'someone/Hello-World', fork: true } };
+      p.pull_request.head = { ...p.pull_request.head, ref: 'patch-1', repo: { full_name: 'someone/Hello-World', fork: true } };
     });
     const r = await w.run({ ctx: onPr(payload) });
 
     expect(r.report.ok).toBe(true);
-    expect(w.fake.state.links['my-app-pr2']).toMatchObject({ owner: 'someone', branch: 'patch-1' });
     expect(writes(w.fake)).toEqual([deployOf('patch-1')]);
-    expect(r.log).toContain('Review app my-app-pr2 exists: redeploying branch patch-1 (the branch its link follows)');
+    expect(r.log).toContain('Review app my-app-pr2 exists: redeploying branch patch-1\n');
+  });
+});
+
+describe('the branch a review app deploys, as Scalingo stores it (`owner:branch` on its own link and in the list)', () => {
+  /** Scalingo's copies of the branch: GitHub's head label on the review app's own link and in the list. */
+  const LABELLED_LINK = { kind: 'status', method: 'GET', path: /^\/v1\/apps\/my-app-pr2\/scm_repo_link$/, status: 200, times: Infinity } as const;
+  const labelled = (f: Fake, branch: string) => ({ ...LABELLED_LINK, body: { scm_repo_link: { ...f.state.links['my-app-pr2'], branch } } });
+
+  it('a redeploy sends the event\'s bare head branch, whatever the review app\'s own link says', async () => {
+    const w = await world({ ...LINKED, reviewApps: [{ pr: 2, head_branch: 'changes', auto_deploy_enabled: false }] });
+    w.fake.fault(labelled(w.fake, 'Codertocat:changes'));
+    const r = await w.run({ ctx: onPr(pr('synchronize')) });
+
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(writes(w.fake)).toEqual([deployOf('changes')]);
+  });
+
+  it('a new review app is deployed with the bare branch too', async () => {
+    const w = await world(LINKED);
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+    expect(r.report.ok).toBe(true);
+    expect(writes(w.fake).at(-1)).toEqual(deployOf('changes'));
+  });
+
+  it('`command: review-app` with a number given on another event: the branch from Scalingo\'s label, bare', async () => {
+    const w = await world({ ...LINKED, reviewApps: [{ pr: 2, head_branch: 'changes', auto_deploy_enabled: false }] });
+    w.fake.fault(labelled(w.fake, 'Codertocat:changes'));
+    const r = await w.run({ ctx: onGitHub('workflow_dispatch', 'refs/heads/master', {}), inputs: { command: 'review-app', 'pull-request': '2' } });
+
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(writes(w.fake)).toEqual([deployOf('changes')]);
+    expect(r.log).toContain('Review app my-app-pr2 exists: redeploying branch changes (from the own link)');
+  });
+
+  it('the review app list\'s label alone (no link of its own): the bare branch', async () => {
+    const w = await world({ ...LINKED, reviewApps: [{ pr: 2, head_branch: 'changes', auto_deploy_enabled: false }] });
+    w.fake.fault({ kind: 'status', method: 'GET', path: /^\/v1\/apps\/my-app-pr2\/scm_repo_link$/, status: 404, body: { resource: 'scm_repo_link', error: 'not found' }, times: Infinity });
+    const r = await w.run({ ctx: onGitHub('workflow_dispatch', 'refs/heads/master', {}), inputs: { command: 'review-app', 'pull-request': '2' } });
+
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(writes(w.fake)).toEqual([deployOf('changes')]);
+    expect(r.log).toContain('redeploying branch changes (from the review app list)');
+  });
+
+  it('Scalingo refusing the branch (404 naming nothing): one line quoting its answer and the branch sent, not "no SCM link"', async () => {
+    const w = await world({ ...LINKED, reviewApps: [{ pr: 2, head_branch: 'changes', auto_deploy_enabled: false }], faults: [{ kind: 'status', method: 'POST', path: `${RA}/scm_repo_link/manual_deploy`, status: 404, body: { error: 'branch not found' } }] });
+    const r = await w.run({ ctx: onPr(pr('synchronize')) });
+
+    expect(r.report).toMatchObject({ ok: false, outcome: 'error' });
+    expect(r.report.message).toBe('Scalingo answered 404 to the deploy of branch changes to review app my-app-pr2 (Scalingo said: branch not found): check that branch changes still exists in the repository (a pull request whose branch was deleted cannot be deployed).');
+    expect(w.fake.deploymentsCreated()).toEqual([]);
+  });
+
+  it('a fork\'s branch refused: says what to try (Scalingo\'s own review apps of forks)', async () => {
+    const w = await world({
+      links: { 'my-app': IN_STEP_LINK },
+      pulls: { 2: { head_branch: 'patch-1', fork: 'someone/Hello-World' } },
+      reviewApps: [{ pr: 2, head_branch: 'patch-1', auto_deploy_enabled: false }],
+      faults: [{ kind: 'status', method: 'POST', path: `${RA}/scm_repo_link/manual_deploy`, status: 404, body: { error: 'not found' } }],
+    });
+    const payload = pr('synchronize', (p) => {
+      p.pull_request.head = { ...p.pull_request.head, ref: 'patch-1', repo: { full_name: 'someone/Hello-World', fork: true } };
+    });
+    const r = await w.run({ ctx: onPr(payload), inputs: { 'fail-without-token': 'true' } });
+
+    expect(r.report.message).toBe('Scalingo answered 404 to the deploy of branch patch-1 to review app my-app-pr2 (Scalingo said: not found): pull request #2 comes from a fork, and Scalingo may not deploy a fork\'s branch by name. Let Scalingo make the review apps of forks itself (`review-apps: true` with `review-apps-from-forks: true`), or push the branch to this repository.');
+  });
+
+  it('a 404 naming nothing on manual_review_app quotes Scalingo and names the pull request', async () => {
+    const w = await world({ ...LINKED, faults: [{ kind: 'status', method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app', status: 404, body: { error: 'pull request not found' } }] });
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+
+    expect(r.report.message).toBe('Scalingo answered 404 to the creation of the review app of pull request #2 (pull_request_id 2) (Scalingo said: pull request not found): check that pull request #2 is open in the repository linked to my-app.');
+  });
+
+  it('a 402 says what Scalingo asks payment for, and where', async () => {
+    const w = await world({ ...LINKED, faults: [{ kind: 'status', method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_review_app', status: 402, body: { name: 'free-trial-exceeded', error: 'Your free trial has ended', url: 'https://dashboard.scalingo.com/billing/upgrade' } }] });
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+
+    expect(r.report.message).toBe('Scalingo asks for payment on POST /v1/apps/my-app/scm_repo_link/manual_review_app (402 free-trial-exceeded) (Scalingo said: Your free trial has ended): add a payment method or upgrade at https://dashboard.scalingo.com/billing/upgrade.');
+  });
+});
+
+describe('a review app named as the app', () => {
+  it('its link is never changed: one line says to name its parent instead', async () => {
+    const w = await world({ ...LINKED, reviewApps: [{ pr: 2, head_branch: 'changes' }] });
+    w.fake.state.links['my-app-pr2']!.branch = 'Codertocat:changes';
+    const r = await w.run({ ctx: onGitHub('push', 'refs/heads/master', webhook('push')), inputs: { app: 'my-app-pr2', branch: 'master' } });
+
+    expect(r.report).toMatchObject({ ok: false, outcome: 'error' });
+    expect(r.report.message).toBe('App my-app-pr2 is a review app (its link follows Codertocat:changes, a pull request\'s branch): this step never changes a review app\'s link. Set `app` to its parent app.');
+    expect(writes(w.fake)).toEqual([]);
   });
 });
 
@@ -271,16 +365,35 @@ describe('a closed pull request', () => {
     expect(r.report.notes).toEqual(['Pull request #2 is closed and has no review app on my-app: nothing to do (Scalingo deletes a review app created on demand, as this step creates them, as soon as its pull request closes).']);
   });
 
-  it('with a review app still listed: gives the deletion dates from the list', async () => {
+  /** The review app list as Scalingo answers it: its dates, sentinels included, as given. */
+  const listing = (dates: { on_close_deletion_date: string; stale_deletion_date: string }) => ({
+    kind: 'status', method: 'GET', path: '/v1/apps/my-app/scm_repo_link/review_apps', status: 200, times: Infinity,
+    body: { review_apps: [{ app_name: 'my-app-pr2', created_at: '2026-12-01T10:00:00Z', pull_request: { number: 2, branch_name: 'Codertocat:changes', closed_at: '2026-12-03T09:00:00Z' }, ...dates }] },
+  }) as const;
+  const NEVER = '2135-01-17T08:41:44Z';
+  const UNSET = '0001-01-01T00:00:00Z';
+
+  it('with a review app still listed: gives the close deletion date, and the stale one when the link deletes stale review apps', async () => {
     const link = { ...IN_STEP_LINK, deploy_review_apps_enabled: true, delete_on_close_enabled: true, hours_before_delete_on_close: 2, delete_stale_enabled: true, hours_before_delete_stale: 72 };
-    const w = await world({ links: { 'my-app': link }, reviewApps: [{ pr: 2, head_branch: 'changes', manual: false, closed: true }] });
+    const w = await world({ links: { 'my-app': link }, faults: [listing({ on_close_deletion_date: '2026-12-03T11:00:00Z', stale_deletion_date: '2026-12-02T08:30:00Z' })] });
     const r = await w.run({ ctx: onPr(pr('closed')) });
 
     expect(r.report.ok).toBe(true);
-    const [listed] = (await (await fetch(`${w.fake.apiUrl}/v1/apps/my-app/scm_repo_link/review_apps`, { headers: { authorization: `Bearer ${bearerOf(w.fake)}` } })).json() as { review_apps: { on_close_deletion_date: string; stale_deletion_date: string }[] }).review_apps;
-    const date = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
-    expect(r.report.notes).toEqual([`Pull request #2 is closed: Scalingo deletes review app my-app-pr2 on ${date(listed!.on_close_deletion_date)} (stale deletion date: ${date(listed!.stale_deletion_date)}).`]);
+    // The stale date Scalingo gives is the last deployment's: the deletion comes 72 hours after it.
+    expect(r.report.notes).toEqual(['Pull request #2 is closed: Scalingo deletes review app my-app-pr2 on 2026-12-03 11:00 UTC (if not before, it is deleted as stale on 2026-12-05 08:30 UTC (72 hour(s) after its last deployment)).']);
     expect(r.outputs['review-app']).toBe('my-app-pr2');
+  });
+
+  it.each([
+    ['the "never" sentinel', NEVER],
+    ['Go\'s zero time', UNSET],
+  ])('never prints %s as a date, nor a stale date when the link does not delete stale review apps', async (_what, value) => {
+    const link = { ...IN_STEP_LINK, deploy_review_apps_enabled: true, delete_on_close_enabled: false, delete_stale_enabled: false };
+    const w = await world({ links: { 'my-app': link }, faults: [listing({ on_close_deletion_date: value, stale_deletion_date: '2026-12-02T08:30:00Z' })] });
+    const r = await w.run({ ctx: onPr(pr('closed')) });
+
+    expect(r.report.notes).toEqual(['Pull request #2 is closed: if Scalingo created review app my-app-pr2 by itself, it stays until you delete it in the dashboard (delete-on-close and delete-stale are off; set `delete-on-close: true` to delete it on close); Scalingo deletes a review app created on demand, as this step creates them, as soon as its pull request closes.']);
+    expect(r.log).not.toMatch(/2135|0001-01-01|2026-12-02/);
   });
 });
 
@@ -376,8 +489,3 @@ describe('review apps on demand', () => {
     expect(writes(w.fake)).toEqual([MANUAL_REVIEW_APP, AUTO_DEPLOY_OFF, deployOf('changes')]);
   });
 });
-
-/** A bearer the fake issued and still accepts, to read what it serves. */
-function bearerOf(f: Fake): string {
-  return f.state.bearers.at(-1)!.token;
-}

@@ -83,11 +83,30 @@ describe('explain: a 404 on a link action', () => {
   const ctx = { app: 'my-app', region: 'osc-fr1', apiUrl: 'https://api.osc-fr1.scalingo.com', authUrl: 'https://auth.scalingo.com' };
   const deploy = '/v1/apps/my-app/scm_repo_link/manual_deploy';
 
-  it('means "no link" only when the body names the link, or nothing', () => {
+  it('means "no link" only when the body names the link (or nothing, on an action that is not a deploy)', () => {
     expect(explain(new ScalingoApiError(404, 'POST', deploy, 'scm_repo_link not found', { resource: 'scm_repo_link' }), ctx)).toMatch(/^App "my-app" has no SCM link/);
-    expect(explain(new ScalingoApiError(404, 'POST', deploy, 'not found'), ctx)).toMatch(/^App "my-app" has no SCM link/);
+    expect(explain(new ScalingoApiError(404, 'GET', '/v1/apps/my-app/scm_repo_link/review_apps', 'not found'), ctx)).toMatch(/^App "my-app" has no SCM link/);
     expect(explain(new ScalingoApiError(404, 'POST', deploy, 'branch not found', { resource: 'branch' }), ctx)).toBe(
       `Scalingo found no branch for POST ${deploy} (404) (Scalingo said: branch not found): the app's link is there; check that this branch exists.`,
+    );
+  });
+
+  it('a 404 naming nothing on manual_deploy or manual_review_app is about what was sent, quoted, not a missing link', () => {
+    expect(explain(new ScalingoApiError(404, 'POST', deploy, 'not found'), ctx)).toBe(
+      `Scalingo answered 404 to POST ${deploy} (Scalingo said: not found), though the app's link is there: Scalingo does not know the branch sent; check that it exists in the linked repository.`,
+    );
+    expect(explain(new ScalingoApiError(404, 'POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', ''), ctx)).toBe(
+      'Scalingo answered 404 to POST /v1/apps/my-app/scm_repo_link/manual_review_app, though the app\'s link is there: Scalingo does not know the pull request number sent; check that it exists in the linked repository.',
+    );
+  });
+
+  it('a 402 names what Scalingo asks payment for, and where', () => {
+    const trial = new ScalingoApiError(402, 'POST', deploy, 'free trial exceeded', { name: 'free-trial-exceeded', url: 'https://dashboard.scalingo.com/billing' });
+    expect(explain(trial, ctx)).toBe(
+      `Scalingo asks for payment on POST ${deploy} (402 free-trial-exceeded) (Scalingo said: free trial exceeded): add a payment method or upgrade at https://dashboard.scalingo.com/billing.`,
+    );
+    expect(explain(new ScalingoApiError(402, 'POST', deploy, ''), ctx)).toBe(
+      `Scalingo asks for payment on POST ${deploy} (402): add a payment method or upgrade at https://dashboard.scalingo.com/billing.`,
     );
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { branchName, decideAction, expectedCommit, findReviewApp, linkSource, matchIntegrations, newDeployment, CLOCK_SKEW_MS, planLink, readAhead, sameRepository, tokenDecision } from '../../src/core/plan.js';
+import { decideAction, expectedCommit, linkSource, matchIntegrations, newDeployment, CLOCK_SKEW_MS, planLink, readAhead, sameRepository, tokenDecision } from '../../src/core/plan.js';
 import { parseSettings } from '../../src/core/settings.js';
 import type { CiContext, CiEvent } from '../../src/core/event.js';
 import { GITHUB_TERMS } from '../../src/platform/github/terms.js';
@@ -203,15 +203,6 @@ describe('the decisions the run makes before acting', () => {
     it('the newest before gone from the page read: compared by date', () => {
       expect(newDeployment([d('ours', 2), d('mid', -30)], { ...before, created_at: at(-10) }, since)?.id).toBe('ours');
     });
-  });
-
-  it('finds a review app by its pull request number, and reads its branch without an owner prefix', () => {
-    const list = [{ app_name: 'my-app-pr7', pull_request: { number: '7', branch_name: 'octocat:feature' } }, { app_name: 'x', pull_request: null }];
-    expect(findReviewApp(list, 7)?.app_name).toBe('my-app-pr7');
-    expect(findReviewApp(list, 8)).toBeUndefined();
-    expect(branchName('octocat:feature')).toBe('feature');
-    expect(branchName('feature')).toBe('feature');
-    expect(branchName(undefined)).toBeUndefined();
   });
 
   it('says pull requests and inputs in the words of the context', () => {

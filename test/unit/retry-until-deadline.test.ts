@@ -6,14 +6,13 @@ import { NetworkError, ScalingoApiError } from '../../src/scalingo/errors.js';
 const START = 1_000_000;
 const DOWN = new ScalingoApiError(503, 'GET', '/v1/apps/my-app-pr2/deployments', 'down');
 const RESET = new NetworkError('GET', '/v1/apps/my-app-pr2/deployments', 'ECONNRESET', false);
-const MISSING = new ScalingoApiError(404, 'GET', '/v1/apps/my-app-pr2/scm_repo_link', 'not found');
 const FORBIDDEN = new ScalingoApiError(403, 'GET', '/v1/apps/my-app-pr2/deployments', 'forbidden');
 
-function setup<T>(answer: (n: number) => Promise<T>, more: Partial<RetryUntilDeadline<T>> = {}) {
+function setup<T>(answer: (n: number) => Promise<T>, more: Partial<RetryUntilDeadline> = {}) {
   let t = START;
   const reads: number[] = [];
   const retried: unknown[] = [];
-  const opts: RetryUntilDeadline<T> = {
+  const opts: RetryUntilDeadline = {
     now: () => t,
     sleep: async (ms) => {
       t += ms;
@@ -61,29 +60,6 @@ describe('retryUntilDeadline', () => {
     await expect(s.run()).rejects.toBe(FORBIDDEN);
     expect(s.reads).toEqual([0]);
     expect(s.retried).toEqual([]);
-  });
-
-  it('tries again the failures it is told to, as long as it is told to', async () => {
-    const s = setup(async () => Promise.reject(MISSING), { alsoRetry: (_err, tries) => tries < 3 });
-    await expect(s.run()).rejects.toBe(MISSING);
-    expect(s.reads).toEqual([0, 5000, 10_000]);
-  });
-
-  it('reads again an answer not there yet, a few times, then takes it as it is', async () => {
-    const notYet: (string | null)[] = [];
-    const s = setup(async (): Promise<string | null> => null, {
-      notYet: (value, tries) => value === null && tries < 3,
-      onNotYet: (value) => notYet.push(value),
-    });
-    expect(await s.run()).toBeNull();
-    expect(s.reads).toEqual([0, 5000, 10_000]);
-    expect(notYet).toEqual([null, null]);
-  });
-
-  it('takes an answer not there yet as it is at the deadline', async () => {
-    const s = setup(async (): Promise<string | null> => null, { notYet: () => true, deadline: START + 7000 });
-    expect(await s.run()).toBeNull();
-    expect(s.reads).toEqual([0, 5000, 7000]);
   });
 
   it('stops when the run is cancelled during the wait', async () => {

@@ -1,6 +1,10 @@
-/** The pure decisions about review apps: on-demand gates, a run that cannot know its pull request, the branch to deploy. */
+/**
+ * The pure decisions about review apps: on-demand gates, a run that cannot know its pull request, the branch to deploy
+ * (bare, as Scalingo stores it as a head label), the links that are review apps' own, and Scalingo's dates.
+ */
 import { describe, expect, it } from 'vitest';
-import { CLOCK_SKEW_MS, decideAction, missingPullRequest, newDeployment, reviewAppBranch, reviewAppGate } from '../../src/core/plan.js';
+import { CLOCK_SKEW_MS, decideAction, missingPullRequest, newDeployment } from '../../src/core/plan.js';
+import { bareBranch, findReviewApp, headLabel, isReviewAppLink, meaningfulDate, reviewAppBranch, reviewAppCommit, reviewAppGate, staleDeletion } from '../../src/core/review-app-plan.js';
 import { parseSettings } from '../../src/core/settings.js';
 import type { CiContext, CiEvent, PullRequestInfo } from '../../src/core/event.js';
 import { GITHUB_TERMS } from '../../src/platform/github/terms.js';
@@ -69,12 +73,73 @@ describe('missingPullRequest (fails before any request)', () => {
   });
 });
 
-describe('reviewAppBranch', () => {
-  it('is the branch the review app\'s own link follows, else the head branch, else the listed one', () => {
-    expect(reviewAppBranch({ branch: 'patch-1' }, PR, undefined)).toBe('patch-1');
-    expect(reviewAppBranch(null, PR, undefined)).toBe('feature');
-    expect(reviewAppBranch({}, { number: 7, fork: false }, { pull_request: { branch_name: 'someone:fix' } })).toBe('fix');
-    expect(reviewAppBranch(null, { number: 7, fork: false }, undefined)).toBeUndefined();
+describe('the branch a review app deploys: the pull request\'s head branch, bare', () => {
+  const LABEL_LINK = { branch: 'Codertocat:changes' };
+
+  it('reads GitHub\'s head label `owner:branch` (git branch names never hold a colon)', () => {
+    expect(headLabel('Codertocat:changes')).toEqual({ owner: 'Codertocat', branch: 'changes' });
+    expect(headLabel('gip-inclusion:chore/x')).toEqual({ owner: 'gip-inclusion', branch: 'chore/x' });
+    expect(headLabel('changes')).toBeUndefined();
+    expect(headLabel(':changes')).toBeUndefined();
+    expect(headLabel('owner:')).toBeUndefined();
+    expect(headLabel(undefined)).toBeUndefined();
+    expect(bareBranch('Codertocat:changes')).toBe('changes');
+    expect(bareBranch('feature/x')).toBe('feature/x');
+    expect(bareBranch(null)).toBeUndefined();
+    expect(isReviewAppLink(LABEL_LINK)).toBe(true);
+    expect(isReviewAppLink({ branch: 'main' })).toBe(false);
+    expect(isReviewAppLink(null)).toBe(false);
+  });
+
+  it('takes the CI event\'s head branch first, never Scalingo\'s label', () => {
+    expect(reviewAppBranch(PR, LABEL_LINK, undefined, 'Codertocat')).toEqual({ branch: 'feature', from: 'event', fork: false });
+    expect(reviewAppBranch({ ...PR, fork: true }, LABEL_LINK, undefined, 'Codertocat')).toEqual({ branch: 'feature', from: 'event', fork: true });
+  });
+
+  it('without it, turns Scalingo\'s copy back into the bare branch: the review app\'s own link, then the list', () => {
+    const byHand: PullRequestInfo = { number: 7, fork: false };
+    expect(reviewAppBranch(byHand, LABEL_LINK, undefined, 'Codertocat')).toEqual({ branch: 'changes', from: 'own link', fork: false });
+    expect(reviewAppBranch(byHand, null, { pull_request: { branch_name: 'Codertocat:fix' } }, 'codertocat')).toEqual({ branch: 'fix', from: 'review app list', fork: false });
+    expect(reviewAppBranch(byHand, { branch: 'patch-1' }, undefined, 'Codertocat')).toEqual({ branch: 'patch-1', from: 'own link', fork: false });
+    expect(reviewAppBranch(byHand, null, undefined, 'Codertocat')).toBeUndefined();
+  });
+
+  it('knows a fork\'s branch by a label of another owner than the repository\'s', () => {
+    const byHand: PullRequestInfo = { number: 7, fork: false };
+    expect(reviewAppBranch(byHand, { branch: 'someone:patch-1' }, undefined, 'Codertocat')).toEqual({ branch: 'patch-1', from: 'own link', fork: true });
+    expect(reviewAppBranch(byHand, null, { pull_request: { branch_name: 'someone:patch-1' } }, 'Codertocat')?.fork).toBe(true);
+    // The repository's owner unknown: nothing says it is a fork.
+    expect(reviewAppBranch(byHand, { branch: 'someone:patch-1' }, undefined, undefined)?.fork).toBe(false);
+  });
+
+  it('keeps the pull request\'s head commit as the one to prefer, wherever the branch comes from', () => {
+    expect(reviewAppCommit({ ...PR, sha: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821' })).toBe('ec26c3e57ca3a959ca5aad62de7213c562f8c821');
+    expect(reviewAppCommit({ number: 7, fork: false })).toBeUndefined();
+  });
+
+  it('finds a review app by its pull request number', () => {
+    const list = [{ app_name: 'my-app-pr7', pull_request: { number: '7', branch_name: 'octocat:feature' } }, { app_name: 'x', pull_request: null }];
+    expect(findReviewApp(list, 7)?.app_name).toBe('my-app-pr7');
+    expect(findReviewApp(list, 8)).toBeUndefined();
+  });
+});
+
+describe('Scalingo\'s dates that mean nothing', () => {
+  it('are no dates: the "never" sentinel, Go\'s zero time, nothing or garbage', () => {
+    expect(meaningfulDate('2135-01-17T08:41:44Z')).toBeUndefined();
+    expect(meaningfulDate('0001-01-01T00:00:00Z')).toBeUndefined();
+    expect(meaningfulDate(null)).toBeUndefined();
+    expect(meaningfulDate('')).toBeUndefined();
+    expect(meaningfulDate('soon')).toBeUndefined();
+    expect(meaningfulDate('2026-12-03T10:00:00.000+01:00')).toBe(Date.parse('2026-12-03T09:00:00Z'));
+  });
+
+  it('the stale date is the last deployment\'s: the deletion comes hours after it, and only when the link deletes stale review apps', () => {
+    const listed = { stale_deletion_date: '2026-12-03T09:00:00Z' };
+    expect(staleDeletion(listed, { delete_stale_enabled: false, hours_before_delete_stale: 72 })).toBeUndefined();
+    expect(staleDeletion(listed, null)).toBeUndefined();
+    expect(staleDeletion(listed, { delete_stale_enabled: true, hours_before_delete_stale: 72 })).toBe('on 2026-12-06 09:00 UTC (72 hour(s) after its last deployment)');
+    expect(staleDeletion({ stale_deletion_date: '0001-01-01T00:00:00Z' }, { delete_stale_enabled: true, hours_before_delete_stale: 24 })).toBe('24 hour(s) after its last deployment');
   });
 });
 

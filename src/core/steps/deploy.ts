@@ -1,5 +1,7 @@
 /** A deploy of a branch through the link (manual_deploy), never sent twice, never mistaken for another deployment. */
 import { dashboardUrl } from '../../scalingo/dashboard.js';
+import { notFound, ScalingoApiError } from '../../scalingo/errors.js';
+import { UserError } from '../errors.js';
 import type { App, Deployment, ScmRepoLink } from '../../scalingo/types.js';
 import type { Job } from '../job.js';
 import { expectedCommit, newDeployment } from '../plan.js';
@@ -46,8 +48,16 @@ export async function deploy(job: Job, branch: string, link: ScmRepoLink | null,
     return;
   }
   const commit = expectedCommit(job.ctx, branch);
-  const deployment = await job.log.group(`Deploy branch ${branch} of ${s.app}`, () => trigger(job, s.app, branch, reads.newest, commit));
-  await followAndReport(job, s.app, deployment, undefined, app);
+  const deployment = await job.log.group(`Deploy branch ${branch} of ${s.app}`, async () => {
+    try {
+      return await trigger(job, s.app, branch, reads.newest, commit);
+    } catch (err) {
+      const refused = branchRefused(err, branch, s.app);
+      if (refused) throw new UserError(`${refused}: check that branch ${branch} exists in the repository (${job.input('branch')}, ${job.input('deploy-branch')}).`);
+      throw err;
+    }
+  });
+  await followAndReport(job, s.app, deployment, undefined, { known: app });
 }
 
 /**
@@ -65,7 +75,35 @@ export async function trigger(job: Job, app: string, branch: string, before: Dep
     `deploy of branch ${branch} of ${app}`,
     () => client.manualDeploy(app, branch),
     async () => newDeployment(await client.listDeployments(app, 10), prior, since, commit),
+    // An earlier send whose answer was lost may have been processed late: then Scalingo runs both, the first first.
+    async (resent) => {
+      let first: Deployment | undefined;
+      try {
+        first = newDeployment(await client.listDeployments(app, 10), prior, since, commit);
+      } catch (err) {
+        job.log.debug(`deployments of ${app} not read after the resend: ${String(err)}`);
+        return resent;
+      }
+      if (!first || first.id === resent.id || !olderThan(first, resent)) return resent;
+      job.warn(`Scalingo processed the deploy of branch ${branch} twice (the first answer was lost and its effect showed late): deployments ${first.id} and ${resent.id}, which it runs one after the other; following ${first.id}, the first.`, 'Second deployment');
+      return first;
+    },
   );
   job.log.info(`Deployment ${deployment.id} started (${deployment.status})`);
   return deployment;
+}
+
+/**
+ * A 404 naming nothing on manual_deploy, right after the link was read: Scalingo refused the branch sent. The start
+ * of the one line that says so, with Scalingo's answer; undefined for any other failure.
+ */
+export function branchRefused(err: unknown, branch: string, app: string): string | undefined {
+  if (!(err instanceof ScalingoApiError && err.path.endsWith('/manual_deploy') && notFound(err) === 'unnamed')) return undefined;
+  return `Scalingo answered 404 to the deploy of branch ${branch} to ${app}${err.apiMessage ? ` (Scalingo said: ${err.apiMessage})` : ''}`;
+}
+
+/** `a` was created before `b` (both dated). */
+function olderThan(a: Deployment, b: Deployment): boolean {
+  const [x, y] = [Date.parse(a.created_at ?? ''), Date.parse(b.created_at ?? '')];
+  return Number.isFinite(x) && Number.isFinite(y) && x <= y;
 }

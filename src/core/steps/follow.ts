@@ -129,11 +129,16 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
   return end(deployment.status === 'success' ? 'success' : 'failed');
 }
 
-/**
- * Tells the platform the deployment started, follows it (unless `wait: false`) and gives the run its verdict.
- * `known`: the app as already read by the step, if it was (its URL and deployments stream are not read again).
- */
-export async function followAndReport(job: Job, app: string, initial: Deployment, pr: PullRequestInfo | undefined, known?: App): Promise<void> {
+export interface FollowExtras {
+  /** The app as already read by the step, if it was (its URL and deployments stream are not read again). */
+  known?: App;
+  /** Called once the deployment was followed to its end (not when the run stopped before). */
+  afterFollow?: (deployment: Deployment) => Promise<void>;
+}
+
+/** Tells the platform the deployment started, follows it (unless `wait: false`) and gives the run its verdict. */
+export async function followAndReport(job: Job, app: string, initial: Deployment, pr: PullRequestInfo | undefined, extras: FollowExtras = {}): Promise<void> {
+  const known = extras.known;
   const s = job.settings;
   const report = job.report;
   report.target(app, dashboardUrl(s.region, app, initial.id));
@@ -185,6 +190,7 @@ export async function followAndReport(job: Job, app: string, initial: Deployment
       await announced;
     }
   });
+  if (result.outcome === 'success' || result.outcome === 'failed') await extras.afterFollow?.(result.deployment);
   await conclude(job, app, result.outcome, result.deployment, result.live);
 }
 

@@ -5,6 +5,7 @@ import type { ScmIntegration, ScmRepoLink } from '../../scalingo/types.js';
 import { assertNever, UserError } from '../errors.js';
 import type { Job } from '../job.js';
 import { linkSource, matchIntegrations, newLinkBranch, planLink, sameRepository, type LinkPlan } from '../plan.js';
+import { isReviewAppLink } from '../review-app-plan.js';
 
 /** Reads the link and makes it what the settings say; returns the link as it is afterwards (planned, in a dry run). */
 export async function reconcileLink(job: Job): Promise<ScmRepoLink | null> {
@@ -41,6 +42,10 @@ async function applyLinkPlan(job: Job, current: ScmRepoLink | null): Promise<Scm
       job.report.link('unchanged');
       return current;
     case 'update': {
+      // The one write the step makes to a review app's link is its auto-deploy, from the review app flow.
+      if (isReviewAppLink(current)) {
+        throw new UserError(`App ${s.app} is a review app (its link follows ${current?.branch ?? '?'}, a ${job.terms.pr()}'s branch): this step never changes a review app's link. Set ${job.input('app')} to its parent app.`);
+      }
       if (s.dryRun) {
         job.report.link('would-update', plan.changes);
         return { ...current, ...plan.settings };

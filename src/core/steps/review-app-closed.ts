@@ -1,0 +1,51 @@
+/**
+ * A closed pull request: nothing is deployed; the step says what becomes of its review app. Scalingo deletes a
+ * review app created on demand (as this step creates them) as soon as its pull request closes; one it created by
+ * itself follows the parent link's deletion settings. Scalingo's dates that mean nothing are never shown.
+ */
+import type { ReviewApp, ScmRepoLink } from '../../scalingo/types.js';
+import type { PullRequestInfo } from '../event.js';
+import type { Job } from '../job.js';
+import { findReviewApp, formatDate, meaningfulDate, staleDeletion } from '../review-app-plan.js';
+
+/** A closed pull request: nothing to deploy; say what becomes of its review app. */
+export function closed(job: Job, pr: PullRequestInfo, link: ScmRepoLink | null, reviewApps: ReviewApp[]): void {
+  const s = job.settings;
+  const t = job.terms;
+  const that = capital(t.pr(pr.number));
+  job.report.pullRequest(pr);
+  const existing = findReviewApp(reviewApps, pr.number);
+  const onDemand = `Scalingo deletes a review app created on demand, as this step creates them, as soon as its ${t.pr()} closes`;
+  let note: string;
+  if (!existing) {
+    note = `${that} is closed and has no review app on ${s.app}: nothing to do (${onDemand}).`;
+  } else {
+    const name = existing.app_name ?? `${s.app}-pr${pr.number}`;
+    job.report.reviewApp(name);
+    // Scalingo's dates that mean nothing (a "never", Go's zero time) are not shown; the stale one only when it applies.
+    const onCloseAt = meaningfulDate(existing.on_close_deletion_date);
+    const stale = staleDeletion(existing, link);
+    const staleNote = stale ? ` (if not before, it is deleted as stale ${stale})` : '';
+    if (onCloseAt !== undefined) {
+      note = `${that} is closed: Scalingo deletes review app ${name} on ${formatDate(onCloseAt)}${staleNote}.`;
+    } else if (!link?.deploy_review_apps_enabled) {
+      // Scalingo's automatic review apps are off: this one was created on demand.
+      note = `${that} is closed: Scalingo deletes review app ${name} as soon as the ${t.pr()} closes, as it does every review app created on demand${staleNote}.`;
+    } else if (link.delete_on_close_enabled) {
+      const hours = link.hours_before_delete_on_close ?? 0;
+      note = `${that} is closed: Scalingo deletes review app ${name} ${hours > 0 ? `in ${hours} hour(s)` : 'now'} (delete-on-close is on).`;
+    } else {
+      const until = stale
+        ? `Scalingo deletes it as stale ${stale}`
+        : `you delete it in the dashboard (delete-on-close and delete-stale are off; set ${job.setting('delete-on-close', 'true')} to delete it on close)`;
+      note = `${that} is closed: if Scalingo created review app ${name} by itself, it stays until ${until}; ${onDemand}.`;
+    }
+  }
+  job.report.note(note);
+  job.log.info(note);
+  job.report.finish(true, 'nothing-to-deploy', note);
+}
+
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
