@@ -21,11 +21,12 @@ describe('GitLab component: spec:inputs', () => {
     expect(text).not.toMatch(/inputs\.(api-token|github-token)/);
   });
 
-  it('describes every input and gives it a type or options, and a default (an empty app finds the apps)', () => {
+  it('describes every input and declares its type (options are strings), and a default (an empty app finds the apps)', () => {
     for (const [name, def] of Object.entries(inputs)) {
       expect(typeof def.description, name).toBe('string');
       expect(String(def.description).length, name).toBeGreaterThan(10);
-      expect(def.type !== undefined || def.options !== undefined, name).toBe(true);
+      expect(['string', 'boolean', 'number', 'array'], name).toContain(def.type);
+      if (def.options !== undefined) expect(def.type, name).toBe('string');
       expect(def, name).toHaveProperty('default');
     }
     expect(inputs.app).toMatchObject({ type: 'string', default: '' });
@@ -85,7 +86,7 @@ describe('GitLab component: spec:inputs', () => {
     expect(inputs['job-prefix']).toMatchObject({ type: 'string', default: 'scalingo' });
     expect(inputs.image).toMatchObject({ type: 'string', default: 'node:24-alpine' });
     expect(inputs.package).toMatchObject({ type: 'string', default: '' });
-    expect(inputs['deployment-tier']).toMatchObject({ options: ['production', 'staging', 'testing', 'development', 'other'], default: 'production' });
+    expect(inputs['deployment-tier']).toMatchObject({ type: 'string', options: ['production', 'staging', 'testing', 'development', 'other'], default: 'production' });
     expect(inputs['auto-stop-in']).toMatchObject({ type: 'string', default: '1 week' });
     // An empty package input runs the npm package of the component's own version (GitLab's component context).
     expect(header.spec.component).toEqual(['version']);
