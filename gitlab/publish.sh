@@ -9,7 +9,9 @@
 #         .gitlab-ci.yml           gitlab/catalog-ci.yml (creates the release that publishes a version)
 #       on top of REMOTE's main branch (if it has one), pushes it there, then pushes the tag VERSION (no "v":
 #       the Catalog wants semantic versions, e.g. 1.2.3; a leading "v" is dropped). REMOTE is any git URL or
-#       path; give credentials through git's own configuration, never in the URL.
+#       path; give credentials through git's own configuration, never in the URL. A version REMOTE already has
+#       with the same files passes (a re-run); with other files, it fails: a released version never moves.
+#       Pre-releases (1.3.0-rc.1) are published the same way; the Catalog keeps them out of ~latest and @1.
 #       PUBLISH_DRY_RUN=1 makes the commit and prints it without pushing.
 #
 #   gitlab/publish.sh remote-file [VERSION]
@@ -94,9 +96,19 @@ templates=$(printf '100644 blob %s\tscalingo.yml\n' "$(blob gitlab/templates/sca
 tree=$(printf '100644 blob %s\t.gitlab-ci.yml\n100644 blob %s\tLICENSE\n100644 blob %s\tREADME.md\n040000 tree %s\ttemplates\n' \
   "$(blob gitlab/catalog-ci.yml)" "$(blob LICENSE)" "$(blob gitlab/README.md)" "$templates" | git mktree)
 
-# A released version never moves.
+# A released version never moves: the same files under its tag are a re-run after a partial failure, and pass; other
+# files are a mistake.
 if [ -n "$(git ls-remote --tags "$remote" "refs/tags/$version")" ]; then
-  die "$remote already has the tag $version: publish a new version"
+  git fetch --quiet --no-tags "$remote" "+refs/tags/$version:refs/scalingo-catalog/tag" || die "cannot fetch the tag $version of $remote"
+  tagged=$(git rev-parse "refs/scalingo-catalog/tag^{commit}")
+  tagged_tree=$(git rev-parse "refs/scalingo-catalog/tag^{tree}")
+  git update-ref -d refs/scalingo-catalog/tag
+  if [ "$tagged_tree" = "$tree" ]; then
+    [ "${PUBLISH_DRY_RUN:-}" = 1 ] && { echo "$tagged"; exit 0; }
+    echo "$remote already has $version ($tagged) with these files: nothing to publish."
+    exit 0
+  fi
+  die "$remote already has the tag $version, with other files: publish a new version"
 fi
 
 # The catalog project's history goes on from its main branch, when it has one.

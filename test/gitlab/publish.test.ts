@@ -101,6 +101,37 @@ describe('gitlab/publish.sh', () => {
     expect(git(catalog, 'rev-parse', 'refs/tags/1.3.1^{commit}')).toBe(main);
   });
 
+  it('passes a re-run of a version already published with the same files, and changes nothing', () => {
+    const main = git(catalog, 'rev-parse', 'refs/heads/main');
+    const tagged = git(catalog, 'rev-parse', 'refs/tags/1.3.1');
+
+    const again = publish('v1.3.1', catalog);
+    expect(again.err).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.out).toContain(`already has 1.3.1 (${tagged}) with these files: nothing to publish`);
+    expect(git(catalog, 'rev-parse', 'refs/heads/main')).toBe(main);
+    expect(git(catalog, 'rev-parse', 'refs/tags/1.3.1')).toBe(tagged);
+  });
+
+  it('re-runs after a push of main whose tag push failed: tags the commit main already has', () => {
+    writeFileSync(join(source, 'gitlab/README.md'), `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nA change for 1.3.2.\n`);
+    commitSource('A change for 1.3.2');
+    const commit = spawnSync('sh', [join(source, 'gitlab/publish.sh'), '1.3.2', catalog], { cwd: source, env: { ...env, PUBLISH_DRY_RUN: '1' }, encoding: 'utf8' }).stdout.trim();
+    // The first attempt pushed main, then failed before the tag.
+    git(source, 'push', '-q', catalog, `${commit}:refs/heads/main`);
+
+    expect(publish('1.3.2', catalog).code).toBe(0);
+    expect(git(catalog, 'rev-parse', 'refs/tags/1.3.2^{commit}')).toBe(commit);
+    expect(git(catalog, 'rev-parse', 'refs/heads/main')).toBe(commit);
+  });
+
+  it('publishes a pre-release under its own tag', () => {
+    writeFileSync(join(source, 'gitlab/README.md'), `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nA change for 1.4.0.\n`);
+    commitSource('A change for 1.4.0');
+    expect(publish('v1.4.0-rc.1', catalog).code).toBe(0);
+    expect(git(catalog, 'rev-parse', 'refs/tags/1.4.0-rc.1^{commit}')).toBe(git(catalog, 'rev-parse', 'refs/heads/main'));
+  });
+
   it('never moves a released version, nor publishes something that is not a version', () => {
     writeFileSync(join(source, 'gitlab/README.md'), `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nAnother change.\n`);
     commitSource('Another change');
@@ -109,7 +140,7 @@ describe('gitlab/publish.sh', () => {
 
     const again = publish('1.3.1', catalog);
     expect(again.code).toBe(1);
-    expect(again.err).toContain('already has the tag 1.3.1');
+    expect(again.err).toContain('already has the tag 1.3.1, with other files');
     expect(git(catalog, 'rev-parse', 'refs/tags/1.3.1')).toBe(tagged);
     expect(git(catalog, 'rev-parse', 'refs/heads/main')).toBe(main);
 

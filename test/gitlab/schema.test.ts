@@ -126,14 +126,20 @@ describe('The catalog project\'s CI configuration (gitlab/catalog-ci.yml)', () =
     expect(errorsOf(config)).toEqual([]);
     // One project for both runs: the job list expands the same configuration, already checked.
     const catalog = project(config, { template: 'component' });
-    const [{ config: expanded }, jobs] = await Promise.all([
+    const tagged = (tag: string) => catalog.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: tag }, schema: false });
+    const [{ config: expanded }, jobs, preRelease, notAVersion] = await Promise.all([
       catalog.preview({ schema: false }),
-      catalog.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: '1.2.3' }, schema: false }),
+      tagged('1.2.3'),
+      tagged('1.3.0-rc.1'),
+      tagged('v1.2.3'),
     ]);
     expect(errorsOf(expanded)).toEqual([]);
     expect(jobs).toEqual({
       'scalingo-deploy': 'never', 'scalingo-review': 'never', 'scalingo-stop-review': 'never', 'create-release': 'on_success',
     });
+    // A pre-release tag is released too (the Catalog keeps it out of ~latest); a tag that is no version is not.
+    expect(preRelease['create-release']).toBe('on_success');
+    expect(notAVersion['create-release']).toBe('never');
   }, 60_000);
 });
 
