@@ -62,6 +62,19 @@ describe('release workflow: lint', () => {
     expect(workflow.jobs.gitlab!.environment).toBe('gitlab-catalog');
   });
 
+  it('has every variable, secret and environment it needs described in RELEASING.md', () => {
+    const text = readFileSync(WORKFLOW_FILE, 'utf8');
+    const releasing = readFileSync(join(ROOT, 'RELEASING.md'), 'utf8').replace(/\s+/g, ' ');
+    const names = new Set([...text.matchAll(/\b(?:vars|secrets)\.([A-Z_]+)/g)].map((m) => m[1]!));
+    expect([...names].sort()).toEqual(['GITLAB_CATALOG_PROJECT', 'GITLAB_CATALOG_TOKEN', 'RELEASE_APP_CLIENT_ID', 'RELEASE_APP_PRIVATE_KEY']);
+    for (const name of names) expect(releasing, name).toContain(`\`${name}\``);
+    for (const job of Object.values(workflow.jobs).filter((j) => j.environment)) {
+      const environment = typeof job.environment === 'string' ? job.environment : (job.environment as { name: string }).name;
+      expect(releasing, environment).toContain(`create \`${environment}\`, with required reviewers`);
+    }
+    expect(releasing).toContain('`NPM_VERSION`');
+  });
+
   it('evaluates the expressions the dry run meets as GitHub does', () => {
     const context = (path: string) => ({ 'github.ref_name': 'v1.2.0-rc.1', 'vars.X': '', 'matrix.node': 20 } as Record<string, string | number>)[path] ?? '';
     expect(evaluate("!contains(github.ref_name, '-')", context)).toBe(false);
