@@ -230,6 +230,28 @@ export class ReleaseSandbox {
     return this.git(this.source, 'rev-parse', 'HEAD');
   }
 
+  /**
+   * What RELEASING.md asks before a tag, in the source: package.json's version; the Unreleased entries moved under
+   * `## [version]` (a new section with `entries` when there is none and nothing is unreleased); the GitLab copy
+   * for include: remote: regenerated; then `unreleased`, if given, left under Unreleased (a mistake); committed.
+   */
+  prepareRelease(version: string, options: { entries?: string; unreleased?: string } = {}): void {
+    const packageJson = join(this.source, 'package.json');
+    writeFileSync(packageJson, readFileSync(packageJson, 'utf8').replace(/"version": "[^"]+"/, `"version": "${version}"`));
+    const changelog = join(this.source, 'CHANGELOG.md');
+    let text = readFileSync(changelog, 'utf8');
+    const start = text.indexOf('## [Unreleased]\n') + '## [Unreleased]\n'.length;
+    const end = text.indexOf('\n## [', start);
+    const unreleased = text.slice(start, end).trim();
+    const heading = `## [${version}] - 2027-01-04`;
+    if (unreleased) text = `${text.slice(0, start)}\n${heading}\n\n${unreleased}\n${text.slice(end)}`;
+    else if (!text.includes(`## [${version}]`)) text = `${text.slice(0, start)}\n${heading}\n\n${options.entries ?? '- A change.'}\n${text.slice(end)}`;
+    if (options.unreleased) text = text.replace('## [Unreleased]\n', `## [Unreleased]\n\n${options.unreleased}\n`);
+    writeFileSync(changelog, text);
+    execFileSync('sh', ['gitlab/publish.sh', 'remote', version], { cwd: this.source, stdio: 'ignore' });
+    this.commit(`Release ${version}`);
+  }
+
   /** Tags HEAD of the source and pushes the tag, as a maintainer starts a release. */
   tag(tag: string): string {
     this.git(this.source, 'tag', tag);

