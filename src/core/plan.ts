@@ -252,6 +252,15 @@ export function sameCommit(a: string | undefined, b: string | undefined): boolea
 }
 
 /**
+ * One line when the deployment builds another commit than the run's: Scalingo deploys the branch's head, which moved
+ * on since the run started, or was already ahead of it. Undefined when they are the same commit or either is unknown.
+ */
+export function commitMismatch(d: { gitRef?: string | undefined; runCommit?: string | undefined }): string | undefined {
+  if (!d.gitRef || !d.runCommit || sameCommit(d.gitRef, d.runCommit)) return undefined;
+  return `Scalingo built ${d.gitRef.slice(0, 7)}, the branch's head, not this run's commit ${d.runCommit.slice(0, 7)}: the branch moved on since, or this run is older than its head.`;
+}
+
+/**
  * The commit a deploy of `branch` is expected to build: the run's commit when the run is about that branch (a push
  * to it, a manual run on it); unknown otherwise (another branch given to deploy, a tag).
  */

@@ -4,7 +4,8 @@
  * stream: one read at once (then quick confirmations while the API lags). Back after an interruption: one read.
  */
 import { describe, expect, it } from 'vitest';
-import { follow, nextReadIn, type LiveSource } from '../../src/core/steps/follow.js';
+import { follow, nextReadIn } from '../../src/core/phases/follow.js';
+import type { LiveSource } from '../../src/core/phases/live-output.js';
 import type { Deployment } from '../../src/scalingo/types.js';
 
 const T0 = 1_000_000;

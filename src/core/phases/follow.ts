@@ -5,13 +5,14 @@
 import { dashboardUrl } from '../../scalingo/dashboard.js';
 import { describeFailure, isTransient } from '../../scalingo/errors.js';
 import { isFinished, KNOWN_TERMINAL_STATUSES, type App, type Deployment } from '../../scalingo/types.js';
+import type { AppRun } from '../app-context.js';
 import type { PullRequestInfo } from '../event.js';
 import { assertNever } from '../errors.js';
-import type { DeploymentEvent, Job } from '../job.js';
 import { formatDuration } from '../log.js';
-import { expectedCommit } from '../plan.js';
-import { commitMismatch } from '../render.js';
-import { boundedTail, harmless, LiveOutput, SAFETY_READ_MS, TAIL_LINES, type LiveSummary } from './live-output.js';
+import { commitMismatch } from '../plan.js';
+import type { Outcome } from '../report.js';
+import type { DeploymentEvent } from '../session.js';
+import { boundedTail, harmless, LiveOutput, SAFETY_READ_MS, TAIL_LINES, type LiveSource, type LiveSummary } from './live-output.js';
 
 export type FollowOutcome = 'success' | 'failed' | 'timed-out' | 'cancelled';
 
@@ -45,21 +46,6 @@ export interface FollowOptions {
   safetyReadMs?: number;
 }
 
-/** What the follow loop needs from a live stream of the deployment. */
-export interface LiveSource {
-  /** The stream is live: status requests are only a safety net. */
-  healthy(): boolean;
-  /** The stream saw the deployment end: a status request confirms it at once. */
-  sawEnd(): boolean;
-  /**
-   * The stream is live again after an interruption, during which the deployment may have ended unseen: one status
-   * request at once. `caughtUp()` is called when it is sent.
-   */
-  catchUp(): boolean;
-  caughtUp(): void;
-  /** Aborted at the next change of either: the wait for the next status request is cut short. */
-  changes(): AbortSignal;
-}
 
 /** First delay between the status requests that confirm an end the stream saw, when the API does not show it yet. */
 const CONFIRM_FIRST_MS = 250;
@@ -129,36 +115,61 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
   return end(deployment.status === 'success' ? 'success' : 'failed');
 }
 
-export interface FollowExtras {
+/** What the follow phase is given: the deployment started, and what is known of it. */
+export interface FollowTarget {
+  /** The app deployed: the app, or its review app. */
+  app: string;
+  initial: Deployment;
+  pr?: PullRequestInfo;
   /** The app as already read by the step, if it was (its URL and deployments stream are not read again). */
   known?: App;
+  /** The app's URL, when known already. */
+  appUrl?: string | undefined;
+  /** The commit the deployment should build (the pushed one, the pull request's head), when known. */
+  runCommit?: string | undefined;
   /** Called once the deployment was followed to its end (not when the run stopped before). */
   afterFollow?: (deployment: Deployment) => Promise<void>;
+  /** Each status seen while following, and the app's URL once read: recorded as they come. */
+  onStatus: (status: string) => void;
+  onAppUrl: (url: string) => void;
 }
 
-/** Tells the platform the deployment started, follows it (unless `wait: false`) and gives the run its verdict. */
-export async function followAndReport(job: Job, app: string, initial: Deployment, pr: PullRequestInfo | undefined, extras: FollowExtras = {}): Promise<void> {
-  const known = extras.known;
+/** What the follow phase decided: the verdict on the deployment, its last state, the end of a failed build's output. */
+export interface FollowVerdict {
+  ok: boolean;
+  outcome: Outcome;
+  message: string;
+  deployment: Deployment;
+  /** When its final status was seen. */
+  endedAt?: number;
+  tail?: string;
+  /** False when it was started and left running (`wait: false`). */
+  followed: boolean;
+}
+
+/** Tells the platform the deployment started, follows it (unless `wait: false`) and gives its verdict. */
+export async function followDeployment(job: AppRun, t: FollowTarget): Promise<FollowVerdict> {
+  const { app, initial, pr, known } = t;
   const s = job.settings;
-  const report = job.report;
-  report.target(app, dashboardUrl(s.region, app, initial.id));
-  report.deployment({ app, id: initial.id, status: initial.status, startedAt: job.now() });
-  // What it builds, and what this run expected it to build (the pull request's head, or the pushed commit).
-  const runCommit = pr ? pr.sha : report.view.branch !== undefined ? expectedCommit(job.ctx, report.view.branch) : undefined;
-  report.deploymentCommits(initial.git_ref, runCommit);
+  let appUrl = t.appUrl;
+  const parentApp = job.app;
 
   // The review app's URL (and the app's deployments stream) is read while the deployment runs.
-  const needsRead = !known && !(report.view.appUrl && app === s.app && !(s.wait && s.logs));
+  const needsRead = !known && !(appUrl && app === parentApp && !(s.wait && s.logs));
   const appRead: Promise<App | undefined> = needsRead
     ? job.client.getApp(app).then((a) => a, (err: unknown) => {
       job.log.debug(`app not read: ${String(err)}`);
       return undefined;
     })
     : Promise.resolve(known);
-  const urlRead = report.view.appUrl && app === s.app
+  const urlRead = appUrl && app === parentApp
     ? Promise.resolve()
     : appRead.then((a) => {
-      if (a) report.appUrl(a.url || a.base_url);
+      const url = a?.url || a?.base_url;
+      if (url) {
+        appUrl = url;
+        t.onAppUrl(url);
+      }
     });
 
   // The platform is told (PR comment, deployment status) while the deployment is followed, not before.
@@ -166,41 +177,40 @@ export async function followAndReport(job: Job, app: string, initial: Deployment
   const dashboard = dashboardUrl(s.region, app, initial.id);
   const announced = hook
     ? urlRead.then(() => {
-      const event: DeploymentEvent = { app, parentApp: s.app, deploymentId: initial.id, status: initial.status, dashboardUrl: dashboard };
+      const event: DeploymentEvent = { app, parentApp, deploymentId: initial.id, status: initial.status, dashboardUrl: dashboard };
       if (pr) event.pullRequest = pr;
-      if (app !== s.app) event.reviewApp = app;
-      if (report.view.appUrl) event.appUrl = report.view.appUrl;
+      if (app !== parentApp) event.reviewApp = app;
+      if (appUrl) event.appUrl = appUrl;
       return hook(event);
     }).catch((err: unknown) => job.log.debug(`deployment hook failed: ${String(err)}`))
     : urlRead;
 
   if (!s.wait) {
     await announced;
-    report.notFollowed();
     job.log.info(`Deployment ${initial.id} of ${app} started, ${initial.status} when last seen; not followed (${job.terms.setting('wait', 'false')}), so whether it succeeds is not known here: see ${dashboard}`);
-    logCommit(job);
-    report.finish(true, 'success', `deployment ${initial.id} of ${app} started (${initial.status}), not followed`);
-    return;
+    logCommit(job, initial.git_ref, t.runCommit);
+    return { ok: true, outcome: 'success', message: `deployment ${initial.id} of ${app} started (${initial.status}), not followed`, deployment: initial, followed: false };
   }
 
   const result = await job.log.group(`Follow deployment ${initial.id} of ${app}`, async () => {
     try {
-      return await followOnly(job, app, initial, appRead);
+      return await followOnly(job, app, initial, appRead, t);
     } finally {
       await announced;
     }
   });
-  if (result.outcome === 'success' || result.outcome === 'failed') await extras.afterFollow?.(result.deployment);
-  await conclude(job, app, result.outcome, result.deployment, result.live);
+  if (result.outcome === 'success' || result.outcome === 'failed') await t.afterFollow?.(result.deployment);
+  const ended = result.outcome === 'success' || result.outcome === 'failed' ? { endedAt: result.endedAt } : {};
+  return { ...(await conclude(job, app, dashboard, appUrl, result.outcome, result.deployment, result.live)), deployment: result.deployment, followed: true, ...ended };
 }
 
-async function followOnly(job: Job, app: string, initial: Deployment, appRead: Promise<App | undefined>): Promise<FollowResult & { live?: LiveSummary }> {
+async function followOnly(job: AppRun, app: string, initial: Deployment, appRead: Promise<App | undefined>, t: FollowTarget): Promise<FollowResult & { live?: LiveSummary }> {
   const start = job.now();
   let shown: string | undefined;
   const show = (status: string, elapsed: number): void => {
     if (status === shown) return;
     shown = status;
-    job.report.deploymentStatus(status);
+    t.onStatus(status);
     job.log.info(`${status} (${formatDuration(elapsed)})`);
   };
   const timings = job.followTimings;
@@ -210,7 +220,7 @@ async function followOnly(job: Job, app: string, initial: Deployment, appRead: P
   try {
     r = await follow({
       initial,
-      getDeployment: () => job.client.getDeployment(app, initial.id),
+      getDeployment: () => job.client.getDeployment(app, initial.id, live?.healthy() ? 'later' : 'read'),
       intervalMs: job.settings.pollIntervalMs,
       deadline: job.deadline,
       now: job.now,
@@ -227,59 +237,55 @@ async function followOnly(job: Job, app: string, initial: Deployment, appRead: P
   }
   // Lines the stream missed are printed once the deployment is over.
   const summary = live ? await live.finish(r.deployment) : undefined;
-  job.report.deploymentStatus(r.deployment.status, r.outcome === 'success' || r.outcome === 'failed' ? r.endedAt : undefined);
-  job.report.deploymentCommits(r.deployment.git_ref);
-  logCommit(job);
+  logCommit(job, r.deployment.git_ref ?? initial.git_ref, t.runCommit);
   return summary ? { ...r, live: summary } : r;
 }
 
-async function conclude(job: Job, app: string, outcome: FollowOutcome, deployment: Deployment, live?: LiveSummary): Promise<void> {
-  const where = job.report.view.dashboardUrl ?? dashboardUrl(job.settings.region, app);
+async function conclude(job: AppRun, app: string, where: string, appUrl: string | undefined, outcome: FollowOutcome, deployment: Deployment, live?: LiveSummary): Promise<{ ok: boolean; outcome: Outcome; message: string; tail?: string }> {
   const { id, status } = deployment;
   switch (outcome) {
     case 'success':
-      job.log.info(`Deployed ${app}${job.report.view.appUrl ? `: ${job.report.view.appUrl}` : ''}`);
-      job.report.finish(true, 'success', `deployment ${id} of ${app} succeeded`);
-      return;
+      job.log.info(`Deployed ${app}${appUrl ? `: ${appUrl}` : ''}`);
+      return { ok: true, outcome: 'success', message: `deployment ${id} of ${app} succeeded` };
     case 'failed': {
       const known = (KNOWN_TERMINAL_STATUSES as readonly string[]).includes(status);
-      if (live && live.printed > 0) job.report.outputTail(boundedTail(live.tail));
-      else await showOutput(job, app, deployment);
-      job.report.finish(false, 'failed', `Deployment ${id} of ${app} ended with status ${status}${known ? '' : ' (a status this step does not know: counted as a failure)'}: see the build output above and ${where}`);
-      return;
+      const tail = live && live.printed > 0 ? boundedTail(live.tail) : await showOutput(job, app, deployment);
+      return {
+        ok: false, outcome: 'failed',
+        message: `Deployment ${id} of ${app} ended with status ${status}${known ? '' : ' (a status this step does not know: counted as a failure)'}: see the build output above and ${where}`,
+        ...(tail !== undefined ? { tail } : {}),
+      };
     }
     case 'timed-out':
-      job.report.finish(false, 'timed-out', `Deployment ${id} of ${app} was still ${status} after ${formatDuration(job.settings.timeoutMs)} (${job.terms.name('timeout-minutes')}): it goes on on Scalingo, see ${where}; raise ${job.input('timeout-minutes')} if it needs longer.`);
-      return;
+      return { ok: false, outcome: 'timed-out', message: `Deployment ${id} of ${app} was still ${status} after ${formatDuration(job.settings.timeoutMs)} (${job.terms.name('timeout-minutes')}): it goes on on Scalingo, see ${where}; raise ${job.input('timeout-minutes')} if it needs longer.` };
     case 'cancelled':
-      job.report.finish(false, 'cancelled', `Cancelled while following: deployment ${id} of ${app} is still ${status} on Scalingo, see ${where}.`);
-      return;
+      return { ok: false, outcome: 'cancelled', message: `Cancelled while following: deployment ${id} of ${app} is still ${status} on Scalingo, see ${where}.` };
     default:
-      assertNever(outcome);
+      return assertNever(outcome);
   }
 }
 
 /** The commit the deployment builds, and one line when it is not the run's. */
-function logCommit(job: Job): void {
-  const d = job.report.view.deployment;
-  if (!d?.gitRef) return;
-  job.log.info(`Commit built: ${d.gitRef}`);
-  const note = commitMismatch(d);
+function logCommit(job: AppRun, gitRef: string | undefined, runCommit: string | undefined): void {
+  if (!gitRef) return;
+  job.log.info(`Commit built: ${gitRef}`);
+  const note = commitMismatch({ gitRef, runCommit });
   if (note) job.log.info(note);
 }
 
-/** The end of a failed deployment's build output, in the log and the report (when it was not shown live). */
-async function showOutput(job: Job, app: string, deployment: Deployment): Promise<void> {
+/** The end of a failed deployment's build output, in the log (when it was not shown live); for the report. */
+async function showOutput(job: AppRun, app: string, deployment: Deployment): Promise<string | undefined> {
   try {
     const output = await job.client.deploymentOutput(app, deployment);
-    if (!output) return;
+    if (!output) return undefined;
     const tail = boundedTail(output.replace(/\s+$/, '').split('\n'));
-    job.report.outputTail(tail);
     const lines = tail.split('\n');
     await job.log.group(`Build output of ${deployment.id} (last ${Math.min(lines.length, TAIL_LINES)} lines)`, async () => {
       for (const line of lines) job.log.info(harmless(line));
     });
+    return tail;
   } catch (err) {
     job.log.debug(`build output not read: ${String(err)}`);
+    return undefined;
   }
 }
