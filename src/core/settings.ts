@@ -101,8 +101,11 @@ export function validateAppName(name: string, value: string): string {
   return value;
 }
 
-/** https URLs only, except http on loopback addresses (local test servers): a bearer token never travels in clear. */
-function isLoopback(hostname: string): boolean {
+/**
+ * A loopback host name (local test servers), the one place that says which: `localhost`, `127.x.x.x`, `[::1]`.
+ * Only there may a bearer travel in clear (http, ws) or a poll come faster than once a second.
+ */
+export function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === '[::1]';
 }
 

@@ -4,7 +4,8 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MockAgent } from 'undici';
-import { linkedApps, linksTo, listsApp, noneLinkedMessage, repositoryKey, selectApps, suspectedParent, withoutReviewApps, type LinkedApp } from '../../src/core/discovery.js';
+import { linksTo, repositoryKey } from '../../src/core/repository.js';
+import { linkedApps, listsApp, noneLinkedMessage, selectApps, suspectedParent, withoutReviewApps, type LinkedApp } from '../../src/core/discovery.js';
 import type { CiEvent } from '../../src/core/event.js';
 import { prefixed } from '../../src/core/step.js';
 import { outputs, type AppReport, type StepReport } from '../../src/core/report.js';

@@ -5,7 +5,8 @@ import type { ScmIntegration, ScmRepoLink } from '../../scalingo/types.js';
 import { assertNever, UserError } from '../errors.js';
 import type { AppRun } from '../app-context.js';
 import type { LinkResult, Outcome } from '../report.js';
-import { linkSource, matchIntegrations, newLinkBranch, planLink, sameRepository, type FieldChange, type LinkPlan } from '../plan.js';
+import { matchIntegrations, newLinkBranch, planLink, type FieldChange, type LinkPlan } from '../plan.js';
+import { linkSource, sameRepository } from '../repository.js';
 import { isReviewAppLink } from '../review-app-plan.js';
 
 /** What the link phase did: the link as it is afterwards (planned, in a dry run), and what changed. */

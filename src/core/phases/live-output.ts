@@ -8,6 +8,7 @@ import { followStream, missingLines, outputLines, type StreamHandle, type Stream
 import { isFinished, type App, type Deployment } from '../../scalingo/types.js';
 import type { AppRun } from '../app-context.js';
 import type { FollowTimings } from '../session.js';
+import { isLoopback } from '../settings.js';
 import { formatDuration } from '../log.js';
 
 /** While the stream is live, one status request every this long, in case it missed the end. */
@@ -55,8 +56,7 @@ export function usableStreamUrl(link: string | undefined): string | undefined {
     return undefined;
   }
   if (url.username || url.password) return undefined;
-  const loopback = url.hostname === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname) || url.hostname === '[::1]';
-  if (url.protocol === 'wss:' || (url.protocol === 'ws:' && loopback)) return url.href;
+  if (url.protocol === 'wss:' || (url.protocol === 'ws:' && isLoopback(url.hostname))) return url.href;
   return undefined;
 }
 
