@@ -21,10 +21,9 @@ export const LINK_FIELDS: readonly { input: string; field: LinkField; kind: 'str
   { input: 'hours-before-delete-stale', field: 'hours_before_delete_stale', kind: 'integer' },
 ];
 
+/** What the CI step is asked to do. The apps are its `apps`; each app's run gets its own as an argument. */
 export interface Settings {
   apiToken: string;
-  /** The app of this run: the one given, or the first of several; empty in discovery mode until an app is chosen. */
-  app: string;
   /** Every app given (`app` lists them separated by commas, spaces or newlines); empty: find them (discovery). */
   apps: string[];
   region: string;
@@ -211,7 +210,6 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
   if (apps.length === 0 && (source === undefined || command === 'unlink')) {
     throw new InputError('app', '', (n) => `required: the Scalingo app name (${lowerFirst(n.subject('app'))} or ${inputSpec('app').env})`);
   }
-  const app = apps[0] ?? '';
 
   const region = orDefault('region') ?? '';
   if (!REGION.test(region)) throw new InputError('region', region, 'allowed: a Scalingo region such as osc-fr1 or osc-secnum-fr1');
@@ -257,7 +255,6 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
 
   const settings: Settings = {
     apiToken: get('api-token') ?? '',
-    app,
     apps,
     region,
     apiUrl,

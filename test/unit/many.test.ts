@@ -31,13 +31,10 @@ describe('the app input', () => {
     expect(() => parseAppList('app', 'api, Web')).toThrow('Input `app` has value "Web": allowed: an app name');
   });
 
-  it('keeps `app` for the single case, and leaves it empty for discovery when the repository is known', () => {
-    const one = parseSettings((n) => ({ app: 'my-app', 'api-token': 'tk' })[n]);
-    expect([one.app, one.apps]).toEqual(['my-app', ['my-app']]);
-    const two = parseSettings((n) => ({ app: 'a1 b2', 'api-token': 'tk' })[n]);
-    expect([two.app, two.apps]).toEqual(['a1', ['a1', 'b2']]);
-    const found = parseSettings((n) => ({ 'api-token': 'tk' })[n], { source: SOURCE });
-    expect([found.app, found.apps]).toEqual(['', []]);
+  it('gives the step its apps, none for discovery when the repository is known', () => {
+    expect(parseSettings((n) => ({ app: 'my-app', 'api-token': 'tk' })[n]).apps).toEqual(['my-app']);
+    expect(parseSettings((n) => ({ app: 'a1 b2', 'api-token': 'tk' })[n]).apps).toEqual(['a1', 'b2']);
+    expect(parseSettings((n) => ({ 'api-token': 'tk' })[n], { source: SOURCE }).apps).toEqual([]);
   });
 
   it('on the command line: --app repeated or comma-separated; none in a pipeline finds them', () => {

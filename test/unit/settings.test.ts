@@ -10,7 +10,6 @@ describe('parseSettings', () => {
     const s = parseSettings(from({ app: 'my-app', 'api-token': TOKEN }));
     expect(s).toEqual({
       apiToken: TOKEN,
-      app: 'my-app',
       apps: ['my-app'],
       region: 'osc-fr1',
       apiUrl: 'https://api.osc-fr1.scalingo.com',
