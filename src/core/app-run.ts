@@ -15,7 +15,7 @@ import type { Logger } from './log.js';
 import { decideAction, expectedCommit, readAhead } from './plan.js';
 import type { AppReport } from './report.js';
 import type { Session } from './session.js';
-import { deploy, readForDeploy } from './phases/deploy.js';
+import { deploy, readForDeploy, type DeployReads } from './phases/deploy.js';
 import { followDeployment } from './phases/follow.js';
 import { reconcileLink, unlink } from './phases/link.js';
 import { closed } from './phases/review-app-closed.js';
@@ -45,9 +45,10 @@ async function execute(run: AppRun): Promise<void> {
   const ahead = readAhead(s.command, run.ctx.event);
   const { link, app } = await log.group(`Link ${run.app} to ${s.source ?? 'its repository'}`, async () => {
     await run.client.exchange();
+    const reads = ahead.app ? readForDeploy(run) : undefined;
     const [link, app] = await allOf(
-      s.command === 'unlink' ? run.client.getLink(run.app) : reconcileAndRecord(run),
-      ahead.app ? readForDeploy(run) : Promise.resolve(undefined),
+      s.command === 'unlink' ? run.client.getLink(run.app) : reconcileAndRecord(run, reads),
+      reads ?? Promise.resolve(undefined),
     );
     return { link, app };
   });
@@ -101,9 +102,19 @@ async function execute(run: AppRun): Promise<void> {
   }
 }
 
-/** The link phase, its decision recorded. */
-async function reconcileAndRecord(run: AppRun): Promise<ScmRepoLink | null> {
-  const decided = await reconcileLink(run);
+/**
+ * The link phase, its decision recorded. In a step of several apps, the link comes from the step's one list of
+ * links when it holds it (found by the app's id, once the app is read); else from a read of its own.
+ */
+async function reconcileAndRecord(run: AppRun, reads: Promise<DeployReads> | undefined): Promise<ScmRepoLink | null> {
+  const listed = reads ? run.session.linkList() : undefined;
+  const read = listed && reads
+    ? async (): Promise<ScmRepoLink | null> => {
+      const [links, { app }] = await Promise.all([listed, reads]);
+      return (app.id ? links?.get(app.id) : undefined) ?? run.client.getLink(run.app);
+    }
+    : undefined;
+  const decided = await reconcileLink(run, read);
   run.report.link(decided.result, decided.changes);
   return decided.link;
 }

@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import { ScalingoClient } from '../scalingo/client.js';
 import { sleep as realSleep, type RetryTuning } from '../scalingo/http.js';
 import { RateLimiter, SCALINGO_RATE_LIMIT, type BudgetWait, type RateLimit } from '../scalingo/limiter.js';
-import type { App } from '../scalingo/types.js';
+import type { App, ScmRepoLink } from '../scalingo/types.js';
 import { CancelledError, UserError } from './errors.js';
 import type { CiContext, PullRequestInfo, Terms } from './event.js';
 import { formatDuration, redacting, Secrets, type Logger } from './log.js';
@@ -128,6 +128,7 @@ export class Session {
   /** The step's own deployments running at once. */
   readonly deployments = new Slots(SCALINGO_RUNNING_DEPLOYMENTS);
   private api?: ScalingoClient;
+  private links?: Promise<ReadonlyMap<string, ScmRepoLink> | undefined>;
 
   constructor(readonly settings: Settings, readonly ctx: CiContext, private readonly deps: StepDeps) {
     this.tuning = deps.tuning ?? {};
@@ -168,6 +169,31 @@ export class Session {
     return this.api;
   }
 
+  /**
+   * The links of the step's apps, by app id, from one read of the list of links instead of one read each: for a
+   * step of more than a few apps, when the list is shorter than half as many pages as there are apps (an account
+   * with a long list gets a read per app instead). Undefined when the step has no use for it, or the list is long.
+   * Discovery gives it the list it read. A link not in it (made by another user) is read on its own.
+   */
+  linkList(): Promise<ReadonlyMap<string, ScmRepoLink> | undefined> | undefined {
+    if (this.links) return this.links;
+    const apps = this.settings.apps.length;
+    if (apps < LINK_LIST_FROM_APPS) return undefined;
+    this.links = this.client.listLinks({ maxPages: Math.floor(apps / 2) }).then(
+      ({ links, truncated }) => (truncated ? undefined : byAppId(links)),
+      (err: unknown) => {
+        this.log.debug(`list of links not read: ${String(err)}`);
+        return undefined;
+      },
+    );
+    return this.links;
+  }
+
+  /** The list of links discovery read: the chosen apps' links are taken from it. */
+  knownLinks(links: readonly ScmRepoLink[]): void {
+    this.links = Promise.resolve(byAppId(links));
+  }
+
   /** Requests sent by the step's own client (discovery), not by an app's. */
   requests(): number {
     return this.api?.http.count ?? 0;
@@ -185,6 +211,13 @@ export class Session {
   throwIfCancelled(): void {
     if (this.signal?.aborted) throw new CancelledError('a signal');
   }
+}
+
+/** From this many apps named in a step, their links come from one list of links rather than a read each. */
+export const LINK_LIST_FROM_APPS = 4;
+
+function byAppId(links: readonly ScmRepoLink[]): ReadonlyMap<string, ScmRepoLink> {
+  return new Map(links.flatMap((l) => (l.app_id ? [[l.app_id, l] as const] : [])));
 }
 
 /** "Scalingo's request budget (60 a minute, this step's 25 apps together): 12 request(s) wait, about 40 s". */

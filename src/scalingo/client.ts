@@ -130,6 +130,8 @@ export class ScalingoClient {
       const pagination = (res.data as { meta?: { pagination?: { next_page?: unknown; total_pages?: unknown } } }).meta?.pagination;
       if (totalPages === undefined && typeof pagination?.total_pages === 'number') totalPages = pagination.total_pages;
       o.onPage?.(pages, totalPages);
+      // More pages than allowed, by the list's own word: cut at once rather than read pages that would be cut anyway.
+      if (totalPages !== undefined && totalPages > maxPages) return { links, pages, truncated: true };
       const next = pagination?.next_page;
       const last = typeof next !== 'number' || !Number.isInteger(next) || next <= page || items.length === 0 || (totalPages !== undefined && pages >= totalPages);
       if (last) return { links, pages, truncated: false };

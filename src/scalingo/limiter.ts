@@ -102,6 +102,20 @@ export class RateLimiter {
     return Math.max(0, this.rate.limit - this.sent.length - this.held);
   }
 
+  /**
+   * The least time between two requests that can wait (status polls), for the budget never to run dry: none while
+   * less than half of it is used in the window, then growing to twice the even spacing (about 2 s for Scalingo's
+   * 60 a minute) as it fills. A poll far faster than Scalingo allows then slows down instead of spending the budget
+   * in a burst and waiting a minute.
+   */
+  paceMs(): number {
+    this.expire(this.o.now());
+    const half = this.rate.limit / 2;
+    const used = this.sent.length + this.held;
+    if (used < half) return 0;
+    return (2 * this.rate.windowMs / this.rate.limit) * Math.min(1, (used - half) / half);
+  }
+
   /** Requests counted in the window ending now. */
   inWindow(): number {
     this.expire(this.o.now());
@@ -127,11 +141,13 @@ export class RateLimiter {
     for (;;) {
       const now = this.o.now();
       if (this.free() >= want || signal?.aborted) return;
+      if (this.o.deadline !== undefined && now >= this.o.deadline) throw new BudgetDeadlineError(NOT_STARTED, 0);
       // Expiries free them, or (held slots in the way) a release does: then looked at again a moment later.
       const best = this.expiryFreeing(want, 0);
       if (this.o.deadline !== undefined && best > this.o.deadline) throw new BudgetDeadlineError(NOT_STARTED, Math.max(0, best - now));
-      const at = this.expiryFreeing(want);
-      await this.o.sleep(at === Infinity ? 50 : Math.max(50, at - now), signal);
+      // Held slots may be given back at any time: looked at again at least every quarter of a second.
+      const at = Math.min(this.expiryFreeing(want), now + 250, this.o.deadline ?? Infinity);
+      await this.o.sleep(Math.max(1, at - now), signal);
     }
   }
 

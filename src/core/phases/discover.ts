@@ -29,6 +29,7 @@ export async function discover(session: Session): Promise<Found> {
         if (read % PROGRESS_EVERY_PAGES === 0) log.info(`Read ${read}${total !== undefined ? ` of ${total}` : ''} pages of links`);
       },
     });
+    session.knownLinks(links);
     const { managed: linked, reviewApps } = withoutReviewApps(linkedApps(links, source));
     log.info(`${links.length} link(s) on ${pages} page(s), ${linked.length} to ${source}`);
     if (truncated) log.warning(`The list of links did not end after ${pages} pages (${links.length} links): read no further, the apps linked to ${source} may be more than these.`, 'List of links cut short');

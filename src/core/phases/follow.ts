@@ -3,7 +3,7 @@
  * watches a running deployment (the build output included).
  */
 import { dashboardUrl } from '../../scalingo/dashboard.js';
-import { describeFailure, isTransient } from '../../scalingo/errors.js';
+import { BudgetDeadlineError, describeFailure, isTransient } from '../../scalingo/errors.js';
 import { isFinished, KNOWN_TERMINAL_STATUSES, type App, type Deployment } from '../../scalingo/types.js';
 import type { AppRun } from '../app-context.js';
 import type { PullRequestInfo } from '../event.js';
@@ -44,6 +44,13 @@ export interface FollowOptions {
   live?: LiveSource;
   /** Between status requests while the stream is live (default SAFETY_READ_MS). */
   safetyReadMs?: number;
+  /** The least time between two status requests the request budget asks for now (see limiter.ts `paceMs`). */
+  paceMs?: () => number;
+  /**
+   * Take the final status the stream gave as the deployment's, without a status request to confirm it (when the
+   * rest of what the report needs, the commit built, is known already).
+   */
+  trustStreamEnd?: boolean;
 }
 
 
@@ -76,21 +83,33 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
   let deployment = opts.initial;
   let polls = 0;
   let confirmations = 0;
-  const end = (outcome: FollowOutcome): FollowResult => ({ outcome, deployment, polls, endedAt: opts.now() });
+  const end = (outcome: FollowOutcome): FollowResult => {
+    // Stopped before the end: the last status seen, the live stream's when it gave one (it is ahead of the reads).
+    const seen = opts.live?.lastStatus();
+    const last = seen !== undefined && !isFinished(seen) && !isFinished(deployment.status) ? { ...deployment, status: seen } : deployment;
+    return { outcome, deployment: last, polls, endedAt: opts.now() };
+  };
   opts.onStatus(deployment.status, 0);
   let lastPoll = start;
   while (!isFinished(deployment.status)) {
     if (opts.signal?.aborted) return end('cancelled');
+    const live = opts.live;
+    // The stream's own final status, when nothing is missing to report it (the commit built is known): no request.
+    const streamEnd = opts.trustStreamEnd ? live?.finalStatus() : undefined;
+    if (streamEnd !== undefined && isFinished(streamEnd)) {
+      if (streamEnd !== deployment.status) opts.onStatus(streamEnd, opts.now() - start);
+      deployment = { ...deployment, status: streamEnd };
+      break;
+    }
     const remaining = opts.deadline - opts.now();
     if (remaining <= 0) return end('timed-out');
-    const live = opts.live;
     const wake = live?.changes();
     const endSeen = live?.sawEnd() ?? false;
     const now = opts.now();
-    const wait = nextReadIn({
+    const wait = Math.max(nextReadIn({
       now, lastRead: lastPoll, intervalMs: opts.intervalMs, safetyReadMs: opts.safetyReadMs ?? SAFETY_READ_MS,
       healthy: live?.healthy() ?? false, endSeen, confirmations, catchUp: live?.catchUp() ?? false,
-    });
+    }), lastPoll + (opts.paceMs?.() ?? 0) - now);
     const signals = [opts.signal, wake].filter((x): x is AbortSignal => x !== undefined);
     await opts.sleep(Math.min(wait, remaining), signals.length > 1 ? AbortSignal.any(signals) : signals[0]);
     if (opts.signal?.aborted) return end('cancelled');
@@ -105,6 +124,8 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
       next = await opts.getDeployment();
     } catch (err) {
       if (opts.signal?.aborted) return end('cancelled');
+      // The step's request budget has no room for it before the deadline: the deadline is what stops the following.
+      if (err instanceof BudgetDeadlineError) return end('timed-out');
       if (!isTransient(err)) throw err;
       opts.onRetry(err);
       continue;
@@ -220,14 +241,17 @@ async function followOnly(job: AppRun, app: string, initial: Deployment, appRead
   try {
     r = await follow({
       initial,
-      getDeployment: () => job.client.getDeployment(app, initial.id, live?.healthy() ? 'later' : 'read'),
+      // A status read can wait for a trigger; polls slow down as the step's request budget fills, never emptying it.
+      getDeployment: () => job.client.getDeployment(app, initial.id, 'later'),
       intervalMs: job.settings.pollIntervalMs,
+      paceMs: () => job.session.limiter.paceMs(),
       deadline: job.deadline,
       now: job.now,
       sleep: job.sleep,
       ...(job.signal ? { signal: job.signal } : {}),
       ...(live ? { live } : {}),
       ...(timings?.safetyReadMs !== undefined ? { safetyReadMs: timings.safetyReadMs } : {}),
+      trustStreamEnd: Boolean(initial.git_ref),
       onStatus: show,
       onRetry: (err) => job.log.info(`status not read (${describeFailure(err)}): trying again`),
     });

@@ -16,10 +16,13 @@ export interface LinkDecision {
   changes: FieldChange[];
 }
 
-/** Reads the link and makes it what the settings say. */
-export async function reconcileLink(job: AppRun): Promise<LinkDecision> {
+/**
+ * Reads the link and makes it what the settings say. `read`: how the link is read, when the step has it already
+ * (from its list of links); a read of the app's link otherwise.
+ */
+export async function reconcileLink(job: AppRun, read: () => Promise<ScmRepoLink | null> = () => job.client.getLink(job.app)): Promise<LinkDecision> {
   const client = job.client;
-  const current = await client.getLink(job.app);
+  const current = await read();
   try {
     return await applyLinkPlan(job, current);
   } catch (err) {

@@ -25,6 +25,10 @@ export interface LiveSource {
   healthy(): boolean;
   /** The stream saw the deployment end: a status request confirms it at once. */
   sawEnd(): boolean;
+  /** The final status the stream gave, once it saw the end. */
+  finalStatus(): string | undefined;
+  /** The last status the stream gave, if any. */
+  lastStatus(): string | undefined;
   /**
    * The stream is live again after an interruption, during which the deployment may have ended unseen: one status
    * request at once. `caughtUp()` is called when it is sent.
@@ -97,6 +101,8 @@ export class LiveOutput implements LiveSource {
   private resumed = false;
   private failedBeforeLive = false;
   private stopped = false;
+  /** The last status the stream gave for the deployment. */
+  private last: string | undefined;
   private printed = 0;
   private readonly tail: string[] = [];
 
@@ -126,6 +132,14 @@ export class LiveOutput implements LiveSource {
 
   sawEnd(): boolean {
     return this.endSeen;
+  }
+
+  finalStatus(): string | undefined {
+    return this.endSeen && this.last !== undefined && isFinished(this.last) ? this.last : undefined;
+  }
+
+  lastStatus(): string | undefined {
+    return this.last;
   }
 
   catchUp(): boolean {
@@ -165,7 +179,10 @@ export class LiveOutput implements LiveSource {
       getToken: () => job.client.bearer(),
       onLine: (line) => this.print(line),
       onStatus: (status) => {
-        if (!isFinished(status)) this.showStatus(status);
+        this.last = status;
+        // The end is known from here, before the stream's state changes wake the follow loop.
+        if (isFinished(status)) this.endSeen = true;
+        else this.showStatus(status);
       },
       onAttemptFailed: () => {
         if (this.wasLive || this.failedBeforeLive) return;
