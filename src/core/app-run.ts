@@ -12,7 +12,7 @@ import { assertNever, CancelledError, UserError } from './errors.js';
 import type { PullRequestInfo } from './event.js';
 import { explain } from './explain.js';
 import type { Logger } from './log.js';
-import { decideAction, expectedCommit, readAhead } from './plan.js';
+import { commitMismatch, decideAction, expectedCommit, readAhead } from './plan.js';
 import type { AppReport } from './report.js';
 import type { Session } from './session.js';
 import { deploy, readForDeploy, type DeployReads } from './phases/deploy.js';
@@ -147,7 +147,21 @@ async function follow(run: AppRun, f: Followed): Promise<void> {
   report.deploymentStatus(v.deployment.status, v.endedAt);
   report.deploymentCommits(v.deployment.git_ref);
   if (v.tail !== undefined) report.outputTail(v.tail);
+  const unreviewed = f.pr && v.ok ? newerCommit(run, f.pr, f.app, v.deployment.git_ref) : undefined;
+  if (unreviewed && run.settings.failOnNewerCommit) return report.finish(false, 'failed', `${unreviewed}: failing, as ${run.setting('fail-on-newer-commit', 'true')} asks.`);
+  if (unreviewed && f.pr?.fork && run.settings.reviewAppLabel !== undefined) run.warn(`${unreviewed}: review it before trusting the review app (${run.setting('fail-on-newer-commit', 'true')} fails the step instead).`, 'Unreviewed commit');
   report.finish(v.ok, v.outcome, v.message);
+}
+
+/**
+ * "Review app X built commit Y, not Z…" when a review app built another commit than the pull request's head the run
+ * was started for (a push came after, and Scalingo deploys the branch's head); undefined when it is that commit, or
+ * either is unknown.
+ */
+function newerCommit(run: AppRun, pr: PullRequestInfo, app: string, gitRef: string | undefined): string | undefined {
+  if (!gitRef || !pr.sha || !commitMismatch({ gitRef, runCommit: pr.sha })) return undefined;
+  const label = run.settings.reviewAppLabel !== undefined && pr.fork ? ` (after the label ${run.settings.reviewAppLabel} was added)` : '';
+  return `Review app ${app} built commit ${gitRef.slice(0, 7)}, not ${pr.sha.slice(0, 7)}, the head of ${run.terms.pr(pr.number)} this run was started for: a newer commit was pushed since${label}, and Scalingo deploys the branch's head`;
 }
 
 /** What stopped the run: a cancellation, the deadline, or an error, each told in one line. */

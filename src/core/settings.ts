@@ -44,6 +44,8 @@ export interface Settings {
   reviewAppLabel?: string;
   /** Whether a draft pull request gets a review app. */
   reviewAppDrafts: boolean;
+  /** Fail when a review app built a newer commit than the pull request's head the run was started for. */
+  failOnNewerCommit: boolean;
   wait: boolean;
   /** Print the build output live from the deployments stream while following. */
   logs: boolean;
@@ -268,6 +270,7 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
     requestTimeoutMs: Math.round(requestSeconds * 1000),
     reviewAppAutoDeploy: bool('review-app-auto-deploy'),
     reviewAppDrafts: bool('review-app-drafts'),
+    failOnNewerCommit: bool('fail-on-newer-commit'),
     dryRun: bool('dry-run'),
     failWithoutToken: bool('fail-without-token'),
   };

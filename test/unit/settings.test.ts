@@ -23,6 +23,7 @@ describe('parseSettings', () => {
       requestTimeoutMs: 30_000,
       reviewAppAutoDeploy: false,
       reviewAppDrafts: true,
+      failOnNewerCommit: false,
       dryRun: false,
       failWithoutToken: false,
     });

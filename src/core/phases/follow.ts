@@ -3,7 +3,7 @@
  * watches a running deployment (the build output included).
  */
 import { dashboardUrl } from '../../scalingo/dashboard.js';
-import { BudgetDeadlineError, describeFailure, isTransient } from '../../scalingo/errors.js';
+import { BudgetDeadlineError, describeFailure, isTransient, UnexpectedResponseError } from '../../scalingo/errors.js';
 import { isFinished, KNOWN_TERMINAL_STATUSES, type App, type Deployment } from '../../scalingo/types.js';
 import type { AppRun } from '../app-context.js';
 import type { PullRequestInfo } from '../event.js';
@@ -24,6 +24,8 @@ export interface FollowResult {
   polls: number;
   /** When the final status was seen (epoch ms). */
   endedAt: number;
+  /** Every status request failed since the last one that was read (or since the start): the last failure. */
+  unreadable?: unknown;
 }
 
 export interface FollowOptions {
@@ -87,8 +89,12 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
     // Stopped before the end: the last status seen, the live stream's when it gave one (it is ahead of the reads).
     const seen = opts.live?.lastStatus();
     const last = seen !== undefined && !isFinished(seen) && !isFinished(deployment.status) ? { ...deployment, status: seen } : deployment;
-    return { outcome, deployment: last, polls, endedAt: opts.now() };
+    const result: FollowResult = { outcome, deployment: last, polls, endedAt: opts.now() };
+    if (failing !== undefined && seen === undefined) result.unreadable = failing;
+    return result;
   };
+  /** The failure of the last status request, while no request since it was read. */
+  let failing: unknown;
   opts.onStatus(deployment.status, 0);
   let lastPoll = start;
   while (!isFinished(deployment.status)) {
@@ -127,9 +133,11 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
       // The step's request budget has no room for it before the deadline: the deadline is what stops the following.
       if (err instanceof BudgetDeadlineError) return end('timed-out');
       if (!isTransient(err)) throw err;
+      failing = err;
       opts.onRetry(err);
       continue;
     }
+    failing = undefined;
     if (next.status !== deployment.status) opts.onStatus(next.status, opts.now() - start);
     deployment = next;
   }
@@ -222,7 +230,7 @@ export async function followDeployment(job: AppRun, t: FollowTarget): Promise<Fo
   });
   if (result.outcome === 'success' || result.outcome === 'failed') await t.afterFollow?.(result.deployment);
   const ended = result.outcome === 'success' || result.outcome === 'failed' ? { endedAt: result.endedAt } : {};
-  return { ...(await conclude(job, app, dashboard, appUrl, result.outcome, result.deployment, result.live)), deployment: result.deployment, followed: true, ...ended };
+  return { ...(await conclude(job, app, dashboard, appUrl, result)), deployment: result.deployment, followed: true, ...ended };
 }
 
 async function followOnly(job: AppRun, app: string, initial: Deployment, appRead: Promise<App | undefined>, t: FollowTarget): Promise<FollowResult & { live?: LiveSummary }> {
@@ -265,7 +273,8 @@ async function followOnly(job: AppRun, app: string, initial: Deployment, appRead
   return summary ? { ...r, live: summary } : r;
 }
 
-async function conclude(job: AppRun, app: string, where: string, appUrl: string | undefined, outcome: FollowOutcome, deployment: Deployment, live?: LiveSummary): Promise<{ ok: boolean; outcome: Outcome; message: string; tail?: string }> {
+async function conclude(job: AppRun, app: string, where: string, appUrl: string | undefined, result: FollowResult & { live?: LiveSummary }): Promise<{ ok: boolean; outcome: Outcome; message: string; tail?: string }> {
+  const { outcome, deployment, live } = result;
   const { id, status } = deployment;
   switch (outcome) {
     case 'success':
@@ -281,12 +290,22 @@ async function conclude(job: AppRun, app: string, where: string, appUrl: string 
       };
     }
     case 'timed-out':
+      // Not a slow deployment: its status could not be read at all lately. What Scalingo answered is said.
+      if (result.unreadable !== undefined) {
+        return { ok: false, outcome: 'timed-out', message: `The status of deployment ${id} of ${app} could not be read before the deadline (${job.deadlineNote()}): ${unreadableAnswer(result.unreadable)}; it was ${status} when last read. It goes on on Scalingo, see ${where}.` };
+      }
       return { ok: false, outcome: 'timed-out', message: `Deployment ${id} of ${app} was still ${status} after ${formatDuration(job.settings.timeoutMs)} (${job.terms.name('timeout-minutes')}): it goes on on Scalingo, see ${where}; raise ${job.input('timeout-minutes')} if it needs longer.` };
     case 'cancelled':
       return { ok: false, outcome: 'cancelled', message: `Cancelled while following: deployment ${id} of ${app} is still ${status} on Scalingo, see ${where}.` };
     default:
       return assertNever(outcome);
   }
+}
+
+/** What Scalingo answered to a status request that could not be read: its start, quoted, or what went wrong. */
+function unreadableAnswer(err: unknown): string {
+  if (err instanceof UnexpectedResponseError) return err.message.replace(/^Scalingo API answered /, 'Scalingo answered ');
+  return `the last request failed (${describeFailure(err)})`;
 }
 
 /** The commit the deployment builds, and one line when it is not the run's. */
