@@ -8,10 +8,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { collectFakeAnswers, type FakeAnswer } from './fake-answers.js';
+import { startFakeScalingo } from '../support/fake-scalingo.js';
+import { collectFakeAnswers, contractFakeOptions, FAKE_TOKEN, type FakeAnswer } from './fake-answers.js';
 import { ALLOWED_DIFFERENCES, allowedFor, keysOf, type AllowedDifference } from './differences.js';
 import { expectedAnswers, readFixtures, type Source } from './fixtures.js';
 import { compareAnswer, formatDifference, type Difference } from './shape.js';
+import { basic, call } from './wire.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const OFFICIAL = ['Scalingo/developers-documentation', 'Scalingo/go-scalingo', 'Scalingo/scalingo.js', 'Scalingo/cli'];
@@ -121,6 +123,34 @@ describe('the fake answers as Scalingo documents', () => {
 
   it('gets no answer that no fixture documents', () => {
     expect([...answers.keys()].filter((name) => !expected.has(name))).toEqual([]);
+  });
+});
+
+describe('the fake paginates as Scalingo documents', () => {
+  // Scalingo/developers-documentation _scalingo_api/index.md (Pagination): `page`, `per_page`, and
+  // meta.pagination {current_page, prev_page, next_page, total_pages, total_count}, prev_page and next_page null when
+  // there is no previous or next page.
+  it('walks the list of links page after page with next_page, to a null next_page', async () => {
+    const fake = await startFakeScalingo(contractFakeOptions());
+    try {
+      const exchange = await call(fake.authUrl, 'POST', '/v1/tokens/exchange', { authorization: basic(FAKE_TOKEN), body: {} });
+      const authorization = `Bearer ${(exchange.body as { token: string }).token}`;
+      const pages: { current_page: number; prev_page: number | null; next_page: number | null; total_pages: number; total_count: number }[] = [];
+      const ids: string[] = [];
+      for (let page: number | null = 1; page !== null && pages.length < 10;) {
+        const answer = await call(fake.apiUrl, 'GET', `/v1/scm_repo_links?page=${page}&per_page=1`, { authorization });
+        const body = answer.body as { scm_repo_links: { id: string }[]; meta: { pagination: (typeof pages)[number] } };
+        pages.push(body.meta.pagination);
+        ids.push(...body.scm_repo_links.map((l) => l.id));
+        page = body.meta.pagination.next_page;
+      }
+      const count = ids.length;
+      expect(count).toBeGreaterThanOrEqual(3);
+      expect(new Set(ids).size).toBe(count);
+      expect(pages).toEqual(ids.map((_, i) => ({ current_page: i + 1, prev_page: i === 0 ? null : i, next_page: i + 1 === count ? null : i + 2, total_pages: count, total_count: count })));
+    } finally {
+      await fake.close();
+    }
   });
 });
 

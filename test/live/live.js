@@ -385,7 +385,10 @@ async function readOnly(run) {
   run.redactor.literal(text(field(selfAuth?.body, 'user'), 'username'), 'username');
   const integrations = field(await run.request('integrations-list', 'integrations-list', 'auth', 'GET', '/v1/scm_integrations'), 'body');
   const integrationList = field(integrations, 'scm_integrations');
-  for (const integration of Array.isArray(integrationList) ? integrationList : []) run.redactor.literal(text(integration, 'username'), 'scm-user');
+  for (const integration of Array.isArray(integrationList) ? integrationList : []) {
+    run.redactor.literal(text(integration, 'username'), 'scm-user');
+    run.redactor.literal(text(integration, 'uid'), 'scm-uid');
+  }
 
   run.say('The app and its link');
   const appAnswer = await run.request('app-show', 'app-show', 'api', 'GET', appPath);

@@ -92,7 +92,7 @@ function leaksIn(text: string, fake: FakeScalingo): string[] {
   const secrets = [TOKEN, ...bearers].flatMap((s) => [s, Buffer.from(`:${s}`).toString('base64')]);
   const found = [
     ...secrets.filter((s) => text.includes(s)).map(() => 'a token or a bearer'),
-    ...[USER_EMAIL, 'test-user@example.com', 'deploy-scm@scalingo.com', '127.0.0.1', 'github.com', 'scalingo.io', 'scalingo.com', 'octo-org', 'octo-repo', APP].filter((s) => text.includes(s)),
+    ...[USER_EMAIL, 'test-user@example.com', 'deploy-scm@scalingo.com', '127.0.0.1', 'github.com', 'scalingo.io', 'scalingo.com', 'octo-org', 'octo-repo', '583231', APP].filter((s) => text.includes(s)),
   ];
   const email = /[\w.+-]+@\S+/.exec(text);
   if (email) found.push(`an e-mail (${email[0]})`);

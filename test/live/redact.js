@@ -2,7 +2,7 @@
 /**
  * @file What the live suite records and prints goes through here first: the API token, the bearer and every other
  * token, e-mail addresses, hostnames and IP addresses, ids (UUIDs, 24-hex object ids, commit SHAs, numeric ids) and
- * the names of the account (app, owner, repository, users) are replaced by placeholders. The same value always gets
+ * the names of the account (apps, owners, repositories, users, the other apps' too) are replaced by placeholders. The same value always gets
  * the same placeholder in one run (`<host-2>` is the same host everywhere), so that answers can still be compared:
  * the deployments stream's host is `<stream-host>`, the regional API's `<api-host>`. Types are kept: a string stays a
  * string, a number a number, so that the recorded answers have the shapes Scalingo sent.
@@ -22,6 +22,8 @@ const OBJECT_ID = /\b[0-9a-f]{24}\b/g;
 const SECRET_KEY = /token|secret|password|credential|private|api_key/i;
 /** Keys whose values name a person or an account. */
 const PERSON_KEY = /^(username|fullname|uid|company|location|login)$/i;
+/** Keys whose values name an app, a repository or its owner: other apps of the account too. */
+const NAME_KEY = /^(name|owner|repo|app_name|parent_app_name|source_repo_name)$/i;
 /** Keys whose numeric values are ids. */
 const NUMERIC_ID_KEY = /(^|_)id$|^uid$/i;
 
@@ -140,7 +142,10 @@ export class Redactor {
         return known !== value && /^<[a-z-]+>$/.test(known) ? known : '<secret>';
       }
       if (PERSON_KEY.test(key) && value !== '') return this.#placeholder(key.toLowerCase(), this.text(value));
-      return this.text(value);
+      const redacted = this.text(value);
+      // A name already known (the scratch app, its repository) keeps its placeholder; any other gets one of its own.
+      if (NAME_KEY.test(key) && value !== '' && redacted === value) return this.#placeholder(key.toLowerCase(), value);
+      return redacted;
     }
     if (typeof value === 'number' && NUMERIC_ID_KEY.test(key)) {
       let mapped = this.#numbers.get(value);

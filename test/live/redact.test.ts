@@ -45,6 +45,7 @@ describe('Redactor', () => {
       },
       scm_integrations: [{ access_token: 'a64fe9744da5e6ce790ca3a9084bd66cf433b24b', uid: '8', username: 'test-user' }],
       pull: { id: 1431362595, number: 186, target_repo_id: 99 },
+      scm_repo_links: [{ owner: 'another-org', repo: 'secret-project', app_id: '5343eccd646173000a140000' }],
       token: BEARER,
     };
     const out = r.value(body) as typeof body;
@@ -56,6 +57,7 @@ describe('Redactor', () => {
       },
       scm_integrations: [{ access_token: '<secret>', uid: '<uid-1>', username: '<username-2>' }],
       pull: { id: 1, number: 186, target_repo_id: 2 },
+      scm_repo_links: [{ owner: '<owner-1>', repo: '<repo-1>', app_id: '<oid-1>' }],
       token: '<bearer>',
     });
   });
