@@ -5,24 +5,9 @@
 import type { ReviewApp, ScmRepoLink } from '../scalingo/types.js';
 import { assertNever } from './errors.js';
 import type { CiEvent, Terms } from './event.js';
-import { linkSource } from './plan.js';
+import { linksTo } from './repository.js';
 import { isReviewAppLink } from './review-app-plan.js';
 import type { Command } from './settings.js';
-
-/** `host/owner/repo` in lower case, without scheme, `.git` nor trailing slash: what two URLs of one repository share. */
-export function repositoryKey(url: string): string {
-  return url.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '').replace(/\.git$/i, '').replace(/\/+$/, '').toLowerCase();
-}
-
-/**
- * Whether a link is a link to `source` (`https://host/owner/repo`): same host, owner and name, case and a trailing
- * `.git` ignored. A link that does not give its SCM's URL cannot be said to be on the same host: it is not kept.
- */
-export function linksTo(link: ScmRepoLink, source: string): boolean {
-  if (!link.url || !link.owner || !link.repo) return false;
-  const linked = linkSource(link);
-  return linked !== undefined && repositoryKey(linked) === repositoryKey(source);
-}
 
 /** An app linked to the repository: its name when known, else its id (the API takes either), and its link. */
 export interface LinkedApp {

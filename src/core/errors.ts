@@ -43,5 +43,10 @@ export function assertNever(value: never): never {
   throw new Error(`unexpected value: ${JSON.stringify(value)}`);
 }
 
-/** @deprecated Import it from scalingo/errors.ts; re-exported until the in-process test harness does. */
-export { CancelledError } from '../scalingo/errors.js';
+/** The run was stopped by a signal (a cancelled job, Ctrl-C): the platform aborts the step's signal with it. */
+export class CancelledError extends Error {
+  constructor(signal: string) {
+    super(`cancelled by ${signal}`);
+    this.name = 'CancelledError';
+  }
+}

@@ -1,9 +1,10 @@
 /** Turns any error into the one line a user reads: what happened and what to do. */
 import { BILLING_PAGE, INTEGRATIONS_PAGE, TOKENS_PAGE } from '../scalingo/dashboard.js';
-import { CancelledError, DEADLINE_REACHED, isTimeout, isUnresolved, NetworkError, notFound, ScalingoApiError, UnexpectedResponseError } from '../scalingo/errors.js';
-import { InputError, UserError } from './errors.js';
+import { BudgetDeadlineError, DEADLINE_REACHED, isTimeout, isUnresolved, NetworkError, notFound, ScalingoApiError, UnexpectedResponseError } from '../scalingo/errors.js';
+import { CancelledError, InputError, UserError } from './errors.js';
 import { inputSpec, WORKFLOW_NAMES, type InputNames } from './inputs.js';
 import { LINK_FIELDS } from './settings.js';
+import { formatDuration } from './log.js';
 
 export interface ExplainContext {
   app: string;
@@ -38,6 +39,10 @@ export function explain(err: unknown, ctx: ExplainContext, names: InputNames = W
   if (err instanceof InputError) return err.describe(names);
   if (err instanceof UserError) return err.message;
   if (err instanceof CancelledError) return `Cancelled (${err.message}).`;
+  if (err instanceof BudgetDeadlineError) {
+    const unsent = err.startedNothing ? 'none of its requests was sent' : `${err.what} was not sent`;
+    return `Stopped by the deadline while waiting for the step's request budget (Scalingo allows 60 requests a minute, for all the step's apps together): ${unsent}, it would have waited ${formatDuration(err.waitMs)} more. Raise ${q('timeout-minutes')}, or deploy fewer apps in one step.`;
+  }
   if (err instanceof ScalingoApiError) return explainApi(err, ctx, q, names);
   if (err instanceof NetworkError && err.code === DEADLINE_REACHED) {
     return `Scalingo did not answer ${err.method} ${err.path} before the deadline: retry later, or raise ${q('timeout-minutes')}.`;

@@ -76,6 +76,8 @@ export const INPUTS: readonly InputSpec[] = [
     description: 'When set, a pull request gets a review app only once it carries this label (adding it creates the review app; later pushes redeploy it while the label stays). Empty: every pull request gets one.' }),
   input({ name: 'review-app-drafts', type: 'boolean', default: 'true',
     description: '`false`: a draft pull request gets no review app until it is marked ready for review.' }),
+  input({ name: 'fail-on-newer-commit', type: 'boolean', default: 'false',
+    description: 'Fail when a review app built a newer commit than the pull request\'s head this run was started for: Scalingo deploys the branch\'s head, so a push after the run started (after a maintainer\'s label, for a pull request from a fork) is deployed unreviewed. `false`: a warning in that case, for a labelled pull request from a fork.' }),
   input({ name: 'wait', type: 'boolean', default: 'true',
     description: 'Follow the deployment to its end and fail when it fails.' }),
   input({ name: 'timeout-minutes', type: 'number', default: '30',

@@ -4,6 +4,7 @@ import type { CiContext, CiEvent, PullRequestInfo, Terms } from './event.js';
 import { LINK_FIELDS, type Command, type LinkField, type LinkSettings, type Settings } from './settings.js';
 import type { Deployment, ScmIntegration, ScmRepoLink } from '../scalingo/types.js';
 import { reviewAppGate } from './review-app-plan.js';
+import { linkSource, sameRepository } from './repository.js';
 
 export interface FieldChange {
   field: LinkField;
@@ -17,28 +18,6 @@ export type LinkPlan =
   | { kind: 'update'; settings: LinkSettings; changes: FieldChange[] }
   | { kind: 'unchanged' }
   | { kind: 'conflict'; linkedTo: string };
-
-/**
- * The repository a link points to, as `https://host/owner/repo`, when the link says; as `owner/repo` when the
- * link does not give its SCM's URL.
- */
-export function linkSource(link: ScmRepoLink | null): string | undefined {
-  if (!link?.owner || !link.repo) return undefined;
-  const root = (link.url ?? '').replace(/\/+$/, '');
-  return root ? `${root}/${link.owner}/${link.repo}` : `${link.owner}/${link.repo}`;
-}
-
-/**
- * Compares repository URLs the way the SCM does: scheme-less, case-insensitive, without `.git` or a final slash.
- * A scheme-less `owner/repo` (a link without its SCM's URL) matches that path on any host.
- */
-export function sameRepository(a: string, b: string): boolean {
-  const norm = (s: string): string => s.replace(/^https?:\/\//i, '').replace(/\.git$/i, '').replace(/\/+$/, '').toLowerCase();
-  const hasHost = (s: string): boolean => /^https?:\/\//i.test(s);
-  const path = (s: string): string => norm(s).replace(/^[^/]+\//, '');
-  if (hasHost(a) === hasHost(b)) return norm(a) === norm(b);
-  return hasHost(a) ? path(a) === norm(b) : norm(a) === path(b);
-}
 
 /**
  * Plans the link: create it with every given setting, or change only the given settings that differ.
@@ -249,6 +228,15 @@ export function sameCommit(a: string | undefined, b: string | undefined): boolea
   if (!a || !b) return false;
   const [x, y] = [a.toLowerCase(), b.toLowerCase()];
   return Math.min(x.length, y.length) >= 7 && (x.startsWith(y) || y.startsWith(x));
+}
+
+/**
+ * One line when the deployment builds another commit than the run's: Scalingo deploys the branch's head, which moved
+ * on since the run started, or was already ahead of it. Undefined when they are the same commit or either is unknown.
+ */
+export function commitMismatch(d: { gitRef?: string | undefined; runCommit?: string | undefined }): string | undefined {
+  if (!d.gitRef || !d.runCommit || sameCommit(d.gitRef, d.runCommit)) return undefined;
+  return `Scalingo built ${d.gitRef.slice(0, 7)}, the branch's head, not this run's commit ${d.runCommit.slice(0, 7)}: the branch moved on since, or this run is older than its head.`;
 }
 
 /**

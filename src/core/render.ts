@@ -1,10 +1,14 @@
-/** How a run reads to people: the job summary (Markdown or plain text) and the pull request comment. Pure. */
+/**
+ * How a step reads to people: the job summary (Markdown, or plain text for a terminal and GitLab) and the pull
+ * request comment. One family for every step; a step of one app named by the user is laid out as one app (N = 1),
+ * several or found apps as a row each. Pure.
+ */
 import { assertNever } from './errors.js';
 import { formatDuration } from './log.js';
-import type { DeploymentInfo, RunReport } from './report.js';
-import type { DiscoveryReport, StepReport } from './many.js';
+import { commitMismatch } from './plan.js';
+import { onlyApp, type AppReport, type DiscoveryReport, type Outcome, type StepReport } from './report.js';
 
-const ICONS: Record<RunReport['outcome'], string> = {
+const ICONS: Record<Outcome, string> = {
   success: '✅',
   failed: '❌',
   'timed-out': '⏱️',
@@ -15,8 +19,13 @@ const ICONS: Record<RunReport['outcome'], string> = {
   error: '❌',
 };
 
-function headline(r: RunReport): string {
-  const target = r.reviewApp ?? r.app ?? r.settingsApp;
+/** GitHub's limit on one step's job summary is 1 MiB: the summary stays below it, with room to spare. */
+export const SUMMARY_MAX_BYTES = 1000 * 1024;
+/** Lines of a failed build's output the summary shows, fewer when the summary would be too large. */
+const TAIL_LINES_TRIED = [40, 20, 10, 5, 0];
+
+function headline(r: AppReport): string {
+  const target = r.reviewApp ?? r.app ?? r.parentApp;
   switch (r.outcome) {
     case 'success':
       if (r.deployment?.followed === false) return `${target}: deployment started (${r.deployment.status}), not followed`;
@@ -40,28 +49,25 @@ function headline(r: RunReport): string {
   }
 }
 
+function stepHeadline(step: StepReport): string {
+  const n = step.runs.length;
+  if (n === 0) return step.ok ? 'no app to deploy' : 'no app deployed';
+  const failed = step.runs.filter((r) => !r.ok).length;
+  if (failed) return `${failed} of ${n} apps failed`;
+  return step.outcome === 'success' ? `${n} app(s) done` : `${n} app(s): ${step.outcome}`;
+}
+
 function shortSha(sha: string | undefined): string | undefined {
   return sha ? sha.slice(0, 7) : undefined;
 }
 
-/**
- * One line when the deployment builds another commit than the run's: Scalingo deploys the branch's head, which moved
- * on since the run started, or was already ahead of it. Undefined when they match or either is unknown.
- */
-export function commitMismatch(d: Pick<DeploymentInfo, 'gitRef' | 'runCommit'>): string | undefined {
-  if (!d.gitRef || !d.runCommit) return undefined;
-  const [a, b] = [d.gitRef.toLowerCase(), d.runCommit.toLowerCase()];
-  if (a.startsWith(b) || b.startsWith(a)) return undefined;
-  return `Scalingo built ${shortSha(d.gitRef)}, the branch's head, not this run's commit ${shortSha(d.runCommit)}: the branch moved on since, or this run is older than its head.`;
-}
-
-function linkLine(r: RunReport, code: (s: string) => string): string | undefined {
+function linkLine(r: AppReport, code: (s: string) => string): string | undefined {
   if (!r.link) return undefined;
   const changes = r.link.changes.map((c) => `${code(c.field)} ${c.from === undefined ? '' : `${code(String(c.from))} → `}${code(String(c.to))}`);
   return changes.length ? `${r.link.result}: ${changes.join(', ')}` : r.link.result;
 }
 
-function deploymentLine(r: RunReport, code: (s: string) => string): string | undefined {
+function deploymentLine(r: AppReport, code: (s: string) => string): string | undefined {
   const d = r.deployment;
   if (!d) return undefined;
   const took = d.endedAt !== undefined ? ` in ${formatDuration(d.endedAt - d.startedAt)}` : '';
@@ -69,13 +75,13 @@ function deploymentLine(r: RunReport, code: (s: string) => string): string | und
   return `${started}${code(d.status)}${took} (${code(d.id)})`;
 }
 
-/** Rows shared by the Markdown and text renderings: label, value. */
-function rows(r: RunReport, code: (s: string) => string, link: (text: string, url: string) => string): [string, string][] {
+/** Rows shared by the Markdown and text renderings of one app: label, value. */
+function rows(r: AppReport, requests: number, code: (s: string) => string, link: (text: string, url: string) => string): [string, string][] {
   const out: [string, string][] = [];
   const add = (label: string, value: string | undefined): void => {
     if (value) out.push([label, value]);
   };
-  add('App', `${code(r.settingsApp)} (${r.region})`);
+  add('App', `${code(r.parentApp)} (${r.region})`);
   if (r.reviewApp) add('Review app', `${code(r.reviewApp)}${r.pullRequest ? ` for ${r.pullRequest.url ? link(`#${r.pullRequest.number}`, r.pullRequest.url) : `#${r.pullRequest.number}`}` : ''}`);
   add('Event', r.event);
   const sha = shortSha(r.pullRequest?.sha ?? r.sha);
@@ -86,7 +92,7 @@ function rows(r: RunReport, code: (s: string) => string, link: (text: string, ur
   if (r.deployment?.gitRef) add('Commit built', code(shortSha(r.deployment.gitRef) ?? ''));
   if (r.appUrl) add('URL', link(r.appUrl, r.appUrl));
   if (r.dashboardUrl) add('Dashboard', link(r.deployment ? 'deployment' : 'app', r.dashboardUrl));
-  add('API requests', String(r.requests));
+  add('API requests', String(requests));
   return out;
 }
 
@@ -94,26 +100,103 @@ function escapeCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-export function renderMarkdown(r: RunReport): string {
-  const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``;
+const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``;
+
+/** A fence longer than any run of backticks in the text, so that build output holding a fence cannot close it. */
+export function fenceFor(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  return '`'.repeat(Math.max(3, longest + 1));
+}
+
+/** A failed build's last `lines` lines (all of them at 40), in a collapsed block; nothing at 0. */
+function tailBlock(summary: string, tail: string | undefined, lines: number): string[] {
+  if (!tail || lines === 0) return [];
+  const shown = tail.split('\n').slice(-lines).join('\n');
+  const fence = fenceFor(shown);
+  return [`<details><summary>${summary}</summary>`, '', `${fence}text`, shown, fence, '', '</details>', ''];
+}
+
+/** The job summary, in Markdown, below GitHub's 1 MiB: the build outputs' tails get shorter first, then rows go. */
+export function renderSummary(step: StepReport): string {
+  for (const lines of TAIL_LINES_TRIED) {
+    const text = summaryWith(step, lines);
+    if (Buffer.byteLength(text) > SUMMARY_MAX_BYTES) continue;
+    if (lines === TAIL_LINES_TRIED[0]) return text;
+    const what = lines > 0 ? `cut to its last ${lines} lines` : 'left out';
+    return `${text}\n_The end of each failed build's output is ${what} here, to keep this summary within GitHub's limit: the job's log has all of it._\n`;
+  }
+  // Still too large without any output: as many apps' rows as fit, and a line that says so.
+  const cut = Buffer.from(summaryWith(step, 0)).subarray(0, SUMMARY_MAX_BYTES - 300).toString('utf8').replace(/\n[^\n]*$/, '');
+  return `${cut}\n\n_Cut here to keep this summary within GitHub's limit (${step.runs.length} apps): the job's log has every app._\n`;
+}
+
+function summaryWith(step: StepReport, tailLines: number): string {
+  const only = onlyApp(step);
+  // A step of one app: its requests are the step's (the token exchange included).
+  if (only) return appSummary(only, step.requests, tailLines);
+  const lines = [`### ${ICONS[step.outcome]} Scalingo: ${stepHeadline(step)}`, ''];
+  if (step.discovery) lines.push(discoveryLine(step.discovery, code), '');
+  if (step.runs.length) {
+    lines.push('| App | Outcome | Review app | Deployment | URL | Dashboard |', '| --- | --- | --- | --- | --- | --- |');
+    for (const r of step.runs) {
+      const cells = [
+        `${code(r.parentApp)}`,
+        `${ICONS[r.outcome]} ${r.outcome}`,
+        r.reviewApp ? code(r.reviewApp) : '-',
+        deploymentLine(r, code) ?? '-',
+        r.appUrl ? `[${r.appUrl}](${r.appUrl})` : '-',
+        r.dashboardUrl ? `[${r.deployment ? 'deployment' : 'app'}](${r.dashboardUrl})` : '-',
+      ];
+      lines.push(`| ${cells.map(escapeCell).join(' | ')} |`);
+    }
+    lines.push('');
+  }
+  if (!step.runs.length && step.message) lines.push(`> ${escapeCell(step.message)}`, '');
+  for (const r of step.runs) {
+    if (r.message && r.outcome !== 'success') lines.push(`> ${code(r.parentApp)}: ${escapeCell(r.message)}`, '');
+    for (const w of r.warnings) lines.push('> [!WARNING]', `> ${code(r.parentApp)}: ${escapeCell(w)}`, '');
+    if (r.outcome === 'failed') lines.push(...tailBlock(`End of the build output of ${r.parentApp}`, r.deployment?.outputTail, tailLines));
+  }
+  lines.push(`API requests: ${step.requests} (${formatDuration(step.durationMs)})`, '');
+  return lines.join('\n');
+}
+
+function appSummary(r: AppReport, requests: number, tailLines: number): string {
   const link = (text: string, url: string): string => `[${text}](${url})`;
   const lines = [`### ${ICONS[r.outcome]} Scalingo: ${headline(r)}`, '', '| | |', '| --- | --- |'];
-  for (const [label, value] of rows(r, code, link)) lines.push(`| ${label} | ${escapeCell(value)} |`);
+  for (const [label, value] of rows(r, requests, code, link)) lines.push(`| ${label} | ${escapeCell(value)} |`);
   lines.push('');
   if (r.message && r.outcome !== 'success') lines.push(`> ${escapeCell(r.message)}`, '');
   const mismatch = r.deployment ? commitMismatch(r.deployment) : undefined;
   if (mismatch) lines.push(mismatch, '');
   for (const w of r.warnings) lines.push(`> [!WARNING]`, `> ${escapeCell(w)}`, '');
   for (const n of r.notes) if (n !== r.message) lines.push(`${n}`, '');
-  if (r.outcome === 'failed' && r.deployment?.outputTail) {
-    lines.push('<details><summary>End of the build output</summary>', '', '```text', r.deployment.outputTail, '```', '', '</details>', '');
-  }
+  if (r.outcome === 'failed') lines.push(...tailBlock('End of the build output', r.deployment?.outputTail, tailLines));
   return `${lines.join('\n')}`;
 }
 
-/** `message: false` leaves the one-line message out, for a face that prints it on its own (the command line's stderr). */
-export function renderText(r: RunReport, opts: { message: boolean } = { message: true }): string {
-  const out = rows(r, (s) => s, (text, url) => (text === url ? url : `${url}`));
+/**
+ * The step's report as text, for a terminal or a GitLab job log. `message: false` leaves the one-line message out,
+ * for a face that prints it on its own (the command line's stderr).
+ */
+export function renderText(step: StepReport, opts: { message: boolean } = { message: true }): string {
+  const only = onlyApp(step);
+  if (only) return appText(only, step.requests, opts);
+  const lines = [`${ICONS[step.outcome]} Scalingo: ${stepHeadline(step)}`];
+  if (step.discovery) lines.push(`  ${discoveryLine(step.discovery, (s) => s)}`);
+  for (const r of step.runs) {
+    const d = r.deployment ? ` ${r.deployment.status} (${r.deployment.id})` : '';
+    lines.push(`  ${ICONS[r.outcome]} ${r.parentApp}${r.reviewApp ? ` -> ${r.reviewApp}` : ''}: ${r.outcome}${d}${r.appUrl ? ` ${r.appUrl}` : ''}`);
+    if (r.message && r.outcome !== 'success') lines.push(`      ${r.message}`);
+    for (const w of r.warnings) lines.push(`      warning: ${w}`);
+  }
+  if (opts.message && !step.runs.length && step.message) lines.push(`  ${step.message}`);
+  lines.push(`  API requests: ${step.requests}`);
+  return lines.join('\n');
+}
+
+function appText(r: AppReport, requests: number, opts: { message: boolean }): string {
+  const out = rows(r, requests, (s) => s, (text, url) => (text === url ? url : `${url}`));
   const width = Math.max(...out.map(([label]) => label.length));
   const lines = [`${ICONS[r.outcome]} Scalingo: ${headline(r)}`];
   for (const [label, value] of out) lines.push(`  ${label.padEnd(width)}  ${value}`);
@@ -124,11 +207,20 @@ export function renderText(r: RunReport, opts: { message: boolean } = { message:
   return lines.join('\n');
 }
 
-/** The hidden marker that finds this app's comment again on the next run. */
-export function commentMarker(app: string): string {
-  return `<!-- scalingo-deploy:${app} -->`;
+function discoveryLine(d: DiscoveryReport, c: (s: string) => string): string {
+  const linked = d.linked.map((l) => `${c(l.app)} (${l.branch ?? '?'})`).join(', ') || 'none';
+  return `Apps linked to ${d.source}: ${linked}${d.branch ? `; chosen by branch ${c(d.branch)}` : ''} (${d.links} link(s) read on ${d.pages} page(s))`;
 }
 
+/**
+ * The hidden marker that finds a step's comment again on the next run: the step's apps as given, sorted (one app:
+ * its name), or `*` for apps found through the links.
+ */
+export function commentMarker(apps: readonly string[]): string {
+  return `<!-- scalingo-deploy:${apps.length ? [...apps].sort().join(',') : '*'} -->`;
+}
+
+/** One app's line of the comment. */
 export interface CommentState {
   app: string;
   reviewApp?: string;
@@ -139,8 +231,12 @@ export interface CommentState {
   /** The commit the deployment built, when known: shown instead of `sha`, with a line when they differ. */
   gitRef?: string;
   note?: string;
-  runUrl?: string;
+  /** The end of a failed build's output. */
+  tail?: string;
 }
+
+/** Lines of a failed build's output a comment shows. */
+export const COMMENT_TAIL_LINES = 40;
 
 const STATUS_LABELS: Record<string, string> = {
   queued: '⏳ queued',
@@ -156,96 +252,33 @@ function commentCommit(s: CommentState): string {
   return sha ? `\`${sha.slice(0, 7)}\`` : '-';
 }
 
-export function renderComment(s: CommentState): string {
-  const status = STATUS_LABELS[s.status] ?? `❌ ${s.status}`;
-  const lines = [
-    commentMarker(s.app),
-    `### Scalingo review app of \`${s.app}\``,
-    '',
-    '| Review app | Status | URL | Commit |',
-    '| --- | --- | --- | --- |',
-    `| ${s.reviewApp ? `\`${s.reviewApp}\`` : '-'} | ${status} | ${s.appUrl ?? '-'} | ${commentCommit(s)} |`,
-    '',
-  ];
-  const mismatch = commitMismatch({ gitRef: s.gitRef, runCommit: s.sha });
-  if (mismatch) lines.push(mismatch, '');
-  if (s.note) lines.push(s.note, '');
-  const links = [s.dashboardUrl ? `[Scalingo dashboard](${s.dashboardUrl})` : undefined, s.runUrl ? `[CI run](${s.runUrl})` : undefined].filter(Boolean);
-  if (links.length) lines.push(links.join(' · '));
-  return lines.join('\n');
-}
-
-/** A step's summary: one app's as it always was; several apps, or apps found through their links, a row per app. */
-export function renderStepMarkdown(step: StepReport): string {
-  const only = step.runs.length === 1 && !step.discovery ? step.runs[0] : undefined;
-  if (only) return renderMarkdown(only);
-  const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``;
-  const lines = [`### ${ICONS[step.outcome]} Scalingo: ${stepHeadline(step)}`, ''];
-  if (step.discovery) lines.push(discoveryLine(step.discovery, code), '');
-  if (step.runs.length) {
-    lines.push('| App | Outcome | Review app | Deployment | URL | Dashboard |', '| --- | --- | --- | --- | --- | --- |');
-    for (const r of step.runs) {
-      const cells = [
-        `${code(r.settingsApp)}`,
-        `${ICONS[r.outcome]} ${r.outcome}`,
-        r.reviewApp ? code(r.reviewApp) : '-',
-        deploymentLine(r, code) ?? '-',
-        r.appUrl ? `[${r.appUrl}](${r.appUrl})` : '-',
-        r.dashboardUrl ? `[${r.deployment ? 'deployment' : 'app'}](${r.dashboardUrl})` : '-',
-      ];
-      lines.push(`| ${cells.map(escapeCell).join(' | ')} |`);
-    }
-    lines.push('');
+/**
+ * The pull request comment of a step: `apps`, the step's apps as given (none: found through the links). One app:
+ * its review app, status, URL and commit; several: a row each. A failed build shows the end of its output.
+ */
+export function renderComment(apps: readonly string[], states: readonly CommentState[], runUrl?: string): string {
+  const marker = commentMarker(apps);
+  const single = apps.length === 1 ? states[0] : undefined;
+  if (single) {
+    const s = single;
+    const lines = [
+      marker,
+      `### Scalingo review app of \`${s.app}\``,
+      '',
+      '| Review app | Status | URL | Commit |',
+      '| --- | --- | --- | --- |',
+      `| ${s.reviewApp ? `\`${s.reviewApp}\`` : '-'} | ${STATUS_LABELS[s.status] ?? `❌ ${s.status}`} | ${s.appUrl ?? '-'} | ${commentCommit(s)} |`,
+      '',
+    ];
+    const mismatch = commitMismatch({ gitRef: s.gitRef, runCommit: s.sha });
+    if (mismatch) lines.push(mismatch, '');
+    // The output first: the note of a failed build points to it, above.
+    lines.push(...tailBlock('End of the build output', s.tail, COMMENT_TAIL_LINES));
+    if (s.note) lines.push(s.note, '');
+    const links = [s.dashboardUrl ? `[Scalingo dashboard](${s.dashboardUrl})` : undefined, runUrl ? `[CI run](${runUrl})` : undefined].filter(Boolean);
+    if (links.length) lines.push(links.join(' · '));
+    return lines.join('\n');
   }
-  if (!step.runs.length && step.message) lines.push(`> ${escapeCell(step.message)}`, '');
-  for (const r of step.runs) {
-    if (r.message && r.outcome !== 'success') lines.push(`> ${code(r.settingsApp)}: ${escapeCell(r.message)}`, '');
-    for (const w of r.warnings) lines.push('> [!WARNING]', `> ${code(r.settingsApp)}: ${escapeCell(w)}`, '');
-    if (r.outcome === 'failed' && r.deployment?.outputTail) {
-      lines.push(`<details><summary>End of the build output of ${r.settingsApp}</summary>`, '', '```text', r.deployment.outputTail, '```', '', '</details>', '');
-    }
-  }
-  lines.push(`API requests: ${step.requests} (${formatDuration(step.durationMs)})`, '');
-  return lines.join('\n');
-}
-
-/** The command line's report of a step: one app's as it always was, else a line per app. */
-export function renderStepText(step: StepReport, opts: { message: boolean } = { message: true }): string {
-  const only = step.runs.length === 1 && !step.discovery ? step.runs[0] : undefined;
-  if (only) return renderText(only, opts);
-  const lines = [`${ICONS[step.outcome]} Scalingo: ${stepHeadline(step)}`];
-  if (step.discovery) lines.push(`  ${discoveryLine(step.discovery, (s) => s)}`);
-  for (const r of step.runs) {
-    const d = r.deployment ? ` ${r.deployment.status} (${r.deployment.id})` : '';
-    lines.push(`  ${ICONS[r.outcome]} ${r.settingsApp}${r.reviewApp ? ` -> ${r.reviewApp}` : ''}: ${r.outcome}${d}${r.appUrl ? ` ${r.appUrl}` : ''}`);
-    if (r.message && r.outcome !== 'success') lines.push(`      ${r.message}`);
-    for (const w of r.warnings) lines.push(`      warning: ${w}`);
-  }
-  if (opts.message && !step.runs.length && step.message) lines.push(`  ${step.message}`);
-  lines.push(`  API requests: ${step.requests}`);
-  return lines.join('\n');
-}
-
-function stepHeadline(step: StepReport): string {
-  const n = step.runs.length;
-  if (n === 0) return step.ok ? 'no app to deploy' : 'no app deployed';
-  const failed = step.runs.filter((r) => !r.ok).length;
-  if (failed) return `${failed} of ${n} apps failed`;
-  return step.outcome === 'success' ? `${n} app(s) done` : `${n} app(s): ${step.outcome}`;
-}
-
-function discoveryLine(d: DiscoveryReport, code: (s: string) => string): string {
-  const linked = d.linked.map((l) => `${code(l.app)} (${l.branch ?? '?'})`).join(', ') || 'none';
-  return `Apps linked to ${d.source}: ${linked}${d.branch ? `; chosen by branch ${code(d.branch)}` : ''} (${d.links} link(s) read on ${d.pages} page(s))`;
-}
-
-/** The hidden marker of the one comment that lists the review apps of a step of several apps. */
-export function stepCommentMarker(apps: readonly string[]): string {
-  return commentMarker(apps.length ? [...apps].sort().join(',') : '*');
-}
-
-/** One comment for the review apps of a step of several apps: a row per app. */
-export function renderStepComment(marker: string, states: readonly CommentState[], runUrl?: string): string {
   const lines = [marker, '### Scalingo review apps', '', '| App | Review app | Status | URL | Commit |', '| --- | --- | --- | --- | --- |'];
   for (const s of states) {
     const status = STATUS_LABELS[s.status] ?? `❌ ${s.status}`;
@@ -253,7 +286,10 @@ export function renderStepComment(marker: string, states: readonly CommentState[
     lines.push(`| \`${s.app}\` | ${s.reviewApp ? `\`${s.reviewApp}\`` : '-'}${dash} | ${status} | ${s.appUrl ?? '-'} | ${s.sha ? `\`${s.sha.slice(0, 7)}\`` : '-'} |`);
   }
   lines.push('');
-  for (const s of states) if (s.note) lines.push(`\`${s.app}\`: ${escapeCell(s.note)}`, '');
+  for (const s of states) {
+    lines.push(...tailBlock(`End of the build output of ${s.app}`, s.tail, COMMENT_TAIL_LINES));
+    if (s.note) lines.push(`\`${s.app}\`: ${escapeCell(s.note)}`, '');
+  }
   if (runUrl) lines.push(`[CI run](${runUrl})`);
   return lines.join('\n');
 }

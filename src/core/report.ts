@@ -1,9 +1,11 @@
-/** What a run found and did: the report every output, summary, dotenv file and comment is made from. */
+/**
+ * What a CI step found and did: one report for the step, one entry per app. Every output, summary, dotenv file and
+ * comment is made from it; a step of one app is its N = 1 case, decided here and in render.ts only.
+ */
 import type { PullRequestInfo } from './event.js';
 import type { OutputName } from './inputs.js';
 import type { Secrets } from './log.js';
 import type { Action, FieldChange } from './plan.js';
-import type { Settings } from './settings.js';
 
 export type LinkResult = 'created' | 'updated' | 'unchanged' | 'deleted' | 'would-create' | 'would-update' | 'would-delete';
 
@@ -26,12 +28,14 @@ export interface DeploymentInfo {
   followed?: boolean;
 }
 
-export interface RunReport {
+/** One app of the step: what was found and done for it. */
+export interface AppReport {
   ok: boolean;
   outcome: Outcome;
   /** One line: why the run failed, skipped or deployed nothing. */
   message: string;
-  settingsApp: string;
+  /** The app of the step this report is about (as given, or found through the links). */
+  parentApp: string;
   region: string;
   source?: string;
   event: string;
@@ -55,35 +59,128 @@ export interface RunReport {
   durationMs: number;
 }
 
-/** The outputs of one app's report, by name; every output is set (empty when unknown). `apps` is the step's (many.ts). */
-export function reportOutputs(report: RunReport): Record<Exclude<OutputName, 'apps'>, string> {
+export interface DiscoveryReport {
+  /** The repository whose links were looked for. */
+  source: string;
+  /** Pages of links read, and links on them (every repository's). */
+  pages: number;
+  links: number;
+  /** The apps linked to the repository, with the branch each follows. */
+  linked: { app: string; branch?: string }[];
+  /** The branch the apps were chosen by, when they were. */
+  branch?: string;
+}
+
+/** What a step did, for every app. */
+export interface StepReport {
+  ok: boolean;
+  outcome: Outcome;
+  /** One line: why the step failed or deployed nothing, or what it did. */
+  message: string;
+  event: string;
+  region: string;
+  dryRun: boolean;
+  /** One report per app, in the order the apps were given or found. */
+  runs: AppReport[];
+  /** Set when the apps were found through the list of links. */
+  discovery?: DiscoveryReport;
+  warnings: string[];
+  /** API requests of the whole step. */
+  requests: number;
+  durationMs: number;
+}
+
+/** The step's one app when it is a step of one app given by name: the N = 1 case of every layout. */
+export function onlyApp(step: Pick<StepReport, 'runs' | 'discovery'>): AppReport | undefined {
+  return step.runs.length === 1 && !step.discovery ? step.runs[0] : undefined;
+}
+
+/** The verdict of a step from its apps': one app's own; several, the first failure (a cancellation first), else success. */
+export function stepVerdict(runs: readonly AppReport[], discovered: boolean): { ok: boolean; outcome: Outcome; message: string } {
+  const only = runs.length === 1 && !discovered ? runs[0] : undefined;
+  if (only) return { ok: only.ok, outcome: only.outcome, message: only.message };
+  const failed = runs.filter((r) => !r.ok);
+  if (failed.length === 0) {
+    const outcome = runs.some((r) => r.outcome === 'success') ? 'success' : (runs[0]?.outcome ?? 'nothing-to-deploy');
+    return { ok: true, outcome, message: `${runs.length} app(s): ${runs.map((r) => `${r.parentApp} ${r.outcome}`).join(', ')}` };
+  }
+  const outcome = (failed.find((r) => r.outcome === 'cancelled') ?? failed[0])?.outcome ?? 'error';
+  return { ok: false, outcome, message: `${failed.length} of ${runs.length} apps failed: ${failed.map((r) => `${r.parentApp}: ${r.message}`).join(' | ')}` };
+}
+
+/** One entry of the `apps` output. */
+export interface AppOutput {
+  app: string;
+  'review-app': string;
+  'app-url': string;
+  'deployment-id': string;
+  'deployment-status': string;
+  link: string;
+  'git-ref': string;
+  'timed-out': boolean;
+}
+
+function appOutputs(r: AppReport): Record<Exclude<OutputName, 'apps'>, string> {
   return {
-    app: report.app ?? '',
-    'app-url': report.appUrl ?? '',
-    'deployment-id': report.deployment?.id ?? '',
-    'deployment-status': report.deployment?.status ?? '',
-    'review-app': report.reviewApp ?? '',
-    link: report.link?.result ?? '',
-    'timed-out': String(report.timedOut),
-    'dashboard-url': report.dashboardUrl ?? '',
-    'git-ref': report.deployment?.gitRef ?? '',
+    app: r.app ?? '',
+    'app-url': r.appUrl ?? '',
+    'deployment-id': r.deployment?.id ?? '',
+    'deployment-status': r.deployment?.status ?? '',
+    'review-app': r.reviewApp ?? '',
+    link: r.link?.result ?? '',
+    'timed-out': String(r.timedOut),
+    'dashboard-url': r.dashboardUrl ?? '',
+    'git-ref': r.deployment?.gitRef ?? '',
   };
 }
 
-/** The only writer of a run's report: each step says what it learnt, in these words, and reads it back from `view`. */
-export class ReportBuilder {
-  private readonly r: RunReport;
+export function appOutput(r: AppReport): AppOutput {
+  const o = appOutputs(r);
+  return {
+    app: r.parentApp,
+    'review-app': o['review-app'],
+    'app-url': o['app-url'],
+    'deployment-id': o['deployment-id'],
+    'deployment-status': o['deployment-status'],
+    link: o.link,
+    'git-ref': o['git-ref'],
+    'timed-out': r.timedOut,
+  };
+}
 
-  constructor(settings: Settings, event: string, sha: string | undefined) {
+/**
+ * The step's outputs, every one set: with exactly one app, that app's; with several or none, those are empty
+ * (`timed-out` says whether any app timed out). `apps` lists every app in any case.
+ */
+export function outputs(step: StepReport): Record<OutputName, string> {
+  const only = step.runs.length === 1 ? step.runs[0] : undefined;
+  const single = only ? appOutputs(only) : emptyOutputs(String(step.runs.some((r) => r.timedOut)));
+  return { ...single, apps: JSON.stringify(step.runs.map(appOutput)) };
+}
+
+function emptyOutputs(timedOut: string): Record<Exclude<OutputName, 'apps'>, string> {
+  return { app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': timedOut, 'dashboard-url': '', 'git-ref': '' };
+}
+
+/** The outputs of a step that stopped before it ran: on bad input, every output set, empty. */
+export function noOutputs(): Record<OutputName, string> {
+  return { ...emptyOutputs('false'), apps: '[]' };
+}
+
+/** The only writer of an app's report: the app's run records in these words what its phases decided. */
+export class ReportBuilder {
+  private readonly r: AppReport;
+
+  constructor(app: string, region: string, event: string, source: string | undefined, sha: string | undefined) {
     this.r = {
-      ok: false, outcome: 'error', message: '', settingsApp: settings.app, region: settings.region, event,
+      ok: false, outcome: 'error', message: '', parentApp: app, region, event,
       timedOut: false, notes: [], warnings: [], requests: 0, durationMs: 0,
     };
-    if (settings.source) this.r.source = settings.source;
+    if (source) this.r.source = source;
     if (sha) this.r.sha = sha;
   }
 
-  get view(): Readonly<RunReport> {
+  get view(): Readonly<AppReport> {
     return this.r;
   }
 
@@ -151,11 +248,6 @@ export class ReportBuilder {
     this.r.notes.push(message);
   }
 
-  timedOut(): void {
-    this.r.timedOut = true;
-    this.r.outcome = 'timed-out';
-  }
-
   finish(ok: boolean, outcome: Outcome, message: string): void {
     this.r.ok = ok;
     this.r.outcome = outcome;
@@ -164,7 +256,7 @@ export class ReportBuilder {
   }
 
   /** The finished report: every text that leaves the run goes through the secrets' redaction. */
-  seal(secrets: Secrets, requests: number, durationMs: number): RunReport {
+  seal(secrets: Secrets, requests: number, durationMs: number): AppReport {
     return {
       ...this.r,
       message: secrets.redact(this.r.message),

@@ -21,10 +21,9 @@ export const LINK_FIELDS: readonly { input: string; field: LinkField; kind: 'str
   { input: 'hours-before-delete-stale', field: 'hours_before_delete_stale', kind: 'integer' },
 ];
 
+/** What the CI step is asked to do. The apps are its `apps`; each app's run gets its own as an argument. */
 export interface Settings {
   apiToken: string;
-  /** The app of this run: the one given, or the first of several; empty in discovery mode until an app is chosen. */
-  app: string;
   /** Every app given (`app` lists them separated by commas, spaces or newlines); empty: find them (discovery). */
   apps: string[];
   region: string;
@@ -45,6 +44,8 @@ export interface Settings {
   reviewAppLabel?: string;
   /** Whether a draft pull request gets a review app. */
   reviewAppDrafts: boolean;
+  /** Fail when a review app built a newer commit than the pull request's head the run was started for. */
+  failOnNewerCommit: boolean;
   wait: boolean;
   /** Print the build output live from the deployments stream while following. */
   logs: boolean;
@@ -101,8 +102,11 @@ export function validateAppName(name: string, value: string): string {
   return value;
 }
 
-/** https URLs only, except http on loopback addresses (local test servers): a bearer token never travels in clear. */
-function isLoopback(hostname: string): boolean {
+/**
+ * A loopback host name (local test servers), the one place that says which: `localhost`, `127.x.x.x`, `[::1]`.
+ * Only there may a bearer travel in clear (http, ws) or a poll come faster than once a second.
+ */
+export function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === '[::1]';
 }
 
@@ -208,7 +212,6 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
   if (apps.length === 0 && (source === undefined || command === 'unlink')) {
     throw new InputError('app', '', (n) => `required: the Scalingo app name (${lowerFirst(n.subject('app'))} or ${inputSpec('app').env})`);
   }
-  const app = apps[0] ?? '';
 
   const region = orDefault('region') ?? '';
   if (!REGION.test(region)) throw new InputError('region', region, 'allowed: a Scalingo region such as osc-fr1 or osc-secnum-fr1');
@@ -254,7 +257,6 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
 
   const settings: Settings = {
     apiToken: get('api-token') ?? '',
-    app,
     apps,
     region,
     apiUrl,
@@ -268,6 +270,7 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
     requestTimeoutMs: Math.round(requestSeconds * 1000),
     reviewAppAutoDeploy: bool('review-app-auto-deploy'),
     reviewAppDrafts: bool('review-app-drafts'),
+    failOnNewerCommit: bool('fail-on-newer-commit'),
     dryRun: bool('dry-run'),
     failWithoutToken: bool('fail-without-token'),
   };

@@ -1,5 +1,5 @@
 /** SIGINT/SIGTERM (a cancelled workflow or job, Ctrl-C) become an abort: the run stops and reports what it knows. */
-import { CancelledError } from '../scalingo/errors.js';
+import { CancelledError } from '../core/errors.js';
 
 export interface Cancellation {
   signal: AbortSignal;

@@ -2,6 +2,7 @@
 import { Auth } from './auth.js';
 import { notFound, ScalingoApiError, UnexpectedResponseError } from './errors.js';
 import { Http, type HttpOptions, type HttpResponse, type RequestSpec } from './http.js';
+import type { Priority } from './limiter.js';
 import type { App, Deployment, ReviewApp, ScmIntegration, ScmRepoLink, ScmRepoLinkSettings, User } from './types.js';
 
 export interface ClientOptions extends HttpOptions {
@@ -12,8 +13,11 @@ export interface ClientOptions extends HttpOptions {
 
 /** Links per page when listing links. */
 export const LINKS_PER_PAGE = 50;
-/** A bound on the pages of links read when the API gives no `total_pages`: 5,000 links. */
-export const MAX_LINK_PAGES = 100;
+/**
+ * A guard against a list that never ends (a `next_page` always ahead): 100,000 links, far above real accounts. Every
+ * page the list says it has is read below it.
+ */
+export const MAX_LINK_PAGES = 2000;
 
 export type CreateLinkParams = ScmRepoLinkSettings & { source: string; auth_integration_uuid: string };
 
@@ -34,7 +38,7 @@ export class ScalingoClient {
    * A client for one app of a step that deploys several: its own request count, log and deadline, the same bearer
    * (one token exchange for the step) and the same request budget (`limiter`, passed on with the options).
    */
-  derive(opts: Partial<Pick<ClientOptions, 'debug' | 'deadline' | 'signal'>>): ScalingoClient {
+  derive(opts: Partial<Pick<ClientOptions, 'debug' | 'deadline' | 'signal' | 'reservation'>>): ScalingoClient {
     return new ScalingoClient({ ...this.opts, ...opts }, { auth: this.auth });
   }
 
@@ -108,10 +112,13 @@ export class ScalingoClient {
   }
 
   /**
-   * Every SCM link of the token's user, page after page (`meta.pagination.next_page`), never more pages than the
-   * first answer's `total_pages` nor than `maxPages`; a page that does not move forward ends the list.
+   * Every SCM link of the token's user, page after page (`meta.pagination.next_page`), every page the list says it
+   * has (`total_pages`, when given); `maxPages` guards against a list that never ends (then `truncated`). A page that
+   * does not move forward ends the list. `onPage` hears each page read, with the total when the list gives it.
    */
-  async listLinks(perPage = LINKS_PER_PAGE, maxPages = MAX_LINK_PAGES): Promise<{ links: ScmRepoLink[]; pages: number; truncated: boolean }> {
+  async listLinks(o: { perPage?: number; maxPages?: number; onPage?: (pages: number, totalPages: number | undefined) => void } = {}): Promise<{ links: ScmRepoLink[]; pages: number; truncated: boolean }> {
+    const perPage = o.perPage ?? LINKS_PER_PAGE;
+    const maxPages = o.maxPages ?? MAX_LINK_PAGES;
     const links: ScmRepoLink[] = [];
     let totalPages: number | undefined;
     let page = 1;
@@ -122,11 +129,15 @@ export class ScalingoClient {
       links.push(...items.filter((l) => l && typeof l === 'object'));
       const pagination = (res.data as { meta?: { pagination?: { next_page?: unknown; total_pages?: unknown } } }).meta?.pagination;
       if (totalPages === undefined && typeof pagination?.total_pages === 'number') totalPages = pagination.total_pages;
+      o.onPage?.(pages, totalPages);
+      // More pages than allowed, by the list's own word: cut at once rather than read pages that would be cut anyway.
+      if (totalPages !== undefined && totalPages > maxPages) return { links, pages, truncated: true };
       const next = pagination?.next_page;
-      if (typeof next !== 'number' || !Number.isInteger(next) || next <= page || items.length === 0) return { links, pages, truncated: false };
-      if (pages >= Math.min(totalPages ?? maxPages, maxPages)) {
-        this.opts.debug(`GET /v1/scm_repo_links: stopped after ${pages} page(s), next_page ${next} is past total_pages ${totalPages ?? '?'} or the cap of ${maxPages}`);
-        return { links, pages, truncated: totalPages === undefined || pages >= maxPages };
+      const last = typeof next !== 'number' || !Number.isInteger(next) || next <= page || items.length === 0 || (totalPages !== undefined && pages >= totalPages);
+      if (last) return { links, pages, truncated: false };
+      if (pages >= maxPages) {
+        this.opts.debug(`GET /v1/scm_repo_links: stopped after ${pages} page(s), the guard against a list that never ends (total_pages ${totalPages ?? '?'})`);
+        return { links, pages, truncated: true };
       }
       page = next;
     }
@@ -171,9 +182,10 @@ export class ScalingoClient {
     return unwrapArray<ReviewApp>(res, 'GET', path, 'review_apps');
   }
 
-  async getDeployment(app: string, id: string): Promise<Deployment> {
+  /** `priority: 'later'` for a read that can wait for others (a safety read while the stream is live). */
+  async getDeployment(app: string, id: string, priority?: Priority): Promise<Deployment> {
     const path = this.appPath(app, `/deployments/${encodeURIComponent(id)}`);
-    const res = await this.call({ method: 'GET', service: 'api', path, idempotent: true, expect: [200] });
+    const res = await this.call({ method: 'GET', service: 'api', path, idempotent: true, expect: [200], ...(priority ? { priority } : {}) });
     return checkDeployment(res, 'GET', path, unwrap<Deployment>(res, 'GET', path, 'deployment'));
   }
 
@@ -185,7 +197,7 @@ export class ScalingoClient {
   }
 
   /** The deployment's build output, or undefined when Scalingo has none (404). */
-  async deploymentOutput(app: string, deployment: Deployment): Promise<string | undefined> {
+  async deploymentOutput(app: string, deployment: Deployment, priority?: Priority): Promise<string | undefined> {
     let path = this.appPath(app, `/deployments/${encodeURIComponent(deployment.id)}/output`);
     // Prefer the link the API gives, but only on the API's own host: the bearer goes nowhere else.
     const link = deployment.links?.output;
@@ -198,7 +210,7 @@ export class ScalingoClient {
       }
     }
     try {
-      const res = await this.call({ method: 'GET', service: 'api', path, idempotent: true, expect: [200], text: true });
+      const res = await this.call({ method: 'GET', service: 'api', path, idempotent: true, expect: [200], text: true, ...(priority ? { priority } : {}) });
       return res.text;
     } catch (err) {
       if (notFound(err) !== undefined) return undefined;

@@ -51,11 +51,27 @@ export class UnexpectedResponseError extends Error {
   }
 }
 
-/** The run was stopped by a signal (a cancelled job, Ctrl-C). */
-export class CancelledError extends Error {
-  constructor(signal: string) {
-    super(`cancelled by ${signal}`);
-    this.name = 'CancelledError';
+/** BudgetDeadlineError's `what` for an app a step could not start. */
+export const NOT_STARTED = 'no request of it';
+
+/**
+ * A request not sent: the step's request budget (Scalingo's 60 requests a minute, for the whole step) had no slot
+ * for it before the deadline.
+ */
+export class BudgetDeadlineError extends Error {
+  constructor(
+    /** What was not sent: "GET /v1/apps/a", or "no request of it" for an app not started. */
+    readonly what: string,
+    /** How long it would have had to wait. */
+    readonly waitMs: number,
+  ) {
+    super(`${what}: no slot of the request budget before the deadline`);
+    this.name = 'BudgetDeadlineError';
+  }
+
+  /** No request of the app was sent: it was never started. */
+  get startedNothing(): boolean {
+    return this.what === NOT_STARTED;
   }
 }
 

@@ -7,7 +7,7 @@ import { BODY_CUT, DEADLINE_REACHED, NetworkError, ScalingoApiError, UnexpectedR
 import { DEFAULT_TUNING, GARBLED, NOT_SENT, retryDelay, type AttemptFailure, type RetryTuning } from './retry.js';
 
 export { DEFAULT_TUNING, retryDelay, type AttemptFailure, type RetryTuning } from './retry.js';
-import type { RateLimiter } from './limiter.js';
+import type { Priority, RateLimiter, Reservation } from './limiter.js';
 
 export type Service = 'auth' | 'api';
 
@@ -29,6 +29,8 @@ export interface HttpOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The step's request budget, shared by every client of the step (see limiter.ts). */
   limiter?: RateLimiter;
+  /** Slots of the budget set aside for this client's first requests. */
+  reservation?: Reservation;
 }
 
 /** The least time an attempt gets near the deadline, so that a last look still gets an answer. */
@@ -46,6 +48,8 @@ export interface RequestSpec {
   expect: readonly number[];
   /** Accept a non-JSON success body (deployment output). */
   text?: boolean;
+  /** Its turn in the request budget: writes first, then reads, then reads that can wait (default: by method). */
+  priority?: Priority;
 }
 
 export interface HttpResponse {
@@ -87,7 +91,12 @@ export class Http {
     let waitedOnLimit = 0;
     for (let attempt = 1; ; attempt++) {
       // Every attempt, retries included, draws from the step's budget.
-      await this.opts.limiter?.acquire(signal);
+      await this.opts.limiter?.acquire({
+        ...(signal ? { signal } : {}),
+        priority: spec.priority ?? (spec.method === 'GET' ? 'read' : 'write'),
+        ...(this.opts.reservation ? { reservation: this.opts.reservation } : {}),
+        what: `${spec.method} ${spec.path}`,
+      });
       const started = this.now();
       this.count += 1;
       // A read is ended at the deadline by its signal; a write, which has none (cutting it short says nothing more

@@ -6,13 +6,8 @@
 /** The Origin header Scalingo's own client sends. */
 export const STREAM_ORIGIN = 'http://scalingo-cli.local/1';
 
-/** Statuses of a deployment in progress; any other status ends it. */
-const IN_PROGRESS = new Set(['queued', 'building', 'pushing', 'starting']);
-
-/** Whether a deployment status is final (unknown statuses are: Scalingo's Go client counts them so). */
-export function isFinishedStatus(status: string): boolean {
-  return !IN_PROGRESS.has(status);
-}
+/** Whether a deployment status is final: the one rule of types.ts (`isFinished`), under the stream's name. */
+export { isFinished as isFinishedStatus } from './types.js';
 
 // ---------------------------------------------------------------------------
 // Frames

@@ -101,6 +101,7 @@ describe.concurrent('GitLab CI schema', () => {
       'review-app-auto-deploy': true,
       'review-app-label': 'preview',
       'review-app-drafts': false,
+      'fail-on-newer-commit': true,
       wait: false,
       'timeout-minutes': 2.5,
       'poll-interval-seconds': 10,
@@ -116,6 +117,7 @@ describe.concurrent('GitLab CI schema', () => {
     const deploy = config['prod-deploy'] as Json;
     expect(deploy).toMatchObject({ stage: 'release', image: { name: 'node:22-alpine' }, resource_group: 'scalingo-my-app', environment: { deployment_tier: 'staging' } });
     expect((deploy.script as string[]).join('\n')).toContain('--wait=false --dry-run=true --fail-without-token=true');
+    expect((deploy.script as string[]).join('\n')).toContain('--fail-on-newer-commit=true');
     expect((config['prod-review'] as Json).environment).toMatchObject({ on_stop: 'prod-stop-review', auto_stop_in: 'never' });
   }, 60_000);
 });

@@ -3,7 +3,7 @@
  * and `deploy-branch`, a branch deployed once without moving the link.
  */
 import { describe, expect, it } from 'vitest';
-import { renderMarkdown, renderText } from '../../src/core/render.js';
+import { renderSummary, renderText } from '../../src/core/render.js';
 import { byRef, webhook } from '../support/payloads.js';
 import { IN_STEP_LINK, onGitHub, writes, world } from './harness.js';
 
@@ -19,7 +19,7 @@ describe('git-ref: the commit the deployment built', () => {
     expect(r.outputs['git-ref']).toBe(RUN_SHA);
     expect(r.log).toContain(`Commit built: ${RUN_SHA}`);
     expect(r.log).not.toContain('not this run\'s commit');
-    expect(renderMarkdown(r.report)).toContain('| Commit built | `6113728` |');
+    expect(renderSummary(r.step)).toContain('| Commit built | `6113728` |');
   });
 
   it('says so in one line when Scalingo built another commit than the run\'s (the branch moved on)', async () => {
@@ -29,8 +29,8 @@ describe('git-ref: the commit the deployment built', () => {
     expect(r.outputs['git-ref']).toBe(LATER_SHA);
     const line = 'Scalingo built aaaabbb, the branch\'s head, not this run\'s commit 6113728: the branch moved on since, or this run is older than its head.';
     expect(r.lines).toContain(line);
-    expect(renderMarkdown(r.report).split('\n')).toContain(line);
-    expect(renderText(r.report)).toContain(line);
+    expect(renderSummary(r.step).split('\n')).toContain(line);
+    expect(renderText(r.step)).toContain(line);
   });
 });
 
@@ -43,7 +43,7 @@ describe('wait: false', () => {
     expect(r.outputs).toMatchObject({ 'deployment-id': id, 'deployment-status': 'queued' });
     expect(r.log).toContain(`Deployment ${id} of my-app started, queued when last seen; not followed (wait: false)`);
     expect(r.log).not.toMatch(/Deployed my-app/);
-    const md = renderMarkdown(r.report);
+    const md = renderSummary(r.step);
     expect(md).toContain('Scalingo: my-app: deployment started (queued), not followed');
     expect(md).toContain('started, not followed; `queued`');
     expect(md).not.toMatch(/my-app deployed/);

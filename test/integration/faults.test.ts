@@ -319,6 +319,16 @@ describe('answers cut in the middle of their body (connection lost after the hea
   });
 });
 
+describe('a status that cannot be read', () => {
+  it('malformed on every read until the deadline: says the status could not be read, quoting the answer, not "still queued"', async () => {
+    const { result } = await pushWith([{ kind: 'malformed-json', method: 'GET', path: STATUS, times: Infinity }], { 'timeout-minutes': '0.02', logs: 'false' });
+    expect(result.report).toMatchObject({ ok: false, outcome: 'timed-out' });
+    expect(result.report.message).toMatch(/^The status of deployment \S+ of my-app could not be read before the deadline \(1 s, timeout-minutes\): Scalingo answered GET \/v1\/apps\/my-app\/deployments\/\S+ with malformed JSON \(HTTP 200\): /);
+    expect(result.report.message).toContain(String.raw`"{\"deployment\": {\"id\": \"abc\","; it was queued when last read. It goes on on Scalingo, see https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/`);
+    expect(result.report.message).not.toContain('was still queued after');
+  });
+});
+
 describe('the deployment a run adopts is the one it started (Scalingo\'s last_deployment_id is the last SUCCESSFUL one)', () => {
   const seeded = { deployments: { 'my-app': [{ status: 'success' }, { status: 'build-error' }] } };
 

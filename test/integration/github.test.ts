@@ -9,7 +9,9 @@ import { calls, IN_STEP_LINK, onGitHub, pollsOf, REPO, requestsOf, secretsOf, so
 
 const push = () => webhook('push', byRef('refs/heads/'));
 /** Every output, as set when nothing was deployed nor changed. */
-const NO_OUTPUTS = { app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '', 'git-ref': '' };
+/** `apps` of a step of my-app: one entry, for the app. */
+const APPS = expect.stringMatching(/^\[\{"app":"my-app",/) as unknown as string;
+const NO_OUTPUTS = { app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '', 'git-ref': '', apps: APPS };
 const pr = (action: string) => webhook('pull_request', byAction(action));
 
 describe('push', () => {
@@ -42,7 +44,7 @@ describe('push', () => {
     expect(r.outputs).toEqual({
       app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': deployment.id, 'deployment-status': 'success',
       'review-app': '', link: 'created', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${deployment.id}`,
-      'git-ref': deployment.git_ref });
+      'git-ref': deployment.git_ref, apps: APPS });
     expect(r.log).toContain('building (');
     expect(r.log).toContain('Deployed my-app: https://my-app.osc-fr1.scalingo.io');
   });
@@ -194,7 +196,7 @@ describe('push', () => {
     const id = f.deploymentsCreated()[0]!.id;
     expect(r.outputs).toEqual({
       app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': id, 'deployment-status': 'building', 'review-app': '', link: 'unchanged',
-      'timed-out': 'true', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}`, 'git-ref': f.deploymentsCreated()[0]!.git_ref,
+      'timed-out': 'true', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}`, 'git-ref': f.deploymentsCreated()[0]!.git_ref, apps: APPS,
     });
     expect(r.report.message).toMatch(/Deployment \S+ of my-app was still building after 1 s \(timeout-minutes\): it goes on on Scalingo/);
     expect(pollsOf(f)).toBeGreaterThanOrEqual(1);
@@ -273,7 +275,7 @@ describe('pull request', () => {
     ]);
     expect(writes(f)).toEqual([]);
     expect(r.log).toContain('Pull request #2 is closed: Scalingo deletes review app my-app-pr2 as soon as the pull request closes, as it does every review app created on demand.');
-    expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': 'my-app-pr2', link: 'unchanged', 'timed-out': 'false', 'dashboard-url': '', 'git-ref': '' });
+    expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': 'my-app-pr2', link: 'unchanged', 'timed-out': 'false', 'dashboard-url': '', 'git-ref': '', apps: APPS });
   });
 });
 
@@ -313,7 +315,7 @@ describe('errors', () => {
     ]);
     expect(writes(f)).toEqual([]);
     expect(r.report.message).toContain('App "no-such-app" not found in region osc-fr1 (404 on GET /v1/apps/no-such-app');
-    expect(r.outputs).toEqual(NO_OUTPUTS);
+    expect(r.outputs).toEqual({ ...NO_OUTPUTS, apps: expect.stringMatching(/^\[\{"app":"no-such-app",/) });
   });
 
   it.each([

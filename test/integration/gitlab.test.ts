@@ -23,7 +23,7 @@ describe('GitLab pipelines', () => {
     expect(r.outputs).toEqual({
       app: 'my-app', 'app-url': 'https://my-app.osc-fr1.scalingo.io', 'deployment-id': id, 'deployment-status': 'success',
       'review-app': '', link: 'unchanged', 'timed-out': 'false', 'dashboard-url': `https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/${id}`,
-      'git-ref': w.fake.deploymentsCreated()[0]!.git_ref,
+      'git-ref': w.fake.deploymentsCreated()[0]!.git_ref, apps: expect.stringMatching(/^\[\{"app":"my-app",/),
     });
   });
 

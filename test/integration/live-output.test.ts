@@ -67,16 +67,18 @@ describe('live build output', () => {
     const d = f.deploymentsCreated()[0]!;
     const streamEnd = f.streamEndAt(d.id)!;
     expect(endedAt - streamEnd).toBeLessThan(300);
-    // One confirming read at the end; the safety reads (every 30 s) never came.
-    expect(pollsOf(f)).toBe(1);
+    // The stream's final status stands (the commit built is known from the trigger): no status read at all; the
+    // safety reads (every 30 s) never came.
+    expect(pollsOf(f)).toBe(0);
+    expect(r.outputs).toMatchObject({ 'deployment-status': 'success', 'git-ref': d.git_ref });
   });
 
   it('reads the status every safety interval while the stream is live', async () => {
     const { f, r } = await deployWith({ durationMs: 1500, safetyReadMs: 400, inputs: { 'poll-interval-seconds': '0.05' } });
     expect(r.report.ok).toBe(true);
-    // 1.5 s at one read per 0.4 s, and the one that confirms the end (not one per 0.05 s: that would be 30).
+    // 1.5 s at one read per 0.4 s (not one per 0.05 s: that would be 30).
     expect(pollsOf(f)).toBeGreaterThanOrEqual(2);
-    expect(pollsOf(f)).toBeLessThanOrEqual(6);
+    expect(pollsOf(f)).toBeLessThanOrEqual(5);
   });
 
   it('falls back to polling with one info line when the stream is refused, and succeeds', async () => {

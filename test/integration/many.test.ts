@@ -149,7 +149,7 @@ describe('discovery', () => {
 
     expect(r.step.ok).toBe(true);
     expect(w.fake.mutating()).toEqual([]);
-    expect(r.step.runs.map((x) => [x.settingsApp, x.outcome, x.link?.result]).sort()).toEqual([['prod', 'dry-run', 'unchanged'], ['web', 'dry-run', 'would-update']]);
+    expect(r.step.runs.map((x) => [x.parentApp, x.outcome, x.link?.result]).sort()).toEqual([['prod', 'dry-run', 'unchanged'], ['web', 'dry-run', 'would-update']]);
     expect(r.lines.filter((l) => /^\[(prod|web)\] /.test(l)).length).toBeGreaterThan(2);
   });
 });
@@ -164,7 +164,7 @@ describe('several apps given', () => {
     const r = await w.step({ ctx: onPush('master'), inputs: { app: 'a1, a2\na3', ...FAST } });
 
     expect(r.step.ok).toBe(false);
-    expect(r.step.runs.map((x) => [x.settingsApp, x.outcome, x.deployment?.status])).toEqual([['a1', 'success', 'success'], ['a2', 'failed', 'build-error'], ['a3', 'success', 'success']]);
+    expect(r.step.runs.map((x) => [x.parentApp, x.outcome, x.deployment?.status])).toEqual([['a1', 'success', 'success'], ['a2', 'failed', 'build-error'], ['a3', 'success', 'success']]);
     expect(r.step.message).toMatch(/^1 of 3 apps failed: a2: Deployment \S+ of a2 ended with status build-error/);
     expect(calls(w.fake).filter((c) => c.endsWith('/v1/tokens/exchange'))).toHaveLength(1);
     expect(JSON.parse(r.outputs.apps!).map((a: { app: string; 'deployment-status': string }) => `${a.app}:${a['deployment-status']}`)).toEqual(['a1:success', 'a2:build-error', 'a3:success']);

@@ -341,6 +341,41 @@ describe('the branch a review app deploys, as Scalingo stores it (`owner:branch`
   });
 });
 
+describe('a push after the run started (the fork recipe\'s race): Scalingo builds the branch\'s head', () => {
+  const LATER = 'ffffeeeeddddccccbbbbaaaa0000111122223333';
+  const forkLabelled = () => pr('synchronize', (p) => {
+    p.pull_request.head = { ...p.pull_request.head, ref: 'patch-1', repo: { full_name: 'someone/Hello-World', fork: true } };
+    p.pull_request.labels = [{ name: 'safe-to-deploy' }];
+  });
+  const forkWorld = () => ({
+    links: { 'my-app': IN_STEP_LINK }, pulls: { 2: { head_branch: 'patch-1', fork: 'someone/Hello-World' } },
+    reviewApps: [{ pr: 2, head_branch: 'patch-1', auto_deploy_enabled: false }], branchHeads: { 'patch-1': LATER },
+  });
+
+  it('a labelled pull request from a fork whose review app built a newer commit than the labelled one: a warning', async () => {
+    const w = await world(forkWorld());
+    const r = await w.run({ ctx: onPr(forkLabelled()), inputs: { 'review-app-label': 'safe-to-deploy', 'fail-without-token': 'true' } });
+
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(r.warnings).toEqual(['Unreviewed commit::Review app my-app-pr2 built commit ffffeee, not ec26c3e, the head of pull request #2 this run was started for: a newer commit was pushed since (after the label safe-to-deploy was added), and Scalingo deploys the branch\'s head: review it before trusting the review app (`fail-on-newer-commit: true` fails the step instead).']);
+  });
+
+  it('with `fail-on-newer-commit: true`: the step fails', async () => {
+    const w = await world(forkWorld());
+    const r = await w.run({ ctx: onPr(forkLabelled()), inputs: { 'review-app-label': 'safe-to-deploy', 'fail-on-newer-commit': 'true' } });
+
+    expect(r.report).toMatchObject({ ok: false, outcome: 'failed' });
+    expect(r.report.message).toMatch(/^Review app my-app-pr2 built commit ffffeee, not ec26c3e, .*: failing, as `fail-on-newer-commit: true` asks\.$/);
+  });
+
+  it('the commit the run was started for: nothing said', async () => {
+    const w = await world({ ...forkWorld(), branchHeads: { 'patch-1': 'ec26c3e57ca3a959ca5aad62de7213c562f8c821' } });
+    const r = await w.run({ ctx: onPr(forkLabelled()), inputs: { 'review-app-label': 'safe-to-deploy', 'fail-on-newer-commit': 'true' } });
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(r.warnings).toEqual([]);
+  });
+});
+
 describe('a review app named as the app', () => {
   it('its link is never changed: one line says to name its parent instead', async () => {
     const w = await world({ ...LINKED, reviewApps: [{ pr: 2, head_branch: 'changes' }] });

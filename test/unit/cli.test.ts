@@ -6,7 +6,7 @@ import { dotenv } from '../../src/platform/cli/dotenv.js';
 import { cliNames } from '../../src/platform/cli/names.js';
 import { parseSettings } from '../../src/core/settings.js';
 import { INPUTS } from '../../src/core/inputs.js';
-import type { RunReport } from '../../src/core/run.js';
+import type { AppReport, StepReport } from '../../src/core/report.js';
 
 const GITLAB = {
   GITLAB_CI: 'true', CI_PROJECT_URL: 'https://gitlab.example.com/acme/shop', CI_SERVER_URL: 'https://gitlab.example.com', CI_COMMIT_SHA: 'c0ffee',
@@ -108,7 +108,8 @@ describe('help and dotenv', () => {
   });
 
   it('writes the documented variables on one line each, the apps as one JSON line', () => {
-    const report = { ok: true, outcome: 'success', message: 'x\ny', settingsApp: 'my-app', region: 'osc-fr1', event: 'push', timedOut: false, notes: [], warnings: [], requests: 5, durationMs: 1, app: 'my-app', appUrl: 'https://my-app.osc-fr1.scalingo.io', link: { result: 'unchanged', changes: [] }, deployment: { app: 'my-app', id: 'd-1', status: 'success', startedAt: 0 } } satisfies RunReport;
+    const app = { ok: true, outcome: 'success', message: 'x\ny', parentApp: 'my-app', region: 'osc-fr1', event: 'push', timedOut: false, notes: [], warnings: [], requests: 5, durationMs: 1, app: 'my-app', appUrl: 'https://my-app.osc-fr1.scalingo.io', link: { result: 'unchanged', changes: [] }, deployment: { app: 'my-app', id: 'd-1', status: 'success', startedAt: 0 } } satisfies AppReport;
+    const report: StepReport = { ok: true, outcome: 'success', message: 'x\ny', event: 'push', region: 'osc-fr1', dryRun: false, runs: [app], warnings: [], requests: 5, durationMs: 1 };
     expect(dotenv(report)).toBe([
       'SCALINGO_APP=my-app', 'SCALINGO_APP_URL=https://my-app.osc-fr1.scalingo.io', 'SCALINGO_DEPLOYMENT_ID=d-1', 'SCALINGO_DEPLOYMENT_STATUS=success',
       'SCALINGO_REVIEW_APP=', 'SCALINGO_LINK=unchanged', 'SCALINGO_TIMED_OUT=false', 'SCALINGO_DASHBOARD_URL=', 'SCALINGO_GIT_REF=',

@@ -4,7 +4,8 @@
  * stream: one read at once (then quick confirmations while the API lags). Back after an interruption: one read.
  */
 import { describe, expect, it } from 'vitest';
-import { follow, nextReadIn, type LiveSource } from '../../src/core/steps/follow.js';
+import { follow, nextReadIn } from '../../src/core/phases/follow.js';
+import type { LiveSource } from '../../src/core/phases/live-output.js';
 import type { Deployment } from '../../src/scalingo/types.js';
 
 const T0 = 1_000_000;
@@ -14,12 +15,20 @@ class FakeLive implements LiveSource {
   live = false;
   end = false;
   resumed = false;
+  /** The final status the stream gave with its end. */
+  final: string | undefined = undefined;
   private change = new AbortController();
   healthy(): boolean {
     return this.live;
   }
   sawEnd(): boolean {
     return this.end;
+  }
+  finalStatus(): string | undefined {
+    return this.end ? this.final : undefined;
+  }
+  lastStatus(): string | undefined {
+    return this.final;
   }
   catchUp(): boolean {
     return this.resumed;
@@ -30,7 +39,7 @@ class FakeLive implements LiveSource {
   changes(): AbortSignal {
     return this.change.signal;
   }
-  set(patch: Partial<Pick<FakeLive, 'live' | 'end' | 'resumed'>>): void {
+  set(patch: Partial<Pick<FakeLive, 'live' | 'end' | 'resumed' | 'final'>>): void {
     Object.assign(this, patch);
     const previous = this.change;
     this.change = new AbortController();
@@ -69,10 +78,10 @@ function api(clock: { now: () => number }, endAt: number, final = 'success') {
   };
 }
 
-function run(live: FakeLive, clock: ReturnType<typeof virtualClock>, get: () => Promise<Deployment>, intervalMs = 5000) {
+function run(live: FakeLive, clock: ReturnType<typeof virtualClock>, get: () => Promise<Deployment>, intervalMs = 5000, trustStreamEnd = false) {
   return follow({
     initial: { id: 'd1', status: 'queued' }, getDeployment: get, intervalMs, deadline: T0 + 3_600_000,
-    now: clock.now, sleep: clock.sleep, onStatus: () => {}, onRetry: () => {}, live,
+    now: clock.now, sleep: clock.sleep, onStatus: () => {}, onRetry: () => {}, live, trustStreamEnd,
   });
 }
 
@@ -128,6 +137,17 @@ describe('following with a live stream (virtual clock)', () => {
     await run(live, clock, a.get);
     // Down at 40 s: polling (the last read is 10 s old); back at 41 s: one read at once, the end.
     expect(a.reads).toEqual([30_000, 40_000, 41_000]);
+  });
+
+  it('the stream\'s final status taken as it is when nothing else is missing: no status request to confirm it', async () => {
+    const live = new FakeLive();
+    live.live = true;
+    const clock = virtualClock([{ at: T0 + 50_000, run: () => live.set({ end: true, final: 'build-error' }) }]);
+    const a = api(clock, 51_000, 'build-error');
+    const r = await run(live, clock, a.get, 5000, true);
+    expect(r).toMatchObject({ outcome: 'failed', deployment: { status: 'build-error' }, endedAt: T0 + 50_000 });
+    // The safety read at 30 s only.
+    expect(a.reads).toEqual([30_000]);
   });
 
   it('with no stream, polls exactly as before', async () => {

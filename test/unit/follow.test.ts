@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { follow } from '../../src/core/steps/follow.js';
+import { follow } from '../../src/core/phases/follow.js';
 import { sleep } from '../../src/scalingo/http.js';
 import { ScalingoApiError } from '../../src/scalingo/errors.js';
 import type { Deployment } from '../../src/scalingo/types.js';

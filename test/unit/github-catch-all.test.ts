@@ -22,13 +22,13 @@ vi.mock('@actions/core', async (importOriginal) => {
   };
 });
 
-vi.mock('../../src/core/many.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../src/core/many.js')>();
+vi.mock('../../src/core/step.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/core/step.js')>();
   return {
     ...real,
-    runAll: () => {
+    runStep: () => {
       const err = new Error('the core broke its promise');
-      err.stack = 'Error: the core broke its promise\n    at runAll (src/core/many.ts:1:1)';
+      err.stack = 'Error: the core broke its promise\n    at runStep (src/core/step.ts:1:1)';
       return Promise.reject(err);
     },
   };
@@ -68,7 +68,7 @@ describe('the GitHub edge', () => {
     expect(calls.failed).toEqual(['Unexpected error: the core broke its promise']);
     expect(calls.errors).toEqual([]);
     expect(calls.failed.join('\n')).not.toContain('    at ');
-    expect(calls.debug.some((line) => line.includes('at runAll (src/core/many.ts:1:1)'))).toBe(true);
+    expect(calls.debug.some((line) => line.includes('at runStep (src/core/step.ts:1:1)'))).toBe(true);
     expect([...calls.failed, ...calls.debug].join('\n')).not.toContain('tk-us-catchall-token');
   });
 });

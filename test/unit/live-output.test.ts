@@ -1,6 +1,6 @@
 /** The pure parts of the live output: which stream URLs get the bearer, build lines made harmless, the bounded tail. */
 import { describe, expect, it } from 'vitest';
-import { boundedTail, harmless, TAIL_BYTES, usableStreamUrl } from '../../src/core/steps/live-output.js';
+import { boundedTail, harmless, TAIL_BYTES, usableStreamUrl } from '../../src/core/phases/live-output.js';
 
 describe('usableStreamUrl', () => {
   it.each([

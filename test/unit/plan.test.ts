@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideAction, expectedCommit, linkSource, matchIntegrations, newDeployment, CLOCK_SKEW_MS, planLink, readAhead, sameRepository, tokenDecision } from '../../src/core/plan.js';
+import { linkSource, sameRepository } from '../../src/core/repository.js';
+import { decideAction, expectedCommit, matchIntegrations, newDeployment, CLOCK_SKEW_MS, planLink, readAhead, tokenDecision } from '../../src/core/plan.js';
 import { parseSettings } from '../../src/core/settings.js';
 import type { CiContext, CiEvent } from '../../src/core/event.js';
 import { GITHUB_TERMS } from '../../src/platform/github/terms.js';
@@ -60,6 +61,9 @@ describe('planLink', () => {
   it('compares repositories without case, scheme, .git or trailing slash', () => {
     expect(sameRepository('https://github.com/Octo-Org/Octo-Repo.git', 'http://github.com/octo-org/octo-repo/')).toBe(true);
     expect(sameRepository('https://github.com/a/b', 'https://gitlab.com/a/b')).toBe(false);
+    // One rule with discovery's: a trailing `.git/` too.
+    expect(sameRepository('https://github.com/octo-org/octo-repo.git/', 'https://github.com/octo-org/octo-repo')).toBe(true);
+    expect(sameRepository('octo-org/octo-repo.git/', 'https://github.com/Octo-Org/octo-repo')).toBe(true);
     expect(linkSource({ url: 'https://github.com/', owner: 'a', repo: 'b' })).toBe('https://github.com/a/b');
     expect(linkSource(null)).toBeUndefined();
   });

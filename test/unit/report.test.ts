@@ -1,15 +1,19 @@
 /** The job summary (Markdown and text) and the pull request comment, by snapshot. */
 import { describe, expect, it } from 'vitest';
-import { commitMismatch, renderComment, renderMarkdown, renderText } from '../../src/core/render.js';
-import type { RunReport } from '../../src/core/run.js';
+import { commitMismatch } from '../../src/core/plan.js';
+import { fenceFor, renderComment, renderSummary, renderText, SUMMARY_MAX_BYTES } from '../../src/core/render.js';
+import type { AppReport, StepReport } from '../../src/core/report.js';
 
-const base: RunReport = {
-  ok: true, outcome: 'success', message: 'deployment d-123 of my-app succeeded', settingsApp: 'my-app', region: 'osc-fr1',
+/** A step of one app, as the user named it: the N = 1 layouts. */
+const step = (r: AppReport): StepReport => ({ ok: r.ok, outcome: r.outcome, message: r.message, event: r.event, region: r.region, dryRun: false, runs: [r], warnings: [], requests: r.requests, durationMs: r.durationMs });
+
+const base: AppReport = {
+  ok: true, outcome: 'success', message: 'deployment d-123 of my-app succeeded', parentApp: 'my-app', region: 'osc-fr1',
   source: 'https://github.com/octo-org/octo-repo', event: 'push to branch main', timedOut: false, notes: [], warnings: [],
   requests: 5, durationMs: 64_000, sha: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
 };
 
-const REPORTS: Record<string, RunReport> = {
+const REPORTS: Record<string, AppReport> = {
   'push-success': {
     ...base,
     app: 'my-app', appUrl: 'https://my-app.osc-fr1.scalingo.io', branch: 'main',
@@ -46,26 +50,26 @@ const REPORTS: Record<string, RunReport> = {
 
 describe('job summary', () => {
   it.each(Object.keys(REPORTS))('%s (Markdown)', async (name) => {
-    await expect(renderMarkdown(REPORTS[name]!)).toMatchFileSnapshot(`snapshots/summary-${name}.md`);
+    await expect(renderSummary(step(REPORTS[name]!))).toMatchFileSnapshot(`snapshots/summary-${name}.md`);
   });
 
   it.each(Object.keys(REPORTS))('%s (text, GitLab and the command line)', async (name) => {
-    await expect(renderText(REPORTS[name]!)).toMatchFileSnapshot(`snapshots/summary-${name}.txt`);
+    await expect(renderText(step(REPORTS[name]!))).toMatchFileSnapshot(`snapshots/summary-${name}.txt`);
   });
 
   it('escapes table cells', () => {
-    expect(renderMarkdown({ ...base, message: 'a | b', outcome: 'error', ok: false })).toContain('> a \\| b');
+    expect(renderSummary(step({ ...base, message: 'a | b', outcome: 'error', ok: false }))).toContain('> a \\| b');
   });
 });
 
 describe('pull request comment', () => {
   it.each([
-    ['deploying', { app: 'my-app', reviewApp: 'my-app-pr42', status: 'building', appUrl: 'https://my-app-pr42.osc-fr1.scalingo.io', sha: 'abcdef0123', dashboardUrl: 'https://dashboard.scalingo.com/apps/osc-fr1/my-app-pr42/deploy/d-42', runUrl: 'https://github.com/octo-org/octo-repo/actions/runs/1' }],
+    ['deploying', { app: 'my-app', reviewApp: 'my-app-pr42', status: 'building', appUrl: 'https://my-app-pr42.osc-fr1.scalingo.io', sha: 'abcdef0123', dashboardUrl: 'https://dashboard.scalingo.com/apps/osc-fr1/my-app-pr42/deploy/d-42' }],
     ['deployed', { app: 'my-app', reviewApp: 'my-app-pr42', status: 'success', appUrl: 'https://my-app-pr42.osc-fr1.scalingo.io', sha: 'abcdef0123' }],
     ['failed', { app: 'my-app', reviewApp: 'my-app-pr42', status: 'build-error', note: 'Deployment d-42 of my-app-pr42 ended with status build-error: see the build output.' }],
     ['closed', { app: 'my-app', reviewApp: 'my-app-pr42', status: 'closed', note: 'Pull request #42 is closed: Scalingo deletes review app my-app-pr42 now (delete-on-close is on).' }],
   ] as const)('%s', async (name, state) => {
-    const body = renderComment(state);
+    const body = renderComment(['my-app'], [state], name === 'deploying' ? 'https://github.com/octo-org/octo-repo/actions/runs/1' : undefined);
     expect(body.startsWith('<!-- scalingo-deploy:my-app -->\n')).toBe(true);
     await expect(body).toMatchFileSnapshot(`snapshots/comment-${name}.md`);
   });
@@ -80,8 +84,58 @@ describe('the commit a deployment built', () => {
   });
 
   it('the comment shows the commit built, and the line when it differs', () => {
-    const body = renderComment({ app: 'my-app', reviewApp: 'my-app-pr2', status: 'success', sha: '111122223333', gitRef: 'aaaabbbbcccc' });
+    const body = renderComment(['my-app'], [{ app: 'my-app', reviewApp: 'my-app-pr2', status: 'success', sha: '111122223333', gitRef: 'aaaabbbbcccc' }]);
     expect(body).toContain('| `aaaabbb` |');
     expect(body).toContain('not this run\'s commit 1111222');
+  });
+});
+
+describe('build output in the summary and the comment', () => {
+  const failed: AppReport = {
+    ...base, ok: false, outcome: 'failed', message: 'Deployment d-9 of my-app ended with status build-error: see the build output above and https://dashboard.scalingo.com/apps/osc-fr1/my-app/deploy/d-9',
+    app: 'my-app', deployment: { app: 'my-app', id: 'd-9', status: 'build-error', startedAt: 0, outputTail: '-----> Build\n```js\nconsole.log(1)\n```\n !     Build failed' },
+  };
+
+  it('is fenced with more backticks than any run in it, so that a fence of the build cannot close it', () => {
+    expect(fenceFor('no backticks')).toBe('```');
+    expect(fenceFor('a ```js fence```')).toBe('````');
+    expect(fenceFor('`````')).toBe('``````');
+    const summary = renderSummary(step(failed));
+    expect(summary).toContain('````text\n-----> Build\n```js\nconsole.log(1)\n```\n !     Build failed\n````');
+  });
+
+  it('a failed build\'s comment shows the end of its output, above the note that points to it', () => {
+    const body = renderComment(['my-app'], [{ app: 'my-app', reviewApp: 'my-app-pr2', status: 'build-error', note: failed.message, tail: failed.deployment!.outputTail! }]);
+    expect(body).toContain('<details><summary>End of the build output</summary>');
+    expect(body.indexOf(' !     Build failed')).toBeLessThan(body.indexOf('see the build output above'));
+    const many = renderComment(['back', 'front'], [{ app: 'front', status: 'build-error', tail: 'line 1\nline 2' }, { app: 'back', status: 'success' }]);
+    expect(many).toContain('<details><summary>End of the build output of front</summary>');
+    expect(many.match(/<details>/g)).toHaveLength(1);
+  });
+
+  it('the comment shows the last 40 lines of a longer output', () => {
+    const tail = Array.from({ length: 60 }, (_, i) => `line ${i + 1}`).join('\n');
+    const body = renderComment(['my-app'], [{ app: 'my-app', status: 'build-error', tail }]);
+    expect(body).toContain('line 21\n');
+    expect(body).not.toContain('line 20\n');
+    expect(body).toContain('line 60');
+  });
+
+  it('the summary of many failed apps with long outputs stays under GitHub\'s 1 MiB, saying how it was cut', () => {
+    const long = Array.from({ length: 40 }, (_, i) => `${'x'.repeat(1500)} ${i}`).join('\n');
+    const runs = Array.from({ length: 30 }, (_, i): AppReport => ({ ...failed, parentApp: `app-${i}`, deployment: { ...failed.deployment!, outputTail: long } }));
+    const many: StepReport = { ...step(runs[0]!), ok: false, outcome: 'failed', runs };
+    const summary = renderSummary(many);
+    expect(Buffer.byteLength(summary)).toBeLessThanOrEqual(SUMMARY_MAX_BYTES);
+    expect(summary).toMatch(/The end of each failed build's output is cut to its last \d+ lines here, to keep this summary within GitHub's limit/);
+    // Every app keeps its row.
+    for (const r of runs) expect(summary).toContain(`| \`${r.parentApp}\` |`);
+  });
+
+  it('a summary of thousands of apps is cut, and says so', () => {
+    const runs = Array.from({ length: 6000 }, (_, i): AppReport => ({ ...base, parentApp: `a-very-long-application-name-${i}`, message: 'x'.repeat(200), outcome: 'error', ok: false }));
+    const summary = renderSummary({ ...step(runs[0]!), ok: false, outcome: 'error', runs });
+    expect(Buffer.byteLength(summary)).toBeLessThanOrEqual(SUMMARY_MAX_BYTES);
+    expect(summary).toMatch(/Cut here to keep this summary within GitHub's limit \(6000 apps\)/);
   });
 });

@@ -10,7 +10,6 @@ describe('parseSettings', () => {
     const s = parseSettings(from({ app: 'my-app', 'api-token': TOKEN }));
     expect(s).toEqual({
       apiToken: TOKEN,
-      app: 'my-app',
       apps: ['my-app'],
       region: 'osc-fr1',
       apiUrl: 'https://api.osc-fr1.scalingo.com',
@@ -24,6 +23,7 @@ describe('parseSettings', () => {
       requestTimeoutMs: 30_000,
       reviewAppAutoDeploy: false,
       reviewAppDrafts: true,
+      failOnNewerCommit: false,
       dryRun: false,
       failWithoutToken: false,
     });

@@ -7,12 +7,10 @@ import { inputSpec } from '../../core/inputs.js';
 import { describeSettings, parseSettings, type Settings } from '../../core/settings.js';
 import { InputError } from '../../core/errors.js';
 import type { InputNames } from '../../core/inputs.js';
-import { runAll, type StepReport } from '../../core/many.js';
-import { renderStepText } from '../../core/render.js';
+import { renderText } from '../../core/render.js';
 import type { CiContext } from '../../core/event.js';
 import { detectContext } from '../detect.js';
-import { cancellation } from '../signals.js';
-import { lowerPeakMemory } from '../runtime.js';
+import { launch } from '../launch.js';
 import { VERSION } from '../../version.js';
 import { helpText, parseArgs, UsageError, type Parsed } from './args.js';
 import { dotenv, GITLAB_DOTENV } from './dotenv.js';
@@ -93,20 +91,13 @@ async function runCommand(argv: readonly string[], env: Env, io: Io, say: (messa
   }
   const { settings, ctx } = invocation;
 
-  lowerPeakMemory();
   const log = textLogger(io, env);
   log.debug(`settings: ${JSON.stringify(describeSettings(settings))}`);
-  const cancel = cancellation();
-  let report: StepReport;
-  try {
-    report = await runAll(settings, ctx, { log, userAgent: `scalingo-deploy/${VERSION} (${ctx.platform === 'local' ? 'cli' : ctx.platform})`, signal: cancel.signal });
-  } finally {
-    cancel.dispose();
-  }
+  const report = await launch(settings, ctx, { log, userAgent: `scalingo-deploy/${VERSION} (${ctx.platform === 'local' ? 'cli' : ctx.platform})` });
 
   io.out('');
   // A failure's message is printed once, on stderr, below the report.
-  io.out(renderStepText(report, { message: report.ok }));
+  io.out(renderText(report, { message: report.ok }));
   const dotenvFile = invocation.dotenv;
   if (dotenvFile) {
     try {

@@ -1,6 +1,5 @@
 /** The dotenv report: the outputs as variables, for GitLab's `artifacts:reports:dotenv` and later jobs. */
-import { stepOfRun, stepOutputs, type StepReport } from '../../core/many.js';
-import type { RunReport } from '../../core/report.js';
+import { outputs, type StepReport } from '../../core/report.js';
 
 /** Where the dotenv report goes inside GitLab when `--dotenv` is not given. */
 export const GITLAB_DOTENV = 'scalingo.env';
@@ -19,9 +18,9 @@ export const DOTENV_KEYS = {
 } as const;
 
 /** `SCALINGO_APPS` is the `apps` output: a JSON list, one object per app. */
-export function dotenv(report: StepReport | RunReport): string {
-  const outputs = stepOutputs('runs' in report ? report : stepOfRun(report));
+export function dotenv(report: StepReport): string {
+  const values = outputs(report);
   return Object.entries(DOTENV_KEYS)
-    .map(([key, output]) => `${key}=${(outputs[output] ?? '').replace(/[\r\n]/g, ' ')}`)
+    .map(([key, output]) => `${key}=${values[output].replace(/[\r\n]/g, ' ')}`)
     .join('\n') + '\n';
 }

@@ -1,16 +1,15 @@
 /** The GitHub Action's edge: inputs, masking, log groups, outputs, job summary, PR comment, deployments. */
 import * as core from '@actions/core';
 import { describeSettings, parseBoolean, parseSettings, type Settings } from '../../core/settings.js';
-import { inputSpec, OUTPUTS } from '../../core/inputs.js';
-import { runAll, stepOutputs, type StepReport } from '../../core/many.js';
-import { renderStepMarkdown, stepCommentMarker } from '../../core/render.js';
+import { inputSpec } from '../../core/inputs.js';
+import { noOutputs, outputs, type StepReport } from '../../core/report.js';
+import { renderSummary } from '../../core/render.js';
 import type { Logger } from '../../core/log.js';
 import type { CiContext } from '../../core/event.js';
 import { githubContextFromEnv } from './event.js';
 import { GitHubFeatures } from './features.js';
 import { checkSecretOutputs } from './secret-outputs.js';
-import { cancellation } from '../signals.js';
-import { lowerPeakMemory } from '../runtime.js';
+import { launch } from '../launch.js';
 import { VERSION } from '../../version.js';
 
 function rawInput(name: string): string | undefined {
@@ -64,30 +63,22 @@ async function act(): Promise<void> {
       dryRun: settings.dryRun,
       log: githubLogger,
       timeoutMs: settings.requestTimeoutMs,
-      ...(settings.apps.length === 1 ? {} : { stepComment: stepCommentMarker(settings.apps) }),
+      apps: settings.apps,
     });
   } catch (err) {
     // Every output is set, empty, so that later steps read a known value.
-    writeOutputs(Object.fromEntries(OUTPUTS.map(({ name }) => [name, name === 'timed-out' ? 'false' : name === 'apps' ? '[]' : ''])), false);
+    writeOutputs(noOutputs(), false);
     core.setFailed(err instanceof Error ? err.message : String(err));
     return;
   }
   logSettings(settings, ctx);
 
-  lowerPeakMemory();
-  const cancel = cancellation();
-  let report: StepReport;
-  try {
-    report = await runAll(settings, ctx, {
-      log: githubLogger,
-      userAgent: `scalingo-deploy/${VERSION} (github-action)`,
-      onSecret: (s) => core.setSecret(s),
-      hooks: { deploymentStarted: (e) => features.started(e) },
-      signal: cancel.signal,
-    });
-  } finally {
-    cancel.dispose();
-  }
+  const report = await launch(settings, ctx, {
+    log: githubLogger,
+    userAgent: `scalingo-deploy/${VERSION} (github-action)`,
+    onSecret: (s) => core.setSecret(s),
+    hooks: { deploymentStarted: (e) => features.started(e) },
+  });
 
   for (const r of report.runs) await features.finished(r);
   setOutputs(report);
@@ -101,12 +92,12 @@ function logSettings(settings: Settings, ctx: CiContext): void {
 }
 
 function setOutputs(report: StepReport): void {
-  const outputs = stepOutputs(report);
+  const values = outputs(report);
   // GitHub drops, without a word, the job outputs that contain a secret: said once when `app` is one.
-  const dropped = checkSecretOutputs(process.env, outputs, report.runs.map((r) => r.settingsApp));
+  const dropped = checkSecretOutputs(process.env, values, report.runs.map((r) => r.parentApp));
   if (dropped) core.warning(dropped, { title: 'Outputs dropped by GitHub' });
   core.startGroup('Outputs');
-  writeOutputs(outputs, true);
+  writeOutputs(values, true);
   core.endGroup();
 }
 
@@ -136,7 +127,7 @@ function oneLine(err: unknown): string {
 async function writeSummary(report: StepReport): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   try {
-    await core.summary.addRaw(renderStepMarkdown(report), true).write();
+    await core.summary.addRaw(renderSummary(report), true).write();
   } catch (err) {
     core.warning(`Job summary not written to GITHUB_STEP_SUMMARY (${process.env.GITHUB_STEP_SUMMARY}): ${oneLine(err)}.`);
   }

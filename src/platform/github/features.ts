@@ -4,8 +4,9 @@
  */
 import type { CiContext } from '../../core/event.js';
 import type { Logger } from '../../core/log.js';
-import { commentMarker, renderComment, renderStepComment, type CommentState } from '../../core/render.js';
-import type { DeploymentEvent, RunReport } from '../../core/run.js';
+import { commentMarker, renderComment, type CommentState } from '../../core/render.js';
+import type { AppReport } from '../../core/report.js';
+import type { DeploymentEvent } from '../../core/session.js';
 
 type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>;
 
@@ -20,8 +21,8 @@ export interface FeatureOptions {
   log: Logger;
   /** How long one feature (a comment, a deployment status) may take before it is given up with a warning. */
   timeoutMs: number;
-  /** A step of several apps: the marker of its one comment, which lists every review app of the step. */
-  stepComment?: string;
+  /** The step's apps as given (none: found through the links): whose review apps the step's one comment shows. */
+  apps: readonly string[];
 }
 
 export class GitHubFeatures {
@@ -29,7 +30,7 @@ export class GitHubFeatures {
   private commentId?: number;
   /** GitHub deployments, by (parent) app: one per app of the step. */
   private readonly deploymentIds = new Map<string, number>();
-  /** The rows of a step's comment, by app. */
+  /** The rows of the step's comment, by app. */
   private readonly commentStates = new Map<string, CommentState>();
   /** Comment writes, one after the other: apps of one step share the comment. */
   private commentQueue: Promise<void> = Promise.resolve();
@@ -83,7 +84,7 @@ export class GitHubFeatures {
   async started(e: DeploymentEvent): Promise<void> {
     const sha = this.sha(e.pullRequest?.sha);
     if (this.wantsComment() && e.reviewApp) {
-      await this.upsertComment({ app: e.parentApp, reviewApp: e.reviewApp, status: e.status, ...opt('appUrl', e.appUrl), dashboardUrl: e.dashboardUrl, ...opt('sha', sha), ...opt('runUrl', this.opts.ctx.runUrl) });
+      await this.upsertComment({ app: e.parentApp, reviewApp: e.reviewApp, status: e.status, ...opt('appUrl', e.appUrl), dashboardUrl: e.dashboardUrl, ...opt('sha', sha) });
     }
     if (this.opts.deployment && !this.opts.dryRun && sha) {
       const review = e.reviewApp !== undefined;
@@ -107,30 +108,30 @@ export class GitHubFeatures {
     }
   }
 
-  async finished(report: RunReport): Promise<void> {
+  async finished(report: AppReport): Promise<void> {
     const pr = report.pullRequest;
     if (this.wantsComment() && pr && report.reviewApp) {
       const closed = report.action?.kind === 'review-app-closed';
       await this.upsertComment({
-        app: report.settingsApp,
+        app: report.parentApp,
         reviewApp: report.reviewApp,
         status: closed ? 'closed' : (report.deployment?.status ?? report.outcome),
         ...opt('appUrl', report.appUrl),
         ...opt('dashboardUrl', report.dashboardUrl),
         ...opt('sha', this.sha(pr.sha)),
         ...opt('gitRef', report.deployment?.gitRef),
-        ...opt('runUrl', this.opts.ctx.runUrl),
         ...opt('note', closed ? report.notes[0] : !report.ok ? report.message
           : report.deployment?.followed === false ? `Deployment ${report.deployment.id} started (${report.deployment.status} then); this run did not follow it, so whether it succeeds is not known here.` : undefined),
+        ...opt('tail', report.outcome === 'failed' ? report.deployment?.outputTail : undefined),
       }, closed);
     }
     if (this.opts.deployment && !this.opts.dryRun && report.action?.kind === 'review-app-closed') {
       const number = report.action.pr.number;
       // The review app may be gone already, unnamed by the report: Scalingo's naming rule then.
-      const reviewApp = report.reviewApp ?? `${report.settingsApp}-pr${number}`;
-      await this.deactivate(this.environmentOf(reviewApp, report.settingsApp, number), number);
+      const reviewApp = report.reviewApp ?? `${report.parentApp}-pr${number}`;
+      await this.deactivate(this.environmentOf(reviewApp, report.parentApp, number), number);
     }
-    const id = this.deploymentIds.get(report.settingsApp);
+    const id = this.deploymentIds.get(report.parentApp);
     if (id !== undefined) {
       const started = report.outcome === 'success' && report.deployment?.followed === false;
       const state = started ? 'in_progress' : report.outcome === 'success' ? 'success' : report.outcome === 'failed' ? 'failure' : 'error';
@@ -154,7 +155,7 @@ export class GitHubFeatures {
    * pull request. In a step of several apps, a given environment is a prefix: each app keeps its own environment.
    */
   private environmentOf(app: string, parentApp: string, pullRequest: number | undefined): string {
-    const named = this.opts.environment && this.opts.stepComment ? `${this.opts.environment}/${parentApp}` : this.opts.environment;
+    const named = this.opts.environment && this.opts.apps.length !== 1 ? `${this.opts.environment}/${parentApp}` : this.opts.environment;
     if (!named) return app;
     return pullRequest === undefined ? named : `${named}-pr${pullRequest}`;
   }
@@ -197,14 +198,13 @@ export class GitHubFeatures {
   private async writeComment(state: CommentState, onlyUpdate: boolean): Promise<void> {
     const number = this.pullRequest;
     if (number === undefined) return;
-    const step = this.opts.stepComment;
-    if (step) this.commentStates.set(state.app, state);
-    const body = step ? renderStepComment(step, [...this.commentStates.values()], this.opts.ctx.runUrl) : renderComment(state);
+    this.commentStates.set(state.app, state);
+    const body = renderComment(this.opts.apps, [...this.commentStates.values()], this.opts.ctx.runUrl);
     await this.attempt('Pull request comment', 'pull-requests: write', async (o, request) => {
       const owner = this.owner!;
       const repo = this.repo!;
       if (this.commentId === undefined) {
-        const marker = step ?? commentMarker(state.app);
+        const marker = commentMarker(this.opts.apps);
         // Page by page by hand: octokit's paginator does not pass the abort signal on.
         for (let page = 1; this.commentId === undefined; page++) {
           const { data } = await o.rest.issues.listComments({ owner, repo, issue_number: number, per_page: 100, page, request });

@@ -7,7 +7,7 @@
 import { describeFailure, notFound, ScalingoApiError } from '../../scalingo/errors.js';
 import type { Deployment, ScmRepoLink } from '../../scalingo/types.js';
 import { UserError } from '../errors.js';
-import type { Job } from '../job.js';
+import type { AppRun } from '../app-context.js';
 import { formatDuration } from '../log.js';
 import { CLOCK_SKEW_MS, newDeployment } from '../plan.js';
 import { retryUntilDeadline } from '../retry-until-deadline.js';
@@ -24,7 +24,7 @@ const CREATION_NOTE_MS = 30_000;
  * deadline, a poll interval apart, as the status poll does, so that a review app created by this run is not left
  * undeployed by a passing failure; anything else stands at once.
  */
-export function lookup<T>(job: Job, what: string, read: () => Promise<T>): Promise<T> {
+export function lookup<T>(job: AppRun, what: string, read: () => Promise<T>): Promise<T> {
   return retryUntilDeadline(read, {
     now: job.now, sleep: job.sleep, deadline: job.deadline, retryEveryMs: job.settings.pollIntervalMs,
     ...(job.signal ? { signal: job.signal } : {}),
@@ -38,7 +38,7 @@ export function lookup<T>(job: Job, what: string, read: () => Promise<T>): Promi
  * yet), its link and its newest deployments are read together, a poll interval apart, until the link shows or a
  * deployment it started by itself does; for at most CREATION_WAIT_MS, within the deadline. An outage is ridden out.
  */
-export async function whileCreated(job: Job, name: string, since: number, commit: string | undefined): Promise<{ ownLink: ScmRepoLink | null; started?: Deployment }> {
+export async function whileCreated(job: AppRun, name: string, since: number, commit: string | undefined): Promise<{ ownLink: ScmRepoLink | null; started?: Deployment }> {
   const start = job.now();
   const until = Math.min(job.deadline, start + CREATION_WAIT_MS);
   let noted: number | undefined;
@@ -67,7 +67,7 @@ export async function whileCreated(job: Job, name: string, since: number, commit
 }
 
 /** The review app's own link; null while it has none, or while the review app itself is not visible yet. */
-function readOwnLink(job: Job, name: string): Promise<ScmRepoLink | null> {
+function readOwnLink(job: AppRun, name: string): Promise<ScmRepoLink | null> {
   return lookup(job, `link of review app ${name}`, async () => {
     try {
       return await job.client.getLink(name);
@@ -85,7 +85,7 @@ function readOwnLink(job: Job, name: string): Promise<ScmRepoLink | null> {
  * deployment was read before: the review app did not exist, or (422) was not known to this run. An outage is
  * ridden out to the deadline: deploying without knowing could start a second deployment.
  */
-function lookForSelfStarted(job: Job, name: string, since: number, commit: string | undefined): Promise<Deployment | undefined> {
+function lookForSelfStarted(job: AppRun, name: string, since: number, commit: string | undefined): Promise<Deployment | undefined> {
   return lookup(job, `deployments of ${name}`, async () => {
     try {
       return newDeployment(await job.client.listDeployments(name, SELF_START_PAGE), undefined, since, commit);
@@ -102,7 +102,7 @@ function lookForSelfStarted(job: Job, name: string, since: number, commit: strin
  * (its first deployment, decided before the step turned the auto-deploy off, showing up late) is said in one line.
  * One read; a failure says nothing.
  */
-export async function secondDeployment(job: Job, name: string, followed: Deployment, since: number): Promise<string | undefined> {
+export async function secondDeployment(job: AppRun, name: string, followed: Deployment, since: number): Promise<string | undefined> {
   let recent: Deployment[];
   try {
     recent = await job.client.listDeployments(name, SELF_START_PAGE);

@@ -4,11 +4,12 @@
  * the output once the deployment is over. The stream only speeds things up: the status requests of follow.ts stay
  * the source of truth, and a stream that cannot be used leaves the following to them (one info line, no failure).
  */
-import { followStream, missingLines, outputLines, type StreamHandle, type StreamOutcome, type StreamState, type StreamTimings } from '../../scalingo/stream.js';
+import { followStream, missingLines, outputLines, type StreamHandle, type StreamOutcome, type StreamState } from '../../scalingo/stream.js';
 import { isFinished, type App, type Deployment } from '../../scalingo/types.js';
-import type { Job } from '../job.js';
+import type { AppRun } from '../app-context.js';
+import type { FollowTimings } from '../session.js';
+import { isLoopback } from '../settings.js';
 import { formatDuration } from '../log.js';
-import type { LiveSource } from './follow.js';
 
 /** While the stream is live, one status request every this long, in case it missed the end. */
 export const SAFETY_READ_MS = 30_000;
@@ -17,10 +18,25 @@ export const SAFETY_READ_MS = 30_000;
 export const TAIL_LINES = 40;
 export const TAIL_BYTES = 64 * 1024;
 
-/** Timings of the following, for tests and the bench: the defaults are the product's. */
-export interface FollowTimings {
-  safetyReadMs?: number;
-  stream?: Partial<StreamTimings>;
+
+/** What the follow loop needs from a live stream of the deployment. */
+export interface LiveSource {
+  /** The stream is live: status requests are only a safety net. */
+  healthy(): boolean;
+  /** The stream saw the deployment end: a status request confirms it at once. */
+  sawEnd(): boolean;
+  /** The final status the stream gave, once it saw the end. */
+  finalStatus(): string | undefined;
+  /** The last status the stream gave, if any. */
+  lastStatus(): string | undefined;
+  /**
+   * The stream is live again after an interruption, during which the deployment may have ended unseen: one status
+   * request at once. `caughtUp()` is called when it is sent.
+   */
+  catchUp(): boolean;
+  caughtUp(): void;
+  /** Aborted at the next change of either: the wait for the next status request is cut short. */
+  changes(): AbortSignal;
 }
 
 /** What the live output did, for the verdict. */
@@ -44,8 +60,7 @@ export function usableStreamUrl(link: string | undefined): string | undefined {
     return undefined;
   }
   if (url.username || url.password) return undefined;
-  const loopback = url.hostname === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname) || url.hostname === '[::1]';
-  if (url.protocol === 'wss:' || (url.protocol === 'ws:' && loopback)) return url.href;
+  if (url.protocol === 'wss:' || (url.protocol === 'ws:' && isLoopback(url.hostname))) return url.href;
   return undefined;
 }
 
@@ -86,11 +101,13 @@ export class LiveOutput implements LiveSource {
   private resumed = false;
   private failedBeforeLive = false;
   private stopped = false;
+  /** The last status the stream gave for the deployment. */
+  private last: string | undefined;
   private printed = 0;
   private readonly tail: string[] = [];
 
   constructor(
-    private readonly job: Job,
+    private readonly job: AppRun,
     private readonly app: string,
     private readonly deploymentId: string,
     /** Shows a status the stream gave (in progress ones only: the end is the status requests' to tell). */
@@ -115,6 +132,14 @@ export class LiveOutput implements LiveSource {
 
   sawEnd(): boolean {
     return this.endSeen;
+  }
+
+  finalStatus(): string | undefined {
+    return this.endSeen && this.last !== undefined && isFinished(this.last) ? this.last : undefined;
+  }
+
+  lastStatus(): string | undefined {
+    return this.last;
   }
 
   catchUp(): boolean {
@@ -154,7 +179,10 @@ export class LiveOutput implements LiveSource {
       getToken: () => job.client.bearer(),
       onLine: (line) => this.print(line),
       onStatus: (status) => {
-        if (!isFinished(status)) this.showStatus(status);
+        this.last = status;
+        // The end is known from here, before the stream's state changes wake the follow loop.
+        if (isFinished(status)) this.endSeen = true;
+        else this.showStatus(status);
       },
       onAttemptFailed: () => {
         if (this.wasLive || this.failedBeforeLive) return;

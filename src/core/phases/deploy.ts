@@ -1,11 +1,9 @@
 /** A deploy of a branch through the link (manual_deploy), never sent twice, never mistaken for another deployment. */
-import { dashboardUrl } from '../../scalingo/dashboard.js';
 import { notFound, ScalingoApiError } from '../../scalingo/errors.js';
-import { UserError } from '../errors.js';
 import type { App, Deployment, ScmRepoLink } from '../../scalingo/types.js';
-import type { Job } from '../job.js';
+import type { AppRun } from '../app-context.js';
+import { UserError } from '../errors.js';
 import { expectedCommit, newDeployment } from '../plan.js';
-import { followAndReport } from './follow.js';
 
 /** What a deploy reads before it triggers: the app, and its newest deployment (none when it never deployed). */
 export interface DeployReads {
@@ -17,7 +15,7 @@ export interface DeployReads {
  * Reads the app and its newest deployment at once. The newest, not `app.last_deployment_id`: that one is the last
  * SUCCESSFUL deployment, and a deploy's trigger must only ever adopt a deployment newer than the newest.
  */
-export async function readForDeploy(job: Job, app = job.settings.app): Promise<DeployReads> {
+export async function readForDeploy(job: AppRun, app = job.app): Promise<DeployReads> {
   const known = job.knownApp(app);
   const [a, n] = await Promise.allSettled([known ? Promise.resolve(known) : job.client.getApp(app), newestDeployment(job, app)]);
   // An unknown app explains the other failure: it is reported first.
@@ -27,37 +25,38 @@ export async function readForDeploy(job: Job, app = job.settings.app): Promise<D
 }
 
 /** The app's newest deployment (`GET …/deployments?per_page=1`), or undefined when it has none. */
-export async function newestDeployment(job: Job, app: string): Promise<Deployment | undefined> {
+export async function newestDeployment(job: AppRun, app: string): Promise<Deployment | undefined> {
   const [newest] = await job.client.listDeployments(app, 1);
   return newest;
 }
 
-export async function deploy(job: Job, branch: string, link: ScmRepoLink | null, reads: DeployReads): Promise<void> {
+/** What the deploy phase decided: the branch, the app's URL, and the deployment it started (none in a dry run). */
+export type DeployDecision =
+  | { kind: 'dry-run'; branch: string; appUrl: string | undefined; message: string }
+  | { kind: 'started'; branch: string; appUrl: string | undefined; deployment: Deployment };
+
+export async function deploy(job: AppRun, branch: string, link: ScmRepoLink | null, reads: DeployReads): Promise<DeployDecision> {
   const s = job.settings;
-  const { app } = reads;
-  job.report.target(s.app, dashboardUrl(s.region, s.app));
-  job.report.branch(branch);
-  job.report.appUrl(app.url || app.base_url);
+  const appUrl = reads.app.url || reads.app.base_url;
   // Scalingo's auto-deploy reacts to pushes only: a manual or scheduled run is deployed once.
   if (link?.auto_deploy_enabled && link.branch === branch && job.ctx.event.kind === 'push') {
     job.warn(`The link's auto-deploy is on for ${branch}: Scalingo deploys this push by itself too, so it is deployed twice. Set ${job.setting('auto-deploy', 'false')} to let this step deploy alone.`, 'Double deploy');
   }
   if (s.dryRun) {
-    job.log.info(`Would deploy branch ${branch} of ${s.app}${s.wait ? ' and follow it' : ''}`);
-    job.report.finish(true, 'dry-run', `dry run: would deploy branch ${branch} of ${s.app}`);
-    return;
+    job.log.info(`Would deploy branch ${branch} of ${job.app}${s.wait ? ' and follow it' : ''}`);
+    return { kind: 'dry-run', branch, appUrl, message: `dry run: would deploy branch ${branch} of ${job.app}` };
   }
   const commit = expectedCommit(job.ctx, branch);
-  const deployment = await job.log.group(`Deploy branch ${branch} of ${s.app}`, async () => {
+  const deployment = await job.log.group(`Deploy branch ${branch} of ${job.app}`, async () => {
     try {
-      return await trigger(job, s.app, branch, reads.newest, commit);
+      return await trigger(job, job.app, branch, reads.newest, commit);
     } catch (err) {
-      const refused = branchRefused(err, branch, s.app);
+      const refused = branchRefused(err, branch, job.app);
       if (refused) throw new UserError(`${refused}: check that branch ${branch} exists in the repository (${job.input('branch')}, ${job.input('deploy-branch')}).`);
       throw err;
     }
   });
-  await followAndReport(job, s.app, deployment, undefined, { known: app });
+  return { kind: 'started', branch, appUrl, deployment };
 }
 
 /**
@@ -66,9 +65,10 @@ export async function deploy(job: Job, branch: string, link: ScmRepoLink | null,
  * accepted, then only a deployment listed above it counts) and created at or after the trigger, preferring the one
  * that built `commit`. See plan.ts `newDeployment`.
  */
-export async function trigger(job: Job, app: string, branch: string, before: Deployment | string | undefined, commit?: string): Promise<Deployment> {
+export async function trigger(job: AppRun, app: string, branch: string, before: Deployment | string | undefined, commit?: string): Promise<Deployment> {
   const client = job.client;
   const prior: Deployment | undefined = typeof before === 'string' ? { id: before, status: '' } : before;
+  await job.startingDeployment();
   // Compared with Scalingo's `created_at`: the wall clock, whatever clock the run waits on.
   const since = Date.now();
   const deployment = await job.once(

@@ -3,15 +3,16 @@
  * watches a running deployment (the build output included).
  */
 import { dashboardUrl } from '../../scalingo/dashboard.js';
-import { describeFailure, isTransient } from '../../scalingo/errors.js';
+import { BudgetDeadlineError, describeFailure, isTransient, UnexpectedResponseError } from '../../scalingo/errors.js';
 import { isFinished, KNOWN_TERMINAL_STATUSES, type App, type Deployment } from '../../scalingo/types.js';
+import type { AppRun } from '../app-context.js';
 import type { PullRequestInfo } from '../event.js';
 import { assertNever } from '../errors.js';
-import type { DeploymentEvent, Job } from '../job.js';
 import { formatDuration } from '../log.js';
-import { expectedCommit } from '../plan.js';
-import { commitMismatch } from '../render.js';
-import { boundedTail, harmless, LiveOutput, SAFETY_READ_MS, TAIL_LINES, type LiveSummary } from './live-output.js';
+import { commitMismatch } from '../plan.js';
+import type { Outcome } from '../report.js';
+import type { DeploymentEvent } from '../session.js';
+import { boundedTail, harmless, LiveOutput, SAFETY_READ_MS, TAIL_LINES, type LiveSource, type LiveSummary } from './live-output.js';
 
 export type FollowOutcome = 'success' | 'failed' | 'timed-out' | 'cancelled';
 
@@ -23,6 +24,8 @@ export interface FollowResult {
   polls: number;
   /** When the final status was seen (epoch ms). */
   endedAt: number;
+  /** Every status request failed since the last one that was read (or since the start): the last failure. */
+  unreadable?: unknown;
 }
 
 export interface FollowOptions {
@@ -43,23 +46,15 @@ export interface FollowOptions {
   live?: LiveSource;
   /** Between status requests while the stream is live (default SAFETY_READ_MS). */
   safetyReadMs?: number;
+  /** The least time between two status requests the request budget asks for now (see limiter.ts `paceMs`). */
+  paceMs?: () => number;
+  /**
+   * Take the final status the stream gave as the deployment's, without a status request to confirm it (when the
+   * rest of what the report needs, the commit built, is known already).
+   */
+  trustStreamEnd?: boolean;
 }
 
-/** What the follow loop needs from a live stream of the deployment. */
-export interface LiveSource {
-  /** The stream is live: status requests are only a safety net. */
-  healthy(): boolean;
-  /** The stream saw the deployment end: a status request confirms it at once. */
-  sawEnd(): boolean;
-  /**
-   * The stream is live again after an interruption, during which the deployment may have ended unseen: one status
-   * request at once. `caughtUp()` is called when it is sent.
-   */
-  catchUp(): boolean;
-  caughtUp(): void;
-  /** Aborted at the next change of either: the wait for the next status request is cut short. */
-  changes(): AbortSignal;
-}
 
 /** First delay between the status requests that confirm an end the stream saw, when the API does not show it yet. */
 const CONFIRM_FIRST_MS = 250;
@@ -90,21 +85,37 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
   let deployment = opts.initial;
   let polls = 0;
   let confirmations = 0;
-  const end = (outcome: FollowOutcome): FollowResult => ({ outcome, deployment, polls, endedAt: opts.now() });
+  const end = (outcome: FollowOutcome): FollowResult => {
+    // Stopped before the end: the last status seen, the live stream's when it gave one (it is ahead of the reads).
+    const seen = opts.live?.lastStatus();
+    const last = seen !== undefined && !isFinished(seen) && !isFinished(deployment.status) ? { ...deployment, status: seen } : deployment;
+    const result: FollowResult = { outcome, deployment: last, polls, endedAt: opts.now() };
+    if (failing !== undefined && seen === undefined) result.unreadable = failing;
+    return result;
+  };
+  /** The failure of the last status request, while no request since it was read. */
+  let failing: unknown;
   opts.onStatus(deployment.status, 0);
   let lastPoll = start;
   while (!isFinished(deployment.status)) {
     if (opts.signal?.aborted) return end('cancelled');
+    const live = opts.live;
+    // The stream's own final status, when nothing is missing to report it (the commit built is known): no request.
+    const streamEnd = opts.trustStreamEnd ? live?.finalStatus() : undefined;
+    if (streamEnd !== undefined && isFinished(streamEnd)) {
+      if (streamEnd !== deployment.status) opts.onStatus(streamEnd, opts.now() - start);
+      deployment = { ...deployment, status: streamEnd };
+      break;
+    }
     const remaining = opts.deadline - opts.now();
     if (remaining <= 0) return end('timed-out');
-    const live = opts.live;
     const wake = live?.changes();
     const endSeen = live?.sawEnd() ?? false;
     const now = opts.now();
-    const wait = nextReadIn({
+    const wait = Math.max(nextReadIn({
       now, lastRead: lastPoll, intervalMs: opts.intervalMs, safetyReadMs: opts.safetyReadMs ?? SAFETY_READ_MS,
       healthy: live?.healthy() ?? false, endSeen, confirmations, catchUp: live?.catchUp() ?? false,
-    });
+    }), lastPoll + (opts.paceMs?.() ?? 0) - now);
     const signals = [opts.signal, wake].filter((x): x is AbortSignal => x !== undefined);
     await opts.sleep(Math.min(wait, remaining), signals.length > 1 ? AbortSignal.any(signals) : signals[0]);
     if (opts.signal?.aborted) return end('cancelled');
@@ -119,46 +130,75 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
       next = await opts.getDeployment();
     } catch (err) {
       if (opts.signal?.aborted) return end('cancelled');
+      // The step's request budget has no room for it before the deadline: the deadline is what stops the following.
+      if (err instanceof BudgetDeadlineError) return end('timed-out');
       if (!isTransient(err)) throw err;
+      failing = err;
       opts.onRetry(err);
       continue;
     }
+    failing = undefined;
     if (next.status !== deployment.status) opts.onStatus(next.status, opts.now() - start);
     deployment = next;
   }
   return end(deployment.status === 'success' ? 'success' : 'failed');
 }
 
-export interface FollowExtras {
+/** What the follow phase is given: the deployment started, and what is known of it. */
+export interface FollowTarget {
+  /** The app deployed: the app, or its review app. */
+  app: string;
+  initial: Deployment;
+  pr?: PullRequestInfo;
   /** The app as already read by the step, if it was (its URL and deployments stream are not read again). */
   known?: App;
+  /** The app's URL, when known already. */
+  appUrl?: string | undefined;
+  /** The commit the deployment should build (the pushed one, the pull request's head), when known. */
+  runCommit?: string | undefined;
   /** Called once the deployment was followed to its end (not when the run stopped before). */
   afterFollow?: (deployment: Deployment) => Promise<void>;
+  /** Each status seen while following, and the app's URL once read: recorded as they come. */
+  onStatus: (status: string) => void;
+  onAppUrl: (url: string) => void;
 }
 
-/** Tells the platform the deployment started, follows it (unless `wait: false`) and gives the run its verdict. */
-export async function followAndReport(job: Job, app: string, initial: Deployment, pr: PullRequestInfo | undefined, extras: FollowExtras = {}): Promise<void> {
-  const known = extras.known;
+/** What the follow phase decided: the verdict on the deployment, its last state, the end of a failed build's output. */
+export interface FollowVerdict {
+  ok: boolean;
+  outcome: Outcome;
+  message: string;
+  deployment: Deployment;
+  /** When its final status was seen. */
+  endedAt?: number;
+  tail?: string;
+  /** False when it was started and left running (`wait: false`). */
+  followed: boolean;
+}
+
+/** Tells the platform the deployment started, follows it (unless `wait: false`) and gives its verdict. */
+export async function followDeployment(job: AppRun, t: FollowTarget): Promise<FollowVerdict> {
+  const { app, initial, pr, known } = t;
   const s = job.settings;
-  const report = job.report;
-  report.target(app, dashboardUrl(s.region, app, initial.id));
-  report.deployment({ app, id: initial.id, status: initial.status, startedAt: job.now() });
-  // What it builds, and what this run expected it to build (the pull request's head, or the pushed commit).
-  const runCommit = pr ? pr.sha : report.view.branch !== undefined ? expectedCommit(job.ctx, report.view.branch) : undefined;
-  report.deploymentCommits(initial.git_ref, runCommit);
+  let appUrl = t.appUrl;
+  const parentApp = job.app;
 
   // The review app's URL (and the app's deployments stream) is read while the deployment runs.
-  const needsRead = !known && !(report.view.appUrl && app === s.app && !(s.wait && s.logs));
+  const needsRead = !known && !(appUrl && app === parentApp && !(s.wait && s.logs));
   const appRead: Promise<App | undefined> = needsRead
     ? job.client.getApp(app).then((a) => a, (err: unknown) => {
       job.log.debug(`app not read: ${String(err)}`);
       return undefined;
     })
     : Promise.resolve(known);
-  const urlRead = report.view.appUrl && app === s.app
+  const urlRead = appUrl && app === parentApp
     ? Promise.resolve()
     : appRead.then((a) => {
-      if (a) report.appUrl(a.url || a.base_url);
+      const url = a?.url || a?.base_url;
+      if (url) {
+        appUrl = url;
+        t.onAppUrl(url);
+      }
     });
 
   // The platform is told (PR comment, deployment status) while the deployment is followed, not before.
@@ -166,41 +206,40 @@ export async function followAndReport(job: Job, app: string, initial: Deployment
   const dashboard = dashboardUrl(s.region, app, initial.id);
   const announced = hook
     ? urlRead.then(() => {
-      const event: DeploymentEvent = { app, parentApp: s.app, deploymentId: initial.id, status: initial.status, dashboardUrl: dashboard };
+      const event: DeploymentEvent = { app, parentApp, deploymentId: initial.id, status: initial.status, dashboardUrl: dashboard };
       if (pr) event.pullRequest = pr;
-      if (app !== s.app) event.reviewApp = app;
-      if (report.view.appUrl) event.appUrl = report.view.appUrl;
+      if (app !== parentApp) event.reviewApp = app;
+      if (appUrl) event.appUrl = appUrl;
       return hook(event);
     }).catch((err: unknown) => job.log.debug(`deployment hook failed: ${String(err)}`))
     : urlRead;
 
   if (!s.wait) {
     await announced;
-    report.notFollowed();
     job.log.info(`Deployment ${initial.id} of ${app} started, ${initial.status} when last seen; not followed (${job.terms.setting('wait', 'false')}), so whether it succeeds is not known here: see ${dashboard}`);
-    logCommit(job);
-    report.finish(true, 'success', `deployment ${initial.id} of ${app} started (${initial.status}), not followed`);
-    return;
+    logCommit(job, initial.git_ref, t.runCommit);
+    return { ok: true, outcome: 'success', message: `deployment ${initial.id} of ${app} started (${initial.status}), not followed`, deployment: initial, followed: false };
   }
 
   const result = await job.log.group(`Follow deployment ${initial.id} of ${app}`, async () => {
     try {
-      return await followOnly(job, app, initial, appRead);
+      return await followOnly(job, app, initial, appRead, t);
     } finally {
       await announced;
     }
   });
-  if (result.outcome === 'success' || result.outcome === 'failed') await extras.afterFollow?.(result.deployment);
-  await conclude(job, app, result.outcome, result.deployment, result.live);
+  if (result.outcome === 'success' || result.outcome === 'failed') await t.afterFollow?.(result.deployment);
+  const ended = result.outcome === 'success' || result.outcome === 'failed' ? { endedAt: result.endedAt } : {};
+  return { ...(await conclude(job, app, dashboard, appUrl, result)), deployment: result.deployment, followed: true, ...ended };
 }
 
-async function followOnly(job: Job, app: string, initial: Deployment, appRead: Promise<App | undefined>): Promise<FollowResult & { live?: LiveSummary }> {
+async function followOnly(job: AppRun, app: string, initial: Deployment, appRead: Promise<App | undefined>, t: FollowTarget): Promise<FollowResult & { live?: LiveSummary }> {
   const start = job.now();
   let shown: string | undefined;
   const show = (status: string, elapsed: number): void => {
     if (status === shown) return;
     shown = status;
-    job.report.deploymentStatus(status);
+    t.onStatus(status);
     job.log.info(`${status} (${formatDuration(elapsed)})`);
   };
   const timings = job.followTimings;
@@ -210,14 +249,17 @@ async function followOnly(job: Job, app: string, initial: Deployment, appRead: P
   try {
     r = await follow({
       initial,
-      getDeployment: () => job.client.getDeployment(app, initial.id),
+      // A status read can wait for a trigger; polls slow down as the step's request budget fills, never emptying it.
+      getDeployment: () => job.client.getDeployment(app, initial.id, 'later'),
       intervalMs: job.settings.pollIntervalMs,
+      paceMs: () => job.session.limiter.paceMs(),
       deadline: job.deadline,
       now: job.now,
       sleep: job.sleep,
       ...(job.signal ? { signal: job.signal } : {}),
       ...(live ? { live } : {}),
       ...(timings?.safetyReadMs !== undefined ? { safetyReadMs: timings.safetyReadMs } : {}),
+      trustStreamEnd: Boolean(initial.git_ref),
       onStatus: show,
       onRetry: (err) => job.log.info(`status not read (${describeFailure(err)}): trying again`),
     });
@@ -227,59 +269,66 @@ async function followOnly(job: Job, app: string, initial: Deployment, appRead: P
   }
   // Lines the stream missed are printed once the deployment is over.
   const summary = live ? await live.finish(r.deployment) : undefined;
-  job.report.deploymentStatus(r.deployment.status, r.outcome === 'success' || r.outcome === 'failed' ? r.endedAt : undefined);
-  job.report.deploymentCommits(r.deployment.git_ref);
-  logCommit(job);
+  logCommit(job, r.deployment.git_ref ?? initial.git_ref, t.runCommit);
   return summary ? { ...r, live: summary } : r;
 }
 
-async function conclude(job: Job, app: string, outcome: FollowOutcome, deployment: Deployment, live?: LiveSummary): Promise<void> {
-  const where = job.report.view.dashboardUrl ?? dashboardUrl(job.settings.region, app);
+async function conclude(job: AppRun, app: string, where: string, appUrl: string | undefined, result: FollowResult & { live?: LiveSummary }): Promise<{ ok: boolean; outcome: Outcome; message: string; tail?: string }> {
+  const { outcome, deployment, live } = result;
   const { id, status } = deployment;
   switch (outcome) {
     case 'success':
-      job.log.info(`Deployed ${app}${job.report.view.appUrl ? `: ${job.report.view.appUrl}` : ''}`);
-      job.report.finish(true, 'success', `deployment ${id} of ${app} succeeded`);
-      return;
+      job.log.info(`Deployed ${app}${appUrl ? `: ${appUrl}` : ''}`);
+      return { ok: true, outcome: 'success', message: `deployment ${id} of ${app} succeeded` };
     case 'failed': {
       const known = (KNOWN_TERMINAL_STATUSES as readonly string[]).includes(status);
-      if (live && live.printed > 0) job.report.outputTail(boundedTail(live.tail));
-      else await showOutput(job, app, deployment);
-      job.report.finish(false, 'failed', `Deployment ${id} of ${app} ended with status ${status}${known ? '' : ' (a status this step does not know: counted as a failure)'}: see the build output above and ${where}`);
-      return;
+      const tail = live && live.printed > 0 ? boundedTail(live.tail) : await showOutput(job, app, deployment);
+      return {
+        ok: false, outcome: 'failed',
+        message: `Deployment ${id} of ${app} ended with status ${status}${known ? '' : ' (a status this step does not know: counted as a failure)'}: see the build output above and ${where}`,
+        ...(tail !== undefined ? { tail } : {}),
+      };
     }
     case 'timed-out':
-      job.report.finish(false, 'timed-out', `Deployment ${id} of ${app} was still ${status} after ${formatDuration(job.settings.timeoutMs)} (${job.terms.name('timeout-minutes')}): it goes on on Scalingo, see ${where}; raise ${job.input('timeout-minutes')} if it needs longer.`);
-      return;
+      // Not a slow deployment: its status could not be read at all lately. What Scalingo answered is said.
+      if (result.unreadable !== undefined) {
+        return { ok: false, outcome: 'timed-out', message: `The status of deployment ${id} of ${app} could not be read before the deadline (${job.deadlineNote()}): ${unreadableAnswer(result.unreadable)}; it was ${status} when last read. It goes on on Scalingo, see ${where}.` };
+      }
+      return { ok: false, outcome: 'timed-out', message: `Deployment ${id} of ${app} was still ${status} after ${formatDuration(job.settings.timeoutMs)} (${job.terms.name('timeout-minutes')}): it goes on on Scalingo, see ${where}; raise ${job.input('timeout-minutes')} if it needs longer.` };
     case 'cancelled':
-      job.report.finish(false, 'cancelled', `Cancelled while following: deployment ${id} of ${app} is still ${status} on Scalingo, see ${where}.`);
-      return;
+      return { ok: false, outcome: 'cancelled', message: `Cancelled while following: deployment ${id} of ${app} is still ${status} on Scalingo, see ${where}.` };
     default:
-      assertNever(outcome);
+      return assertNever(outcome);
   }
 }
 
+/** What Scalingo answered to a status request that could not be read: its start, quoted, or what went wrong. */
+function unreadableAnswer(err: unknown): string {
+  if (err instanceof UnexpectedResponseError) return err.message.replace(/^Scalingo API answered /, 'Scalingo answered ');
+  return `the last request failed (${describeFailure(err)})`;
+}
+
 /** The commit the deployment builds, and one line when it is not the run's. */
-function logCommit(job: Job): void {
-  const d = job.report.view.deployment;
-  if (!d?.gitRef) return;
-  job.log.info(`Commit built: ${d.gitRef}`);
-  const note = commitMismatch(d);
+function logCommit(job: AppRun, gitRef: string | undefined, runCommit: string | undefined): void {
+  if (!gitRef) return;
+  job.log.info(`Commit built: ${gitRef}`);
+  const note = commitMismatch({ gitRef, runCommit });
   if (note) job.log.info(note);
 }
 
-/** The end of a failed deployment's build output, in the log and the report (when it was not shown live). */
-async function showOutput(job: Job, app: string, deployment: Deployment): Promise<void> {
+/** The end of a failed deployment's build output, in the log (when it was not shown live); for the report. */
+async function showOutput(job: AppRun, app: string, deployment: Deployment): Promise<string | undefined> {
   try {
     const output = await job.client.deploymentOutput(app, deployment);
-    if (!output) return;
+    if (!output) return undefined;
     const tail = boundedTail(output.replace(/\s+$/, '').split('\n'));
-    job.report.outputTail(tail);
     const lines = tail.split('\n');
     await job.log.group(`Build output of ${deployment.id} (last ${Math.min(lines.length, TAIL_LINES)} lines)`, async () => {
       for (const line of lines) job.log.info(harmless(line));
     });
+    return tail;
   } catch (err) {
     job.log.debug(`build output not read: ${String(err)}`);
+    return undefined;
   }
 }
