@@ -8,16 +8,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { releaseNotes } from '../../scripts/changelog.js';
+import { releaseNotes } from '../../.ci/changelog.js';
 import { ROOT } from '../support/runner.js';
 
-const SCRIPT = join(ROOT, 'scripts/changelog.js');
+const SCRIPT = join(ROOT, '.ci/changelog.js');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
 const changelog = (...parts: string[]) => ['# Changelog', '', 'Intro text.', '', ...parts, '', '[Unreleased]: https://example.com/compare', '[1.1.0]: https://example.com/v1.1.0', ''].join('\n');
 const V110 = '## [1.1.0] - 2027-01-10\n\n### Added\n\n- A new input.\n\n### Fixed\n\n- A crash.';
 
-describe('scripts/changelog.js', () => {
+describe('.ci/changelog.js', () => {
   const dir = mkdtempSync(join(tmpdir(), 'scalingo-changelog-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundledPackages, packageDir, renderNotices } from '../../scripts/third-party-notices.js';
+import { bundledPackages, packageDir, renderNotices } from '../../.ci/third-party-notices.js';
 import { ROOT } from '../support/runner.js';
 
 const NOTICES = join(ROOT, 'dist/THIRD_PARTY_NOTICES.txt');
@@ -128,7 +128,7 @@ describe('third-party notices', () => {
   });
 });
 
-describe('scripts/third-party-notices.js: what the bundle holds', () => {
+describe('.ci/third-party-notices.js: what the bundle holds', () => {
   it('takes each module\'s package, the innermost one, scoped or not, concatenated modules included', () => {
     expect(packageDir('/r/node_modules/undici/lib/index.js')).toBe('/r/node_modules/undici');
     expect(packageDir('/r/node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js')).toBe('/r/node_modules/@actions/github/node_modules/@actions/http-client');

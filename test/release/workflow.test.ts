@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { releaseNotes, sections } from '../../scripts/changelog.js';
+import { releaseNotes, sections } from '../../.ci/changelog.js';
 import { hasCommand } from '../gitlab/helpers.js';
 import { ROOT } from '../support/runner.js';
 import { CATALOG_PROJECT, DEFAULT_SECRETS, DEFAULT_VARS, NOT_RUN, PACKAGE, ReleaseSandbox, WORKFLOW_FILE, evaluate, loadWorkflow, stepName, type JobResult } from './harness.js';

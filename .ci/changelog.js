@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The release notes of one version, taken from CHANGELOG.md, and the check that they are whole.
 //
-//   node scripts/changelog.js VERSION [CHANGELOG]
+//   node .ci/changelog.js VERSION [CHANGELOG]
 //
 // Prints the body of the `## [VERSION]` section (the GitHub release's notes) and exits 0, or prints why the notes of
 // VERSION would be wrong and exits 1:
@@ -84,7 +84,7 @@ export function releaseNotes(text, version) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const [version, file = 'CHANGELOG.md'] = process.argv.slice(2);
   if (!version) {
-    process.stderr.write('usage: node scripts/changelog.js VERSION [CHANGELOG]\n');
+    process.stderr.write('usage: node .ci/changelog.js VERSION [CHANGELOG]\n');
     process.exit(2);
   }
   const { notes, problems } = releaseNotes(readFileSync(file, 'utf8'), version);
