@@ -110,12 +110,12 @@ function follow(url: string, options: Partial<FollowStreamOptions> = {}): Follow
   return { handle, clock, retried: 0, ...seen };
 }
 
-/** Waits for socket traffic (real time, a few milliseconds): never for the follower's own delays. */
+/** Waits for socket traffic (a few milliseconds of real time), checking at each turn of the event loop: never for the follower's own delays. */
 async function until(condition: () => boolean, what: string, timeoutMs = 2_000): Promise<void> {
   const start = Date.now();
   while (!condition()) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
