@@ -19,6 +19,8 @@ export class Auth {
     /** Called with every credential derived from the token, so the platform can mask it. */
     private readonly onSecret: (secret: string) => void,
     private readonly debug: (message: string) => void,
+    /** The client's clock (HttpOptions.now): when the bearer was received, and when it must be exchanged again. */
+    private readonly now: () => number = Date.now,
   ) {
     this.basic = `Basic ${Buffer.from(`:${apiToken}`).toString('base64')}`;
     onSecret(apiToken);
@@ -38,7 +40,7 @@ export class Auth {
           throw new UnexpectedResponseError(res.status, 'POST', EXCHANGE, 'a body without a token', res.text.slice(0, 40).replace(/"token"\s*:\s*"[^"]*"/, '"token":"***"'));
         }
         this.onSecret(token);
-        const now = Date.now();
+        const now = this.now();
         this.bearer = { token, refreshAt: bearerRefreshAt(jwtExpiry(token, now), now) };
         return token;
       } finally {
@@ -50,7 +52,7 @@ export class Auth {
 
   /** The current bearer, exchanged again when it is about to expire. */
   async token(): Promise<string> {
-    if (this.bearer && Date.now() < this.bearer.refreshAt) return this.bearer.token;
+    if (this.bearer && this.now() < this.bearer.refreshAt) return this.bearer.token;
     if (this.bearer) this.debug('bearer token about to expire: exchanging the API token again');
     return this.exchange();
   }

@@ -31,7 +31,7 @@ export class ScalingoClient {
   constructor(private readonly opts: ClientOptions, shared?: { auth: Auth }) {
     this.http = new Http(opts);
     this.derived = shared !== undefined;
-    this.auth = shared?.auth ?? new Auth(this.http, opts.apiToken, opts.onSecret, opts.debug);
+    this.auth = shared?.auth ?? new Auth(this.http, opts.apiToken, opts.onSecret, opts.debug, opts.now);
   }
 
   /**

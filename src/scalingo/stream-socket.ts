@@ -6,6 +6,14 @@
 import type { Socket } from 'node:net';
 import { Agent, WebSocket, buildConnector, type CloseEvent, type ErrorEvent, type MessageEvent } from 'undici';
 import { STREAM_ORIGIN, parseFrame, type StreamFrame } from './stream-frames.js';
+import type { StreamClock } from './stream-types.js';
+
+/** Lets a timer of the clock not keep the process alive, when it can (Node's timers; a virtual clock's cannot). */
+function unref(handle: unknown): void {
+  if (typeof handle !== 'object' || handle === null) return;
+  const timer = handle as { unref?: unknown };
+  if (typeof timer.unref === 'function') (timer as { unref(): void }).unref();
+}
 
 /**
  * An undici agent whose sockets are tracked per connection, so that a socket whose peer stopped answering can be
@@ -17,7 +25,7 @@ export class SocketPool {
   current = new Set<Socket>();
   readonly agent: Agent;
 
-  constructor() {
+  constructor(private readonly clock: StreamClock) {
     const connect = buildConnector({});
     this.agent = new Agent({
       connect: (connectOptions, callback) => {
@@ -40,10 +48,10 @@ export class SocketPool {
 
   /** Destroys every socket left after `graceMs`, and the agent. */
   destroyLater(graceMs: number): void {
-    setTimeout(() => {
+    unref(this.clock.setTimeout(() => {
       for (const open of this.all) open.destroy();
       void this.agent.destroy().catch(() => undefined);
-    }, graceMs).unref();
+    }, graceMs));
   }
 }
 
@@ -56,6 +64,8 @@ export interface ConnectionOptions {
   number: number;
   userAgent?: string;
   pool: SocketPool;
+  /** What the silence, the close grace and the connection's length are measured on. */
+  clock: StreamClock;
   silenceMs: number;
   closeGraceMs: number;
   debug: (message: string) => void;
@@ -83,20 +93,21 @@ export function openConnection(o: ConnectionOptions): Connection {
   if (o.userAgent) headers['User-Agent'] = o.userAgent;
   const ws = new WebSocket(o.url, { headers, dispatcher: o.pool.agent });
   ws.binaryType = 'arraybuffer';
-  const startedAt = Date.now();
+  const clock = o.clock;
+  const startedAt = clock.now();
   let framed = false;
   let ended = false;
-  let silence: NodeJS.Timeout | undefined;
+  let silence: unknown;
 
   const armSilence = (): void => {
-    if (silence) clearTimeout(silence);
-    silence = setTimeout(() => end(`no frame for ${o.silenceMs} ms`), o.silenceMs);
+    if (silence !== undefined) clock.clearTimeout(silence);
+    silence = clock.setTimeout(() => end(`no frame for ${o.silenceMs} ms`), o.silenceMs);
   };
 
   function end(why: string): void {
     if (ended) return;
     ended = true;
-    if (silence) clearTimeout(silence);
+    if (silence !== undefined) clock.clearTimeout(silence);
     ws.removeEventListener('open', onOpen);
     ws.removeEventListener('message', onMessage);
     ws.removeEventListener('close', onClose);
@@ -107,11 +118,11 @@ export function openConnection(o: ConnectionOptions): Connection {
       // Already closing.
     }
     if (mine.size > 0) {
-      setTimeout(() => {
+      unref(clock.setTimeout(() => {
         for (const open of mine) open.destroy();
-      }, o.closeGraceMs).unref();
+      }, o.closeGraceMs));
     }
-    o.onEnded(why, framed, Date.now() - startedAt);
+    o.onEnded(why, framed, clock.now() - startedAt);
   }
 
   function onOpen(): void {

@@ -1,4 +1,4 @@
-/** The deployments stream follower's options, timings, states and outcome (see stream.ts). */
+/** The deployments stream follower's options, timings, clock, states and outcome (see stream.ts). */
 /**
  * `live`: a connection got a frame and the follower is reading it. `down`: not connected (before the first frame,
  * or after a drop, while reconnecting). `gave-up`: attempts in a row failed, the follower stopped for good (the
@@ -29,6 +29,29 @@ export const DEFAULT_STREAM_TIMINGS: StreamTimings = {
   closeGraceMs: 500,
 };
 
+/**
+ * The clock the follower waits on: the reconnection delays, the silence watch, the close grace, and how long a
+ * connection lasted. The real one by default; tests pass a virtual one, so that the product's own timings (seconds)
+ * take no time.
+ */
+export interface StreamClock {
+  /** Milliseconds (only differences count). */
+  now(): number;
+  /**
+   * Calls `fn` once, `ms` from now. The handle only goes back to `clearTimeout`; a handle with an `unref` method
+   * (Node's timers) is unref'ed where a timer must not keep the process alive (the close grace).
+   */
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Node's timers and Date.now. */
+export const REAL_CLOCK: StreamClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
+};
+
 export interface FollowStreamOptions {
   /** The app's `links.deployments_stream`. */
   url: string;
@@ -56,6 +79,8 @@ export interface FollowStreamOptions {
   /** Aborting closes the follower, as `close()` does. */
   signal?: AbortSignal;
   timings?: Partial<StreamTimings>;
+  /** What the timings are measured on (REAL_CLOCK by default). */
+  clock?: StreamClock;
 }
 
 export interface StreamOutcome {

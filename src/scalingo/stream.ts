@@ -13,9 +13,9 @@
  */
 import { LineDeduper, isFinishedStatus, type StreamFrame } from './stream-frames.js';
 import { SocketPool, openConnection } from './stream-socket.js';
-import { DEFAULT_STREAM_TIMINGS, type FollowStreamOptions, type StreamHandle, type StreamOutcome, type StreamState, type StreamTimings } from './stream-types.js';
+import { DEFAULT_STREAM_TIMINGS, REAL_CLOCK, type FollowStreamOptions, type StreamHandle, type StreamOutcome, type StreamState, type StreamTimings } from './stream-types.js';
 
-export { DEFAULT_STREAM_TIMINGS, type FollowStreamOptions, type StreamHandle, type StreamOutcome, type StreamState, type StreamTimings } from './stream-types.js';
+export { DEFAULT_STREAM_TIMINGS, REAL_CLOCK, type FollowStreamOptions, type StreamClock, type StreamHandle, type StreamOutcome, type StreamState, type StreamTimings } from './stream-types.js';
 
 export { LineDeduper, STREAM_ORIGIN, isFinishedStatus, missingLines, outputLines, parseFrame, type StreamFrame } from './stream-frames.js';
 
@@ -42,6 +42,7 @@ function messageOf(error: unknown): string {
 /** Follows one deployment on the app's deployments stream. See the module's comment. */
 export function followStream(options: FollowStreamOptions): StreamHandle {
   const timings: StreamTimings = { ...DEFAULT_STREAM_TIMINGS, ...options.timings };
+  const clock = options.clock ?? REAL_CLOCK;
   const where = describeUrl(options.url);
   const tokens = new Set<string>();
   const debug = (message: string): void => {
@@ -51,7 +52,7 @@ export function followStream(options: FollowStreamOptions): StreamHandle {
     options.debug(`stream: ${safe}`);
   };
 
-  const pool = new SocketPool();
+  const pool = new SocketPool(clock);
 
   const lines = new LineDeduper();
   let state: StreamState = 'down';
@@ -62,7 +63,7 @@ export function followStream(options: FollowStreamOptions): StreamHandle {
   let failuresInARow = 0;
   let shortInARow = 0;
   let endAttempt: ((why: string) => void) | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
+  let retryTimer: unknown;
   let settle!: { resolve: (outcome: StreamOutcome) => void; reject: (error: unknown) => void };
   const done = new Promise<StreamOutcome>((resolve, reject) => {
     settle = { resolve, reject };
@@ -77,7 +78,7 @@ export function followStream(options: FollowStreamOptions): StreamHandle {
   };
 
   const teardown = (): void => {
-    if (retryTimer) clearTimeout(retryTimer);
+    if (retryTimer !== undefined) clock.clearTimeout(retryTimer);
     options.signal?.removeEventListener('abort', onAbort);
     endAttempt?.('the follower stopped');
     // Let a socket that is closing say goodbye, then destroy what is left.
@@ -155,7 +156,7 @@ export function followStream(options: FollowStreamOptions): StreamHandle {
     }
     const delay = Math.min(timings.firstBackoffMs * 2 ** Math.max(0, shortInARow - 1), timings.maxBackoffMs);
     debug(`reconnecting in ${delay} ms`);
-    retryTimer = setTimeout(() => {
+    retryTimer = clock.setTimeout(() => {
       retryTimer = undefined;
       void attempt();
     }, delay);
@@ -205,6 +206,7 @@ export function followStream(options: FollowStreamOptions): StreamHandle {
         number,
         ...(options.userAgent ? { userAgent: options.userAgent } : {}),
         pool,
+        clock,
         silenceMs: timings.silenceMs,
         closeGraceMs: timings.closeGraceMs,
         debug,

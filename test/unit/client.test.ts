@@ -155,21 +155,6 @@ describe('ScalingoClient', () => {
     expect(bearerRefreshAt(-1000, 0)).toBeLessThan(0);
   });
 
-  it('uses a bearer shorter-lived than 5 minutes for half its life, then renews it', async () => {
-    const short = jwt(Math.floor(Date.now() / 1000) + 2);
-    const fresh = jwt(Math.floor(Date.now() / 1000) + 3600);
-    exchanges(short);
-    exchanges(fresh);
-    agent.get(API).intercept({ path: '/v1/apps/my-app', method: 'GET', headers: { authorization: `Bearer ${short}` } }).reply(200, { app: { name: 'my-app' } }, JSON_HEADERS).times(2);
-    agent.get(API).intercept({ path: '/v1/apps/my-app', method: 'GET', headers: { authorization: `Bearer ${fresh}` } }).reply(200, { app: { name: 'my-app' } }, JSON_HEADERS);
-    const c = client();
-    await c.exchange();
-    await c.getApp('my-app');
-    await c.getApp('my-app');
-    await new Promise((r) => setTimeout(r, 1600));
-    await c.getApp('my-app');
-  });
-
   it('reports a bad token on the exchange as a 401 of the exchange', async () => {
     agent.get(AUTH).intercept({ path: '/v1/tokens/exchange', method: 'POST' }).reply(401, { error: 'invalid credentials' }, JSON_HEADERS);
     await expect(client().exchange()).rejects.toMatchObject({ status: 401, path: '/v1/tokens/exchange' });
