@@ -1,7 +1,8 @@
 /**
  * The fake Scalingo's deployments and wire faults as the real platform behaves: `last_deployment_id` is the last
- * SUCCESSFUL deployment, the list is newest first, 429 is plain text without Retry-After past 60 requests a minute per
- * token, and a response can be cut in the middle of its body.
+ * SUCCESSFUL deployment, the list is newest first, deployments wait in Scalingo's queue (one at a time per app, ten at
+ * a time per owner), 429 is plain text without Retry-After past 60 requests a minute per token, and a response can be
+ * cut in the middle of its body.
  */
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,5 +72,66 @@ describe('wire faults', () => {
     expect(outcome.received).toBeLessThan(Number(outcome.length));
     expect(f.deploymentsCreated()).toHaveLength(1);
     expect(f.requests.at(-1)).toMatchObject({ processed: true, fault: 'cut-body', status: 200 });
+  });
+});
+
+describe('the deployment queue, as Scalingo runs deployments', () => {
+  const deploy = (f: FakeScalingo, bearer: string, app: string) =>
+    fetch(`${f.apiUrl}/v1/apps/${app}/scm_repo_link/manual_deploy`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ branch: 'main' }),
+    }).then(async (res) => ((await res.json()) as { deployment: { id: string; status: string } }).deployment);
+  const statusOf = async (f: FakeScalingo, bearer: string, app: string, id: string) =>
+    ((await (await get(f, bearer, `/v1/apps/${app}/deployments/${id}`)).json()) as { deployment: { status: string } }).deployment.status;
+
+  it('runs one deployment of an app at a time: a later one stays queued, then counts its duration from its start', async () => {
+    const { f, bearer } = await fake({ deployScript: { durationMs: 150, final: 'success' } });
+    const first = await deploy(f, bearer, 'my-app');
+    await new Promise((r) => setTimeout(r, 40));
+    const second = await deploy(f, bearer, 'my-app');
+    expect(await statusOf(f, bearer, 'my-app', first.id)).toBe('building');
+    expect(await statusOf(f, bearer, 'my-app', second.id)).toBe('queued');
+    await new Promise((r) => setTimeout(r, 200));
+    const [one, two] = f.deploymentsCreated();
+    expect(one).toMatchObject({ status: 'success', startedAt: one!.createdAt, finalAt: one!.createdAt + 150 });
+    expect(two!.startedAt).toBe(one!.finalAt);
+    expect(two!.status).not.toBe('success');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(f.deploymentTimeline(second.id)).toMatchObject({ status: 'success', finalAt: one!.finalAt! + 150 });
+  });
+
+  it('runs at most 10 deployments of one owner at once (maxRunningDeployments), the rest queued in order', async () => {
+    const apps = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`app-${i}`, {}]));
+    const { f, bearer } = await fake({ apps, deployScript: { durationMs: 120, final: 'success' } });
+    const ids = [];
+    for (const app of Object.keys(apps)) ids.push((await deploy(f, bearer, app)).id);
+    expect(f.deploymentsCreated().map((d) => d.startedAt === null)).toEqual([...Array(10).fill(false), true, true]);
+    expect(await statusOf(f, bearer, 'app-10', ids[10]!)).toBe('queued');
+    expect(await statusOf(f, bearer, 'app-11', ids[11]!)).toBe('queued');
+    await new Promise((r) => setTimeout(r, 150));
+    const timelines = f.deploymentsCreated();
+    // The first ones to end free the slots, in creation order.
+    expect(timelines[10]!.startedAt).toBe(timelines[0]!.finalAt);
+    expect(timelines[11]!.startedAt).toBe(timelines[1]!.finalAt);
+  });
+
+  it('can be turned off: deployOnePerApp false and maxRunningDeployments 0 run everything at once', async () => {
+    const apps = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`app-${i}`, {}]));
+    const { f, bearer } = await fake({ apps, deployOnePerApp: false, maxRunningDeployments: 0, deployScript: { durationMs: 500, final: 'success' } });
+    for (const app of Object.keys(apps)) await deploy(f, bearer, app);
+    await deploy(f, bearer, 'app-0');
+    expect(f.deploymentsCreated().every((d) => d.startedAt === d.createdAt)).toBe(true);
+  });
+
+  it('with read-driven scripts, a read of a queued deployment moves the one it waits for', async () => {
+    const { f, bearer } = await fake({ deployScript: ['queued', 'building', 'success'] });
+    const first = await deploy(f, bearer, 'my-app');
+    const second = await deploy(f, bearer, 'my-app');
+    const seen = [];
+    for (let i = 0; i < 5; i++) seen.push(await statusOf(f, bearer, 'my-app', second.id));
+    // Two reads move the first to success, then the second runs its own script from its start.
+    expect(seen).toEqual(['queued', 'queued', 'building', 'success', 'success']);
+    expect(f.deploymentTimeline(first.id)).toMatchObject({ status: 'success' });
   });
 });

@@ -1,9 +1,11 @@
 // @ts-check
 /**
  * @file The fake Scalingo's deployments stream: the WebSocket fake (fake-stream.js) served on the fake API's own
- * server, fed by the simulation. As deployments progress, it sends `new` when one appears, its build output as
- * `log` events (one per line, the very text `GET …/deployments/:id/output` answers), then `status` on each change:
- * the stream and `/output` agree. A connection replays what was sent (fake-stream.js), as Scalingo's does.
+ * server, fed by the simulation. As deployments progress, it sends `new` when one appears (with the deployment
+ * object, its `pusher` and `user`, as Scalingo's CLI reads it), its build output as `log` events (one line per event,
+ * without its newline by default, as in the API docs' example; the very lines `GET …/deployments/:id/output`
+ * answers), then `status` on each change: the stream and `/output` agree. A connection replays what was sent
+ * (fake-stream.js), as Scalingo's does.
  *
  * Which apps advertise it (`links.deployments_stream` of `GET /v1/apps/:app`): with `advertise: 'auto'` (the
  * default), the apps whose deployments move with time (a timed script); a script that moves on status reads only
@@ -24,6 +26,12 @@ import { attachStream } from './fake-stream.js';
  * @property {StreamFaultRule[]} [faults] Stream faults, from the first connection on (more with `stream.fault()`).
  * @property {number} [tickMs] How often the simulation is looked at for progress (default 10 ms); it is also looked
  *   at after every API request.
+ * @property {boolean} [logNewline] Each `log` event's content ends with a newline (default false: one line without
+ *   its newline, as the API docs' example shows it and Scalingo's CLI prints it, the harder case for a client that
+ *   waits for a newline).
+ * @property {'deployment' | 'bare-id'} [newEvent] What `new` carries in `data.deployment`: the deployment object, with
+ *   `pusher` and `user` (default: what Scalingo's CLI parses, it reads the pusher's username), or its bare id (the API
+ *   docs' example).
  */
 
 /**
@@ -65,14 +73,22 @@ export function attachDeploymentsStream(server, world, settings = {}) {
     return stream.urlFor(appName);
   };
 
+  const newEvent = settings.newEvent ?? 'deployment';
+
   const sync = () => {
+    world.tick();
     for (const deployment of world.state.deployments) {
       if (deployment.trigger === 'seed') continue;
       let entry = sent.get(deployment.id);
       if (!entry) {
         entry = { status: undefined, lines: [] };
         sent.set(deployment.id, entry);
-        stream.newDeployment(deployment.appName, deployment.id);
+        if (newEvent === 'bare-id') {
+          stream.newDeployment(deployment.appName, deployment.id, { bareId: true });
+        } else {
+          const view = world.deploymentView(deployment);
+          stream.newDeployment(deployment.appName, deployment.id, { deployment: { ...view, user: view.pusher } });
+        }
       }
       if (entry.endSentAt !== undefined) continue;
       const app = world.app(deployment.appName);
@@ -89,7 +105,10 @@ export function attachDeploymentsStream(server, world, settings = {}) {
       let shared = 0;
       while (shared < entry.lines.length && shared < lines.length && entry.lines[shared] === lines[shared]) shared++;
       const fresh = lines.slice(shared);
-      for (const line of fresh) stream.log(deployment.appName, deployment.id, `${line}\n`);
+      for (const line of fresh) {
+        if (settings.logNewline) stream.log(deployment.appName, deployment.id, `${line}\n`);
+        else stream.log(deployment.appName, deployment.id, line, { line: true });
+      }
       entry.lines = [...entry.lines, ...fresh];
       if (final) {
         stream.status(deployment.appName, deployment.id, status);

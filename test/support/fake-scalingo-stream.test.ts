@@ -59,13 +59,63 @@ describe('fake Scalingo: the deployments stream', () => {
     await new Promise((resolve) => setTimeout(resolve, 900));
     ws.close();
     const mine = frames.filter((f) => f.type === 'ping' || f.id === deployment.id || f.type === 'new');
-    expect(mine[0]).toMatchObject({ type: 'new', data: { deployment: { id: deployment.id } } });
+    // `new` carries the deployment as Scalingo's CLI parses it: it prints the pusher's username.
+    expect(mine[0]).toMatchObject({
+      type: 'new',
+      data: { deployment: { id: deployment.id, status: 'queued', pusher: { username: 'test-user' }, user: { username: 'test-user' }, links: { output: expect.any(String) } } },
+    });
     expect(mine.filter((f) => f.type === 'status').map((f) => f.data.status)).toEqual(['queued', 'building', 'pushing', 'starting', 'crashed-error']);
-    const streamed = mine.filter((f) => f.type === 'log').map((f) => String(f.data.content)).join('');
-    expect(streamed).toBe(await api<string>('GET', `/v1/apps/my-app/deployments/${deployment.id}/output`));
-    expect(streamed.split('\n').length).toBeGreaterThan(5);
+    // One line per event, without its newline (as in the API docs' example).
+    const contents = mine.filter((f) => f.type === 'log').map((f) => String(f.data.content));
+    expect(contents.length).toBeGreaterThan(5);
+    expect(contents.filter((c) => c.includes('\n'))).toEqual([]);
+    expect(contents.map((c) => `${c}\n`).join('')).toBe(await api<string>('GET', `/v1/apps/my-app/deployments/${deployment.id}/output`));
     // The end comes after the last line.
     expect(mine.at(-1)).toMatchObject({ type: 'status', data: { status: 'crashed-error' } });
     expect(fake.streamEndAt(deployment.id)).toBeGreaterThan(0);
+  });
+});
+
+describe('fake Scalingo: the stream\'s event forms', () => {
+  async function framesOf(options: Parameters<typeof startFakeScalingo>[0]) {
+    const { fake, bearer, api } = await start({ deployScript: { durationMs: 200, final: 'success' }, ...options });
+    const frames: { type: string; id?: string; data: Record<string, unknown> }[] = [];
+    const ws = new WebSocket(fake.stream!.urlFor('my-app'), { headers: { Origin: 'http://scalingo-cli.local/1' } });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'auth', data: { token: bearer } }));
+    ws.on('message', (data) => frames.push(JSON.parse(String(data))));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const { deployment } = await api<{ deployment: { id: string } }>('POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: 'main' });
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    ws.close();
+    const output = await api<string>('GET', `/v1/apps/my-app/deployments/${deployment.id}/output`);
+    return { fake, deployment, frames, output };
+  }
+
+  it('with logNewline: each log event is one line with its newline', async () => {
+    const { frames, output } = await framesOf({ stream: { logNewline: true } });
+    const contents = frames.filter((f) => f.type === 'log').map((f) => String(f.data.content));
+    expect(contents.every((c) => c.endsWith('\n') && c.indexOf('\n') === c.length - 1)).toBe(true);
+    expect(contents.join('')).toBe(output);
+  });
+
+  it('with newEvent: \'bare-id\', `new` carries the bare id (the API docs\' example)', async () => {
+    const { frames, deployment } = await framesOf({ stream: { newEvent: 'bare-id' } });
+    expect(frames.find((f) => f.type === 'new')).toEqual({ type: 'new', data: { deployment: deployment.id } });
+  });
+
+  it('records lines sent without their newline as lines: output, replay and drop faults count them', async () => {
+    const { fake, deployment, output } = await framesOf({});
+    expect(fake.stream!.outputOf('my-app', deployment.id)).toBe(output);
+    const lines = output.split('\n').length - 1;
+    fake.stream!.fault({ kind: 'drop', afterLines: 3 });
+    const replayed: string[] = [];
+    const ws = new WebSocket(fake.stream!.urlFor('my-app'), { headers: { Origin: 'http://scalingo-cli.local/1' } });
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ type: 'auth', data: { token: 'any' } }));
+    ws.on('message', (data) => replayed.push(String((JSON.parse(String(data)) as { data: { content: string } }).data.content)));
+    await new Promise((resolve) => ws.once('close', resolve));
+    expect(lines).toBeGreaterThan(3);
+    expect(replayed).toEqual(output.split('\n').slice(0, 3));
   });
 });

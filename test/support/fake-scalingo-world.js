@@ -28,6 +28,11 @@ import { HttpError, isObject, JSON_TYPE, ok, TEXT_TYPE } from './fake-http.js';
  * one step further on each `GET …/deployments/:id`, then staying on the last),
  * or a duration: queued for the first 5 %, building until 60 %, pushing until
  * 75 %, starting until 100 %, then `final`.
+ *
+ * Both count from when the deployment leaves Scalingo's queue: deployments of one app never run in parallel (a later
+ * one stays `queued` until the earlier one ends), and at most 10 deployments of one owner run at once (see
+ * `deployOnePerApp`, `maxRunningDeployments`). A list script advances on reads once it runs; a read of a deployment
+ * waiting behind a list-scripted one of the same app advances that one instead (a read-driven world moves with reads).
  * @typedef {string[] | { durationMs: number, final: string }} DeployScript
  */
 
@@ -107,7 +112,7 @@ import { HttpError, isObject, JSON_TYPE, ok, TEXT_TYPE } from './fake-http.js';
  * @property {boolean} delete_stale_enabled
  * @property {number} hours_before_delete_on_close
  * @property {number} hours_before_delete_stale
- * @property {string | null} last_auto_deploy_at
+ * @property {string} last_auto_deploy_at Go's zero time (`0001-01-01T00:00:00Z`) until the link auto-deploys.
  * @property {boolean} automatic_creation_from_forks_allowed
  */
 
@@ -128,8 +133,10 @@ import { HttpError, isObject, JSON_TYPE, ok, TEXT_TYPE } from './fake-http.js';
  * @property {string | null} previousGitRef
  * @property {Person} pusher
  * @property {number} createdAt Epoch ms.
+ * @property {number | null} startedAt Epoch ms at which it left the queue (its script counts from then); null while
+ *   queued behind another deployment.
  * @property {DeployScript} script
- * @property {number} reads How many times GET …/deployments/:id read it.
+ * @property {number} reads How many times GET …/deployments/:id read it while it ran.
  * @property {number | null} finalAt Epoch ms at which a terminal status was first shown.
  */
 
@@ -142,6 +149,7 @@ import { HttpError, isObject, JSON_TYPE, ok, TEXT_TYPE } from './fake-http.js';
  * @property {string} git_ref
  * @property {string} status Current status (looking at it does not advance a script).
  * @property {number} createdAt Epoch ms.
+ * @property {number | null} startedAt Epoch ms at which it left the queue; null while queued.
  * @property {number | null} finalAt Epoch ms at which it became terminal; null while in progress.
  */
 
@@ -157,12 +165,19 @@ import { HttpError, isObject, JSON_TYPE, ok, TEXT_TYPE } from './fake-http.js';
  * @property {boolean} manual Created by manual_review_app (or seeded as such), not by Scalingo's automatic review
  *   apps: deleted at once when its pull request closes.
  * @property {number | null} closedAt Epoch ms at which its pull request closed.
- * @property {'held' | 'pending' | 'done'} firstDeployment `held`: Scalingo waits for the commit's CI checks before
- *   its first deployment (the job calling the API is one of them, so it never starts by itself during a test unless
- *   `checksPassed()` is called); `pending`: the checks passed, it starts after `pendingListCalls` deployment-list
- *   calls; `done`: started, or made needless by a manual_deploy on the review app.
+ * @property {number} readyAt Epoch ms at which Scalingo ends its creation (add-ons provisioned): until then its app
+ *   exists (status `new`) but its own link does not (404 `scm_repo_link`). See `reviewAppCreationMs`.
+ * @property {'pending' | 'passed'} checks The CI checks of its pull request's head commit.
+ * @property {'creating' | 'held' | 'pending' | 'done'} firstDeployment `creating`: Scalingo has not ended its
+ *   creation; `held`: created, Scalingo waits for the commit's CI checks before its first deployment (the job calling
+ *   the API is one of them, so it never starts by itself during a test unless `checksPassed()` is called);
+ *   `pending`: decided (the checks passed while its own link auto-deployed), it appears after `pendingListCalls`
+ *   deployment-list calls and at `pendingDueAt`, even if someone deployed the review app meanwhile; `done`: started,
+ *   or made needless (a manual_deploy on it while held, or its link's auto-deploy off when the checks passed).
  * @property {number | null} pendingListCalls Deployment-list calls left before a pending first deployment appears
  *   (see `reviewAppDeploymentDelay`).
+ * @property {number | null} pendingDueAt Epoch ms from which a pending first deployment appears (see
+ *   `reviewAppDeploymentDelayMs`).
  */
 
 /**
@@ -185,9 +200,19 @@ import { HttpError, isObject, JSON_TYPE, ok, TEXT_TYPE } from './fake-http.js';
  * @property {'error' | 'ok'} reviewAppExists manual_review_app on a PR that already has one.
  * @property {'pending' | 'passed'} reviewAppChecks The CI checks of a new review app's commit: `pending` (default)
  *   holds its first deployment until someone calls manual_deploy on the review app (or `checksPassed()`);
- *   `passed` lets Scalingo start it by itself, after `reviewAppDeploymentDelay` deployment-list calls.
- * @property {number} reviewAppDeploymentDelay Deployment-list calls on a new review app before
- *   its first deployment appears by itself (only when `reviewAppChecks` is `passed`).
+ *   `passed`: Scalingo decides it by itself when the review app's creation ends (its own link then auto-deploys: a
+ *   PATCH sent meanwhile finds no link), and it appears after `reviewAppDeploymentDelay` deployment-list calls and
+ *   `reviewAppDeploymentDelayMs`.
+ * @property {number} reviewAppDeploymentDelay Deployment-list calls on a new review app, once its first deployment is
+ *   decided, before it appears.
+ * @property {number} reviewAppDeploymentDelayMs Milliseconds between the decision of a review app's first deployment
+ *   and its appearance (its `created_at`).
+ * @property {number} reviewAppCreationMs How long Scalingo takes to create a review app (add-ons provisioned) after
+ *   manual_review_app: meanwhile its app exists with status `new` and its own link answers 404 `scm_repo_link`.
+ * @property {boolean} deployOnePerApp Deployments of one app never run in parallel: a later one stays `queued` until
+ *   the earlier one ends.
+ * @property {number} maxRunningDeployments At most this many deployments of one owner run at once (the others stay
+ *   `queued`); 0 = no limit.
  * @property {number | undefined} rateLimitPerMinute Off when undefined or 0.
  * @property {number | undefined} rateLimitWindowMs The limit's window, 60 s unless set (tests scale it down).
  */
@@ -248,6 +273,10 @@ import { HttpError, isObject, JSON_TYPE, ok, TEXT_TYPE } from './fake-http.js';
  * @property {'error' | 'ok'} [reviewAppExists] Default 'error'.
  * @property {'pending' | 'passed'} [reviewAppChecks] Default 'pending'.
  * @property {number} [reviewAppDeploymentDelay] Default 0.
+ * @property {number} [reviewAppDeploymentDelayMs] Default 0.
+ * @property {number} [reviewAppCreationMs] Default 0: the creation ends within manual_review_app.
+ * @property {boolean} [deployOnePerApp] Default true, as on Scalingo.
+ * @property {number} [maxRunningDeployments] Default 10, Scalingo's limit per owner (doc.scalingo.com); 0 = none.
  * @property {number} [rateLimitPerMinute] Default off; counted per server.
  * @property {number} [rateLimitWindowMs] Default 60000: the window `rateLimitPerMinute` counts over.
  * @property {FaultRule[]} [faults]
@@ -290,8 +319,16 @@ const LINK_FLAGS = /** @type {const} */ ([
   'automatic_creation_from_forks_allowed',
 ]);
 const LINK_HOURS = /** @type {const} */ (['hours_before_delete_on_close', 'hours_before_delete_stale']);
-/** Go's zero time, which the review app list shows as `closed_at` of open pull requests. */
+/** Go's zero time: how Scalingo shows an unset time (`closed_at` of an open pull request, `last_auto_deploy_at`). */
 const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
+/**
+ * The "never" of `on_close_deletion_date` (an open pull request): the API docs' example shows `2135-01-17T08:41:44Z`
+ * for a review app created at `2023-07-18T16:41:44Z`. How Scalingo computes it is unknown; the fake adds that same
+ * offset to the creation time, so that it is far in the future and not one fixed value.
+ */
+const NEVER_OFFSET_MS = Date.parse('2135-01-17T08:41:44Z') - Date.parse('2023-07-18T16:41:44Z');
+/** Scalingo's limit of deployments running at once per owner (doc.scalingo.com, limits). */
+const OWNER_RUNNING_LIMIT = 10;
 
 
 /**
@@ -444,15 +481,33 @@ function assertDeployScript(script) {
 }
 
 /**
- * The status a script gives a deployment now.
+ * The status a script gives a deployment now: `queued` until it leaves the queue, then its script's from that moment.
  * @param {DeploymentRecord} deployment
  * @param {number} now
  */
-function scriptedStatus({ script, reads, createdAt }, now) {
+function scriptedStatus({ script, reads, startedAt }, now) {
+  if (startedAt === null || now < startedAt) return 'queued';
   if (Array.isArray(script)) return script[Math.min(reads, script.length - 1)] ?? 'queued';
-  const progress = script.durationMs > 0 ? (now - createdAt) / script.durationMs : 1;
+  const progress = script.durationMs > 0 ? (now - startedAt) / script.durationMs : 1;
   return TIMED_PHASES.find(([until]) => progress < until)?.[1] ?? script.final;
 }
+
+/**
+ * When a running deployment ends (epoch ms), as far as known now: a timed script's end is fixed from its start, a list
+ * script's is when a read first showed it terminal (Infinity until then).
+ * @param {DeploymentRecord} deployment
+ */
+function endOf({ script, startedAt, finalAt }) {
+  if (startedAt === null) return Infinity;
+  if (finalAt !== null) return finalAt;
+  return Array.isArray(script) ? Infinity : startedAt + script.durationMs;
+}
+
+/**
+ * The branch of a GitHub head label (`owner:branch`), or the name itself when it is a bare branch.
+ * @param {string} name
+ */
+const bareBranch = (name) => name.slice(name.indexOf(':') + 1);
 
 /** @type {Record<string, string[]>} Last lines of the build log of failed deployments. */
 const FAILURE_LINES = {
@@ -554,6 +609,10 @@ export class ScalingoSimulation {
         reviewAppExists: options.reviewAppExists ?? 'error',
         reviewAppChecks: options.reviewAppChecks ?? 'pending',
         reviewAppDeploymentDelay: options.reviewAppDeploymentDelay ?? 0,
+        reviewAppDeploymentDelayMs: options.reviewAppDeploymentDelayMs ?? 0,
+        reviewAppCreationMs: options.reviewAppCreationMs ?? 0,
+        deployOnePerApp: options.deployOnePerApp ?? true,
+        maxRunningDeployments: options.maxRunningDeployments ?? OWNER_RUNNING_LIMIT,
         rateLimitPerMinute: options.rateLimitPerMinute,
         rateLimitWindowMs: options.rateLimitWindowMs,
       },
@@ -588,10 +647,12 @@ export class ScalingoSimulation {
   seedDeployments(appName, seeds) {
     const app = this.app(appName);
     seeds.forEach((seed, index) => {
-      const createdAt = Date.now() - (seed.ageMs ?? (seeds.length - index) * 10 * 60_000);
+      const now = Date.now();
+      const createdAt = now - (seed.ageMs ?? (seeds.length - index) * 10 * 60_000);
       const deployment = this.createDeployment(app, seed.branch ?? this.link(app).branch, 'seed', {
         createdAt,
-        finalAt: createdAt + 60_000,
+        // Finished already: it took a minute, or the time since it was made if that is shorter.
+        finalAt: Math.min(createdAt + 60_000, now),
         script: [seed.status],
       });
       if (seed.git_ref) deployment.gitRef = seed.git_ref;
@@ -642,6 +703,32 @@ export class ScalingoSimulation {
 
   revokeBearers() {
     for (const bearer of this.state.bearers) bearer.revoked = true;
+  }
+
+  /**
+   * `GET /v1/users/self` (auth service): the token's user, as Scalingo's CLI reads it at login.
+   * @returns {Reply}
+   */
+  self() {
+    const { id, username, email } = this.state.user;
+    return ok({ user: { id, username, fullname: username, email, flags: {} } });
+  }
+
+  /**
+   * `GET /v1/regions` (auth service): the regions, each with its API (the fake's).
+   * @returns {Reply}
+   */
+  listRegions() {
+    return ok({ regions: this.state.regions });
+  }
+
+  /**
+   * `GET /v1/scm_integrations/:id`: by id, or by SCM type in place of the id, as Scalingo's CLI asks for it.
+   * @param {string | undefined} idOrType
+   * @returns {Reply}
+   */
+  showIntegration(idOrType) {
+    return ok({ scm_integration: this.integration(idOrType) });
   }
 
   /** @param {string | undefined} idOrType */
@@ -697,12 +784,15 @@ export class ScalingoSimulation {
   // --- SCM repo links -------------------------------------------------------
 
   /**
-   * `GET /v1/scm_repo_links`: every link of the user, paginated (`page`, `per_page`, `meta.pagination`), in the
-   * order the links were made.
+   * `GET /v1/scm_repo_links`: every link of the user, review apps' own links included (they point at the same
+   * repository as their parent), paginated (`page`, `per_page`, `meta.pagination`), in the order the links were made;
+   * `auth_integration_uuid` filters on the integration.
    * @param {IncomingCall} call
    */
   listLinks(call) {
-    const { items, pagination } = paginate(Object.values(this.state.links), call.query);
+    const integration = call.query.get('auth_integration_uuid');
+    const links = Object.values(this.state.links).filter((link) => !integration || link.auth_integration_uuid === integration);
+    const { items, pagination } = paginate(links, call.query);
     return ok({ scm_repo_links: items, meta: { pagination } });
   }
 
@@ -740,7 +830,7 @@ export class ScalingoSimulation {
       delete_stale_enabled: false,
       hours_before_delete_on_close: 0,
       hours_before_delete_stale: 0,
-      last_auto_deploy_at: null,
+      last_auto_deploy_at: GO_ZERO_TIME,
       automatic_creation_from_forks_allowed: false,
       ...settings,
     };
@@ -771,7 +861,9 @@ export class ScalingoSimulation {
    * @param {AppRecord} app
    */
   createLink(call, app) {
-    const params = unwrap(call.body, 'scm_repo_link');
+    const params = { ...unwrap(call.body, 'scm_repo_link') };
+    // Scalingo's CLI sends `"branch": ""` when no branch is given: the repository's default branch.
+    if (params.branch === '') delete params.branch;
     if (own(this.state.links, app.name)) throw unprocessable({ app: ['is already linked to a repository'] });
     const errors = linkFieldErrors(params);
     const repository = parseSource(params.source);
@@ -812,6 +904,8 @@ export class ScalingoSimulation {
   // --- deployments ----------------------------------------------------------
 
   /**
+   * A new deployment, queued: it leaves the queue at once unless another deployment of its app runs, or the owner
+   * runs as many as Scalingo allows (see `schedule`).
    * @param {AppRecord} app
    * @param {string} branch
    * @param {DeploymentTrigger} trigger
@@ -820,6 +914,7 @@ export class ScalingoSimulation {
   createDeployment(app, branch, trigger, overrides = {}) {
     const { scenario } = this.state;
     const link = this.link(app);
+    const createdAt = overrides.createdAt ?? Date.now();
     /** @type {DeploymentRecord} */
     const deployment = {
       id: randomUUID(),
@@ -829,13 +924,67 @@ export class ScalingoSimulation {
       gitRef: this.headOf(link, branch),
       previousGitRef: this.deploymentsOf(app)[0]?.gitRef ?? null,
       pusher: overrides.pusher ?? personOf(this.state.user),
-      createdAt: overrides.createdAt ?? Date.now(),
+      createdAt,
+      // A past deployment (a seed) ran when it was made.
+      startedAt: overrides.finalAt === undefined ? null : createdAt,
       script: overrides.script ?? own(scenario.deployScripts, app.name) ?? scenario.deployScript,
       reads: 0,
       finalAt: overrides.finalAt ?? null,
     };
     this.state.deployments.push(deployment);
+    if (trigger === 'auto_deploy' || trigger === 'review_app') link.last_auto_deploy_at = iso(createdAt);
+    this.schedule(createdAt);
     return deployment;
+  }
+
+  /**
+   * Takes deployments out of the queue, as Scalingo does, at the moment each could leave it (not when this runs):
+   * in creation order, once no earlier deployment of its app runs (`deployOnePerApp`) and the owner runs fewer than
+   * `maxRunningDeployments` (every app of the fake has the one user as owner).
+   * @param {number} [now]
+   */
+  schedule(now = Date.now()) {
+    const { deployments, scenario } = this.state;
+    const queued = deployments.filter((deployment) => deployment.startedAt === null);
+    if (queued.length === 0) return;
+    const limit = scenario.maxRunningDeployments > 0 ? scenario.maxRunningDeployments : Infinity;
+    // A list script that a read showed terminal ended then.
+    for (const deployment of deployments) {
+      if (deployment.startedAt !== null && deployment.finalAt === null && Array.isArray(deployment.script)) this.observe(deployment, now);
+    }
+    /** @param {DeploymentRecord} candidate @param {number} at */
+    const canStart = (candidate, at) => {
+      const index = deployments.indexOf(candidate);
+      if (scenario.deployOnePerApp && deployments.some((other, i) => i < index && other.appName === candidate.appName && endOf(other) > at)) return false;
+      const running = deployments.filter((other) => other.startedAt !== null && other.startedAt <= at && endOf(other) > at);
+      return running.length < limit;
+    };
+    for (;;) {
+      const ends = deployments.map(endOf).filter((at) => at <= now);
+      const times = [...new Set([...queued.map((deployment) => deployment.createdAt), ...ends])].filter((at) => at <= now).sort((a, b) => a - b);
+      let started = false;
+      for (const at of times) {
+        const next = queued.find((deployment) => deployment.createdAt <= at && canStart(deployment, at));
+        if (!next) continue;
+        next.startedAt = at;
+        queued.splice(queued.indexOf(next), 1);
+        started = true;
+        break;
+      }
+      if (!started || queued.length === 0) return;
+    }
+  }
+
+  /**
+   * The running list-scripted deployment a queued one waits for, if any (the earlier one of its app, else the oldest
+   * of the owner when the owner's limit holds it).
+   * @param {DeploymentRecord} deployment
+   */
+  blockerOf(deployment) {
+    const { deployments } = this.state;
+    const earlier = deployments.slice(0, deployments.indexOf(deployment));
+    const running = earlier.filter((other) => other.startedAt !== null && endOf(other) === Infinity && Array.isArray(other.script));
+    return running.find((other) => other.appName === deployment.appName) ?? running[0];
   }
 
   /**
@@ -867,13 +1016,13 @@ export class ScalingoSimulation {
   /**
    * Current status, without advancing the script; records when it became terminal.
    * @param {DeploymentRecord} deployment
+   * @param {number} [now]
    */
-  observe(deployment) {
-    const now = Date.now();
+  observe(deployment, now = Date.now()) {
     const status = scriptedStatus(deployment, now);
     if (isTerminal(status) && deployment.finalAt === null) {
       const { script } = deployment;
-      deployment.finalAt = Array.isArray(script) ? now : deployment.createdAt + script.durationMs;
+      deployment.finalAt = Array.isArray(script) ? now : (deployment.startedAt ?? deployment.createdAt) + script.durationMs;
     }
     return status;
   }
@@ -913,6 +1062,7 @@ export class ScalingoSimulation {
       git_ref: deployment.gitRef,
       status,
       createdAt: deployment.createdAt,
+      startedAt: deployment.startedAt,
       finalAt: isTerminal(status) ? deployment.finalAt : null,
     };
   }
@@ -928,13 +1078,22 @@ export class ScalingoSimulation {
   }
 
   /**
-   * Each read moves an array script one step further.
+   * Each read moves a running list script one step further; a read of a deployment still queued moves the
+   * list-scripted deployment it waits for.
    * @param {AppRecord} app
    * @param {string | undefined} id
    */
   showDeployment(app, id) {
     const deployment = this.deployment(app, id);
-    deployment.reads += 1;
+    if (deployment.startedAt === null) {
+      const blocker = this.blockerOf(deployment);
+      if (blocker) {
+        blocker.reads += 1;
+        this.schedule();
+      }
+    } else {
+      deployment.reads += 1;
+    }
     return ok({ deployment: this.deploymentView(deployment) });
   }
 
@@ -949,19 +1108,23 @@ export class ScalingoSimulation {
   }
 
   /**
+   * `manual_deploy`: Scalingo deploys a bare branch (or tag) of the linked repository. A GitHub head label
+   * (`owner:branch`, as a review app's own link stores its branch) names no branch of it: 404 with an error that names
+   * no resource, and nothing is deployed.
    * @param {IncomingCall} call
    * @param {AppRecord} app
    */
   manualDeploy(call, app) {
-    this.link(app);
+    const link = this.link(app);
     const branch = isObject(call.body) ? call.body.branch : undefined;
     if (typeof branch !== 'string' || branch.trim() === '') throw unprocessable({ branch: ["can't be blank"] });
-    // A review app deployed by hand no longer waits for its first deployment.
-    const reviewApp = this.state.reviewApps.find((ra) => ra.appName === app.name);
-    if (reviewApp) {
-      reviewApp.firstDeployment = 'done';
-      reviewApp.pendingListCalls = null;
+    if (branch.includes(':')) {
+      throw new HttpError(404, { error: `branch '${branch}' not found in repository ${link.owner}/${link.repo}` });
     }
+    // A review app deployed by hand while its first deployment waits for the checks no longer needs it; one Scalingo
+    // already decided still comes.
+    const reviewApp = this.state.reviewApps.find((ra) => ra.appName === app.name);
+    if (reviewApp?.firstDeployment === 'held') reviewApp.firstDeployment = 'done';
     return ok({ deployment: this.deploymentView(this.createDeployment(app, branch, 'manual_deploy')) });
   }
 
@@ -978,6 +1141,7 @@ export class ScalingoSimulation {
   }
 
   /**
+   * A pull request as `GET …/scm_repo_link/pulls/:number` shows it (inside `pull`).
    * @param {ScmRepoLink} link
    * @param {number} number
    */
@@ -996,23 +1160,44 @@ export class ScalingoSimulation {
   }
 
   /**
-   * Creates the review app's app, link and record (not its deployment).
+   * `GET /v1/apps/:app/scm_repo_link/pulls/:number`: what Scalingo's CLI reads before manual_review_app (is it from
+   * a fork?). Every pull request number exists in the fake (`pulls` sets their head branch, title and fork).
+   * @param {AppRecord} app
+   * @param {string | undefined} raw
+   */
+  showPull(app, raw) {
+    const link = this.link(app);
+    const number = Number(raw);
+    if (!/^\d+$/.test(raw ?? '') || !Number.isSafeInteger(number) || number <= 0) throw notFound('pull_request');
+    return ok({ pull: this.pullView(link, number) });
+  }
+
+  /**
+   * GitHub's head label of a pull request (`owner:branch`, the owner of the repository it comes from: the fork's owner
+   * for a fork): what a review app's own link stores as its branch, and the review app list as `branch_name`.
+   * @param {ScmRepoLink} link The parent's link.
+   * @param {number} number
+   * @param {string} headBranch
+   */
+  headLabel(link, number, headBranch) {
+    const sourceOwner = this.pullView(link, number).source_repo_name.split('/')[0] ?? link.owner;
+    return `${sourceOwner}:${headBranch}`;
+  }
+
+  /**
+   * Creates the review app's app and record; its own link too unless Scalingo is still creating it (`creating`), then
+   * `finishCreation` makes it once `readyAt` is past. Not its deployment.
    * @param {AppRecord} parent
    * @param {number} number
    * @param {string} headBranch
    * @param {string} appName
+   * @param {boolean} [manual]
+   * @param {{ creationMs?: number, checks?: 'pending' | 'passed' }} [creation]
    */
-  addReviewApp(parent, number, headBranch, appName, manual = true) {
+  addReviewApp(parent, number, headBranch, appName, manual = true, creation = {}) {
     const parentLink = this.link(parent);
-    const app = own(this.state.apps, appName) ?? this.addApp(appName, {});
-    // Its own link, auto-deploying the pull request's head branch (of the fork, for a pull request from a fork).
-    const [owner = parentLink.owner, repo = parentLink.repo] = this.pullView(parentLink, number).source_repo_name.split('/');
-    this.newLink(app, { url: parentLink.url, owner, repo }, this.integration(parentLink.auth_integration_uuid), {
-      ...pickLinkSettings(parentLink),
-      branch: headBranch,
-      auto_deploy_enabled: true,
-      deploy_review_apps_enabled: false,
-    });
+    if (!own(this.state.apps, appName)) this.addApp(appName, {});
+    const createdAt = Date.now();
     /** @type {ReviewAppRecord} */
     const reviewApp = {
       id: randomUUID(),
@@ -1020,15 +1205,54 @@ export class ScalingoSimulation {
       appName,
       number,
       headBranch,
-      createdAt: Date.now(),
+      createdAt,
+      readyAt: createdAt + (creation.creationMs ?? 0),
       parentLink: structuredClone(parentLink),
       manual,
       closedAt: null,
-      firstDeployment: 'done',
+      checks: creation.checks ?? 'passed',
+      firstDeployment: creation.creationMs === undefined ? 'done' : 'creating',
       pendingListCalls: null,
+      pendingDueAt: null,
     };
     this.state.reviewApps.push(reviewApp);
+    if (reviewApp.firstDeployment === 'done') this.addReviewAppLink(reviewApp, createdAt);
     return reviewApp;
+  }
+
+  /**
+   * The review app's own link, as Scalingo makes it: the parent's repository, the pull request's head label as branch
+   * (`owner:branch`), auto-deploy on.
+   * @param {ReviewAppRecord} reviewApp
+   * @param {number} at
+   */
+  addReviewAppLink(reviewApp, at) {
+    const parentLink = reviewApp.parentLink;
+    const link = this.newLink(
+      this.app(reviewApp.appName),
+      { url: parentLink.url, owner: parentLink.owner, repo: parentLink.repo },
+      this.integration(parentLink.auth_integration_uuid),
+      {
+        ...pickLinkSettings(parentLink),
+        branch: this.headLabel(parentLink, reviewApp.number, reviewApp.headBranch),
+        auto_deploy_enabled: true,
+        deploy_review_apps_enabled: false,
+      },
+    );
+    link.created_at = iso(at);
+    link.updated_at = iso(at);
+  }
+
+  /**
+   * Scalingo ends the review app's creation: its own link appears, and its first deployment waits for the checks, or
+   * is decided at once when they passed already.
+   * @param {ReviewAppRecord} reviewApp
+   * @param {number} at
+   */
+  finishCreation(reviewApp, at) {
+    this.addReviewAppLink(reviewApp, at);
+    reviewApp.firstDeployment = 'held';
+    if (reviewApp.checks === 'passed') this.passChecks(reviewApp, at);
   }
 
   /** @param {ReviewAppSeed} seed */
@@ -1042,6 +1266,7 @@ export class ScalingoSimulation {
     const reviewApp = this.addReviewApp(parent, seed.pr, headBranch, seed.app_name ?? `${parent.name}-pr${seed.pr}`, seed.manual ?? true);
     const createdAt = Date.now() - 10 * 60_000;
     reviewApp.createdAt = createdAt;
+    reviewApp.readyAt = createdAt;
     if (seed.auto_deploy_enabled !== undefined) this.link(this.app(reviewApp.appName)).auto_deploy_enabled = seed.auto_deploy_enabled;
     this.createDeployment(this.app(reviewApp.appName), headBranch, 'seed', {
       pusher: PLATFORM_PUSHER,
@@ -1067,47 +1292,69 @@ export class ScalingoSimulation {
       }
       return this.reviewAppReply(existing);
     }
-    const reviewApp = this.addReviewApp(parent, number, this.pullSettings(number).headBranch, `${parent.name}-pr${number}`);
-    // Scalingo waits for the commit's CI checks before the first deployment.
-    reviewApp.firstDeployment = 'held';
-    if (scenario.reviewAppChecks === 'passed') this.passChecks(reviewApp);
+    const reviewApp = this.addReviewApp(parent, number, this.pullSettings(number).headBranch, `${parent.name}-pr${number}`, true, {
+      creationMs: scenario.reviewAppCreationMs,
+      checks: scenario.reviewAppChecks,
+    });
+    if (scenario.reviewAppCreationMs <= 0) this.finishCreation(reviewApp, reviewApp.createdAt);
     return this.reviewAppReply(reviewApp);
   }
 
   /**
-   * The CI checks of a review app's commit passed: its held first deployment starts (at once, or after
-   * `reviewAppDeploymentDelay` deployment-list calls), if its link still auto-deploys.
+   * The CI checks of a review app's commit passed. Once it is created and its first deployment waits, Scalingo decides
+   * it if its own link auto-deploys at that moment; the deployment then appears after `reviewAppDeploymentDelay`
+   * deployment-list calls and `reviewAppDeploymentDelayMs`, whatever happens to the link meanwhile.
    * @param {ReviewAppRecord} reviewApp
+   * @param {number} [at]
    */
-  passChecks(reviewApp) {
+  passChecks(reviewApp, at = Date.now()) {
+    reviewApp.checks = 'passed';
     if (reviewApp.firstDeployment !== 'held') return;
-    // Decided when the checks pass: a link changed afterwards does not stop a deployment already on its way.
     if (!own(this.state.links, reviewApp.appName)?.auto_deploy_enabled) {
       reviewApp.firstDeployment = 'done';
       return;
     }
-    const delay = this.state.scenario.reviewAppDeploymentDelay;
-    if (delay > 0) {
-      reviewApp.firstDeployment = 'pending';
-      reviewApp.pendingListCalls = delay;
-    } else {
-      this.startFirstDeployment(reviewApp);
-    }
-  }
-
-  /** @param {ReviewAppRecord} reviewApp */
-  startFirstDeployment(reviewApp) {
-    reviewApp.firstDeployment = 'done';
-    reviewApp.pendingListCalls = null;
-    this.createReviewAppDeployment(reviewApp);
+    const { reviewAppDeploymentDelay, reviewAppDeploymentDelayMs } = this.state.scenario;
+    reviewApp.firstDeployment = 'pending';
+    reviewApp.pendingListCalls = Math.max(0, reviewAppDeploymentDelay);
+    reviewApp.pendingDueAt = at + Math.max(0, reviewAppDeploymentDelayMs);
+    if (reviewApp.pendingListCalls === 0 && reviewApp.pendingDueAt <= Date.now()) this.startFirstDeployment(reviewApp, reviewApp.pendingDueAt);
   }
 
   /**
-   * Test trigger: every pending CI check passes. Held first deployments of review apps start (see `passChecks`),
-   * and pushes to branches of auto-deploying links deploy, if the link still auto-deploys that branch.
+   * @param {ReviewAppRecord} reviewApp
+   * @param {number} createdAt
+   */
+  startFirstDeployment(reviewApp, createdAt) {
+    reviewApp.firstDeployment = 'done';
+    reviewApp.pendingListCalls = null;
+    reviewApp.pendingDueAt = null;
+    this.createDeployment(this.app(reviewApp.appName), reviewApp.headBranch, 'review_app', { pusher: PLATFORM_PUSHER, createdAt });
+  }
+
+  /**
+   * What happened by itself since the last look, in time order: review apps' creations that ended, first deployments
+   * that came due, deployments that left the queue. Called on every request, by the stream and by the test triggers.
+   * @param {number} [now]
+   */
+  tick(now = Date.now()) {
+    for (const reviewApp of [...this.state.reviewApps]) {
+      if (reviewApp.firstDeployment === 'creating' && reviewApp.readyAt <= now) this.finishCreation(reviewApp, reviewApp.readyAt);
+      if (reviewApp.firstDeployment === 'pending' && reviewApp.pendingListCalls === 0 && (reviewApp.pendingDueAt ?? 0) <= now) {
+        this.startFirstDeployment(reviewApp, reviewApp.pendingDueAt ?? now);
+      }
+    }
+    this.schedule(now);
+  }
+
+  /**
+   * Test trigger: every pending CI check passes. Held first deployments of review apps are decided (see
+   * `passChecks`), those of review apps still being created will be at the creation's end, and pushes to branches of
+   * auto-deploying links deploy, if the link still auto-deploys that branch.
    * @param {string} [appName] Only this app (review app or not).
    */
   checksPassed(appName) {
+    this.tick();
     for (const reviewApp of this.state.reviewApps) {
       if (appName === undefined || reviewApp.appName === appName) this.passChecks(reviewApp);
     }
@@ -1115,20 +1362,24 @@ export class ScalingoSimulation {
     this.state.pendingAutoDeploys = this.state.pendingAutoDeploys.filter((p) => !due.includes(p));
     for (const { app, branch } of due) {
       const link = own(this.state.links, app);
-      if (link?.auto_deploy_enabled && link.branch === branch) this.createDeployment(this.app(app), branch, 'auto_deploy', { pusher: PLATFORM_PUSHER });
+      if (link?.auto_deploy_enabled && bareBranch(link.branch) === branch) {
+        this.createDeployment(this.app(app), branch, 'auto_deploy', { pusher: PLATFORM_PUSHER });
+      }
     }
   }
 
   /**
    * Test trigger: a push to `branch` (a new head commit when `sha` is given). Every link that auto-deploys that
-   * branch (review apps' own links included) will deploy it once the commit's checks pass (`checksPassed()`).
+   * branch (review apps' own links, which store it as `owner:branch`, included) will deploy it once the commit's checks
+   * pass (`checksPassed()`).
    * @param {string} branch
    * @param {string} [sha]
    */
   push(branch, sha) {
+    this.tick();
     if (sha) this.state.branchHeads[branch] = sha;
     for (const [app, link] of Object.entries(this.state.links)) {
-      if (link.auto_deploy_enabled && link.branch === branch) this.state.pendingAutoDeploys.push({ app, branch });
+      if (link.auto_deploy_enabled && bareBranch(link.branch) === branch) this.state.pendingAutoDeploys.push({ app, branch });
     }
   }
 
@@ -1140,6 +1391,7 @@ export class ScalingoSimulation {
    * @param {string} [parentName] Default: every parent.
    */
   closePull(number, parentName) {
+    this.tick();
     const now = Date.now();
     for (const reviewApp of [...this.state.reviewApps]) {
       if (reviewApp.number !== number || (parentName !== undefined && reviewApp.parentName !== parentName)) continue;
@@ -1152,13 +1404,9 @@ export class ScalingoSimulation {
     }
   }
 
-  /** @param {ReviewAppRecord} reviewApp */
-  createReviewAppDeployment(reviewApp) {
-    this.createDeployment(this.app(reviewApp.appName), reviewApp.headBranch, 'review_app', { pusher: PLATFORM_PUSHER });
-  }
-
   /**
-   * A deployment-list call on a review app whose first deployment is pending.
+   * A deployment-list call on a review app whose first deployment is decided: it counts towards
+   * `reviewAppDeploymentDelay`, and makes the deployment appear once that is reached and its time is due.
    * @param {AppRecord} app
    */
   releasePendingReviewDeployment(app) {
@@ -1168,7 +1416,8 @@ export class ScalingoSimulation {
       reviewApp.pendingListCalls -= 1;
       return;
     }
-    this.startFirstDeployment(reviewApp);
+    const now = Date.now();
+    if ((reviewApp.pendingDueAt ?? 0) <= now) this.startFirstDeployment(reviewApp, now);
   }
 
   /**
@@ -1186,17 +1435,23 @@ export class ScalingoSimulation {
     }
   }
 
-  /** @param {ReviewAppRecord} reviewApp */
+  /**
+   * A review app as the list shows it, with Scalingo's dates: `on_close_deletion_date` is a far-future "never" while
+   * its pull request is open (or when the parent link does not delete on close), `stale_deletion_date` is its last
+   * deployment's time (its creation's before any; plus `hours_before_delete_stale` when the parent link deletes stale
+   * review apps), unset times are Go's zero time.
+   * @param {ReviewAppRecord} reviewApp
+   */
   reviewAppView(reviewApp) {
     const app = this.app(reviewApp.appName);
     const parent = this.app(reviewApp.parentName);
     const link = reviewApp.parentLink;
     const pull = this.pullView(link, reviewApp.number);
-    const sourceOwner = pull.source_repo_name.split('/')[0];
     const last = this.deploymentsOf(app)[0];
     // The deletion settings are the parent link's as they are now.
     const settings = own(this.state.links, parent.name) ?? link;
     const hoursAfter = (/** @type {number} */ from, /** @type {number} */ hours) => iso(from + hours * 3_600_000);
+    const lastActivity = last?.createdAt ?? reviewApp.createdAt;
     return {
       id: reviewApp.id,
       repo_link_id: link.id,
@@ -1205,22 +1460,23 @@ export class ScalingoSimulation {
       parent_app_id: parent.id,
       parent_app_name: parent.name,
       created_at: iso(reviewApp.createdAt),
-      stale_deletion_date: settings.delete_stale_enabled ? hoursAfter(last?.createdAt ?? reviewApp.createdAt, settings.hours_before_delete_stale) : null,
+      stale_deletion_date: hoursAfter(lastActivity, settings.delete_stale_enabled ? settings.hours_before_delete_stale : 0),
       on_close_deletion_date: reviewApp.closedAt !== null && settings.delete_on_close_enabled
         ? hoursAfter(reviewApp.closedAt, settings.hours_before_delete_on_close)
-        : null,
+        : iso(reviewApp.createdAt + NEVER_OFFSET_MS),
       pull_request: {
         number: reviewApp.number,
-        branch_name: `${sourceOwner}:${reviewApp.headBranch}`,
+        branch_name: this.headLabel(link, reviewApp.number, reviewApp.headBranch),
+        source_repo_id: Number.parseInt(fakeSha(pull.source_repo_name).slice(0, 8), 16),
+        source_repo_name: pull.source_repo_name,
+        source_repo_url: pull.source_repo_html_url,
+        target_repo_id: Number.parseInt(fakeSha(`${link.owner}/${link.repo}`).slice(0, 8), 16),
         title: pull.title,
         ...pullUrls(link, reviewApp.number),
         ref: this.headOf(link, reviewApp.headBranch),
         base_ref: link.branch,
         created_at: iso(reviewApp.createdAt),
         closed_at: reviewApp.closedAt === null ? GO_ZERO_TIME : iso(reviewApp.closedAt),
-        source_repo_name: pull.source_repo_name,
-        source_repo_html_url: pull.source_repo_html_url,
-        target_repo_id: Number.parseInt(fakeSha(`${link.owner}/${link.repo}`).slice(0, 8), 16),
       },
       last_deployment: last
         ? {

@@ -55,7 +55,8 @@ import { attachDeploymentsStream } from './fake-scalingo-stream.js';
  * @property {(partial: Partial<Scenario>) => void} setScenario
  * @property {() => RecordedRequest[]} mutating Non-GET/HEAD requests, token exchanges excluded.
  * @property {() => DeploymentTimeline[]} deploymentsCreated Deployments created by
- *   manual_deploy, by a review app's first deployment or by an auto-deploy, in creation order.
+ *   manual_deploy, by a review app's first deployment or by an auto-deploy, in creation order (what happened by
+ *   itself until now included: see `tick`).
  * @property {(id: string) => DeploymentTimeline | undefined} deploymentTimeline Any deployment.
  * @property {(app?: string) => void} checksPassed The pending CI checks pass: a new review app's held first
  *   deployment starts (if its link still auto-deploys), and pushes to auto-deploying links deploy.
@@ -111,7 +112,8 @@ function withDeploymentStatus(reply, status) {
 }
 
 /**
- * The endpoints the product calls (src/scalingo/client.ts), and nothing else: an unknown route answers 404.
+ * The endpoints the product calls (src/scalingo/client.ts), those Scalingo's own CLI and JS client call for the same
+ * jobs (login, regions, an integration by id or type, a pull request), and nothing else: an unknown route answers 404.
  * @param {ScalingoSimulation} world
  * @param {{ of: (app: string) => string | undefined }} streamLink The app's `deployments_stream`, when it has one.
  * @returns {{ auth: Router, api: Router }}
@@ -119,7 +121,10 @@ function withDeploymentStatus(reply, status) {
 function routes(world, streamLink) {
   const auth = new Router()
     .on('POST', '/v1/tokens/exchange', (call) => world.exchangeToken(call), { auth: 'none' })
-    .on('GET', '/v1/scm_integrations', () => ok({ scm_integrations: world.state.integrations }));
+    .on('GET', '/v1/users/self', () => world.self())
+    .on('GET', '/v1/regions', () => world.listRegions(), { auth: 'optional' })
+    .on('GET', '/v1/scm_integrations', () => ok({ scm_integrations: world.state.integrations }))
+    .on('GET', '/v1/scm_integrations/:id', (_, { id }) => world.showIntegration(id));
 
   const link = '/v1/apps/:app/scm_repo_link';
   const api = new Router()
@@ -134,7 +139,8 @@ function routes(world, streamLink) {
     .on('DELETE', link, (_, { app }) => world.deleteLink(world.app(app)))
     .on('POST', `${link}/manual_deploy`, (call, { app }) => world.manualDeploy(call, world.app(app)))
     .on('POST', `${link}/manual_review_app`, (call, { app }) => world.manualReviewApp(call, world.app(app)))
-    .on('GET', `${link}/review_apps`, (_, { app }) => world.listReviewApps(world.app(app)));
+    .on('GET', `${link}/review_apps`, (_, { app }) => world.listReviewApps(world.app(app)))
+    .on('GET', `${link}/pulls/:number`, (_, { app, number }) => world.showPull(world.app(app), number));
   return { auth, api };
 }
 
@@ -159,6 +165,7 @@ function withStreamLink(view, link) {
  * @returns {Reply}
  */
 function handle(world, routers, service, call) {
+  world.tick();
   const match = routers[service].match(call.method, call.pathname);
   if (!match) {
     const appName = service === 'api' ? /^\/v1\/apps\/([^/]+)\//.exec(call.pathname)?.[1] : undefined;
@@ -231,12 +238,15 @@ export async function startFakeScalingo(options = {}) {
       requests.filter(
         ({ method, path }) => !['GET', 'HEAD'].includes(method) && !(method === 'POST' && path.split('?')[0] === '/v1/tokens/exchange'),
       ),
-    deploymentsCreated: () =>
-      state.deployments.filter((deployment) => deployment.trigger !== 'seed').map((deployment) => simulation.timeline(deployment)),
+    deploymentsCreated: () => {
+      simulation.tick();
+      return state.deployments.filter((deployment) => deployment.trigger !== 'seed').map((deployment) => simulation.timeline(deployment));
+    },
     checksPassed: (app) => simulation.checksPassed(app),
     push: (branch, sha) => simulation.push(branch, sha),
     closePull: (pr, parent) => simulation.closePull(pr, parent),
     deploymentTimeline(id) {
+      simulation.tick();
       const deployment = state.deployments.find((candidate) => candidate.id === id);
       return deployment && simulation.timeline(deployment);
     },

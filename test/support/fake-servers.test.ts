@@ -22,7 +22,7 @@ interface Deployment {
 }
 interface ReviewApp {
   app_name: string;
-  last_deployment: { upstream_deployment_id: string; status: string } | null;
+  last_deployment: { upstream_deployment_id: string; status: string; created_at: string } | null;
   on_close_deletion_date: string | null;
   stale_deletion_date: string | null;
   pull_request: { closed_at: string };
@@ -127,7 +127,7 @@ describe('fake Scalingo: authentication', () => {
     expect((await (await apiClient(fake))('GET', '/v1/apps/my-app')).status).toBe(200);
   });
 
-  it('serves the integrations on the auth host only, and no route the product does not call', async () => {
+  it('serves the integrations on the auth host only, and no route that neither the product nor Scalingo\'s clients call', async () => {
     const fake = await scalingo();
     const authorization = `Bearer ${await exchange(fake)}`;
     const list = await call(`${fake.authUrl}/v1/scm_integrations`, { authorization });
@@ -137,13 +137,33 @@ describe('fake Scalingo: authentication', () => {
       ],
     });
     expect((await call(`${fake.apiUrl}/v1/scm_integrations`, { authorization })).status).toBe(404);
-    for (const path of ['/v1/users/self', '/v1/regions', '/v1/scm_integrations/github']) {
-      expect((await call(`${fake.authUrl}${path}`, { authorization })).json).toEqual({ error: 'not found' });
-    }
     const api = await apiClient(fake);
-    for (const path of ['/v1/apps/my-app/scm_repo_link/pulls', '/v1/apps/my-app/scm_repo_link/branches']) {
+    for (const path of ['/v1/apps/my-app/scm_repo_link/pulls', '/v1/apps/my-app/scm_repo_link/branches', '/v1/apps/my-app/scm_repo_link/deployments']) {
       expect((await api('GET', path)).json).toEqual({ error: 'not found' });
     }
+  });
+
+  it('serves what Scalingo\'s CLI reads on the auth service: the user, the regions, an integration by id or by type', async () => {
+    const fake = await scalingo();
+    const authorization = `Bearer ${await exchange(fake)}`;
+    const self = await call(`${fake.authUrl}/v1/users/self`, { authorization });
+    expect(self).toMatchObject({ status: 200, json: { user: { id: expect.stringMatching(/^us-/), username: 'test-user', email: 'test-user@example.com', flags: {} } } });
+    expect((await call(`${fake.authUrl}/v1/users/self`)).status).toBe(401);
+
+    // The CLI lists the regions with and without a bearer.
+    for (const auth of [authorization, undefined]) {
+      const regions = await call<{ regions: unknown[] }>(`${fake.authUrl}/v1/regions`, auth ? { authorization: auth } : {});
+      expect(regions.json.regions).toEqual([
+        { name: 'osc-fr1', display_name: 'Paris - 3DS Outscale', api: fake.apiUrl, dashboard: 'https://my.osc-fr1.scalingo.com', database_api: 'https://db-api.osc-fr1.scalingo.com', ssh: 'ssh.osc-fr1.scalingo.com:22', default: true },
+      ]);
+    }
+    expect((await call(`${fake.authUrl}/v1/regions`, { authorization: 'Bearer forged' })).status).toBe(401);
+
+    const byId = await call(`${fake.authUrl}/v1/scm_integrations/int-github-1`, { authorization });
+    const byType = await call(`${fake.authUrl}/v1/scm_integrations/github`, { authorization });
+    expect(byId.json).toEqual({ scm_integration: expect.objectContaining({ id: 'int-github-1', scm_type: 'github', url: 'https://github.com' }) });
+    expect(byType.json).toEqual(byId.json);
+    expect((await call(`${fake.authUrl}/v1/scm_integrations/gitlab`, { authorization })).json).toEqual({ resource: 'scm_integration', error: 'not found' });
   });
 });
 
@@ -195,7 +215,7 @@ describe('fake Scalingo: SCM repo link', () => {
       scm_type: 'github',
       auto_deploy_enabled: false,
       hours_before_delete_stale: 0,
-      last_auto_deploy_at: null,
+      last_auto_deploy_at: '0001-01-01T00:00:00Z', // Go's zero time: never auto-deployed
     });
 
     const patched = await api<{ scm_repo_link: ScmRepoLink }>('PATCH', path, { scm_repo_link: { auto_deploy_enabled: true, unknown_key: 1 } });
@@ -223,6 +243,11 @@ describe('fake Scalingo: SCM repo link', () => {
     const unreachable = await create({ scm_repo_link: { source: 'https://github.com/octo-org/private', auth_integration_uuid: 'int-github-1' } });
     expect(unreachable.status).toBe(404);
     expect(unreachable.json).toEqual({ error: 'repository not found or not accessible' });
+
+    // Scalingo's CLI sends an empty branch when none is given: the repository's default branch.
+    const noBranch = await create({ scm_repo_link: { source: SOURCE, auth_integration_uuid: 'int-github-1', branch: '' } });
+    expect(noBranch).toMatchObject({ status: 201, json: { scm_repo_link: { branch: 'main' } } });
+    expect((await api('PATCH', '/v1/apps/other/scm_repo_link', { scm_repo_link: { branch: '' } })).json).toEqual({ errors: { branch: ["can't be blank"] } });
 
     const duplicate = await api('POST', '/v1/apps/my-app/scm_repo_link', { scm_repo_link: { source: SOURCE, auth_integration_uuid: 'int-github-1' } });
     expect(duplicate.json).toEqual({ errors: { app: ['is already linked to a repository'] } });
@@ -295,8 +320,9 @@ describe('fake Scalingo: review apps', () => {
     const created = await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: '42' });
     expect(created.status).toBe(200);
     expect(created.json).toMatchObject({ review_app: { app_name: 'my-app-pr42', parent_app_name: 'my-app', pull_request: { number: 42, title: 'Login' } } });
+    // Its own link: the parent's repository, the pull request's head label as branch, auto-deploying.
     const own = await api('GET', '/v1/apps/my-app-pr42/scm_repo_link');
-    expect(own.json).toMatchObject({ scm_repo_link: { branch: 'feat/login', auto_deploy_enabled: true, deploy_review_apps_enabled: false } });
+    expect(own.json).toMatchObject({ scm_repo_link: { owner: 'octo-org', repo: 'octo-repo', branch: 'octo-org:feat/login', auto_deploy_enabled: true, deploy_review_apps_enabled: false } });
 
     const list = await api<{ review_apps: ReviewApp[] }>('GET', '/v1/apps/my-app/scm_repo_link/review_apps');
     expect(list.json.review_apps).toHaveLength(1);
@@ -339,11 +365,22 @@ describe('fake Scalingo: review apps', () => {
     expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr3', trigger: 'auto_deploy', branch: 'topic', git_ref: 'a'.repeat(40) })]);
   });
 
-  it('follows the fork\'s branch on the review app of a pull request from a fork', async () => {
+  it('names the fork\'s owner in the head label of a review app of a pull request from a fork, on the parent\'s repository', async () => {
     const fake = await scalingo({ pulls: { 5: { head_branch: 'patch-1', fork: 'someone/octo-repo' } } });
     const api = await apiClient(fake);
     await api('POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 5 });
-    expect(fake.state.links['my-app-pr5']).toMatchObject({ owner: 'someone', repo: 'octo-repo', branch: 'patch-1' });
+    expect(fake.state.links['my-app-pr5']).toMatchObject({ owner: 'octo-org', repo: 'octo-repo', branch: 'someone:patch-1' });
+    const list = await api<{ review_apps: { pull_request: { branch_name: string; source_repo_name: string } }[] }>('GET', '/v1/apps/my-app/scm_repo_link/review_apps');
+    expect(list.json.review_apps[0]?.pull_request).toMatchObject({ branch_name: 'someone:patch-1', source_repo_name: 'someone/octo-repo' });
+    const pull = await api('GET', '/v1/apps/my-app/scm_repo_link/pulls/5');
+    expect(pull.json).toEqual({
+      pull: {
+        id: expect.any(Number), number: 5, title: 'Pull request #5', html_url: 'https://github.com/octo-org/octo-repo/pull/5',
+        source_repo_name: 'someone/octo-repo', source_repo_html_url: 'https://github.com/someone/octo-repo', opened_from_a_forked_repo: true,
+      },
+    });
+    expect((await api('GET', '/v1/apps/my-app/scm_repo_link/pulls/6')).json).toMatchObject({ pull: { number: 6, opened_from_a_forked_repo: false } });
+    expect((await api('GET', '/v1/apps/my-app/scm_repo_link/pulls/abc')).status).toBe(404);
   });
 
   it('answers the review app list with 404 when the parent has no link', async () => {
@@ -360,9 +397,14 @@ describe('fake Scalingo: review apps', () => {
     });
     const api = await apiClient(fake);
     const before = await api<{ review_apps: ReviewApp[] }>('GET', '/v1/apps/my-app/scm_repo_link/review_apps');
-    expect(before.json.review_apps.map((ra) => [ra.app_name, ra.on_close_deletion_date, typeof ra.stale_deletion_date])).toEqual([
-      ['my-app-pr7', null, 'string'], ['my-app-pr8', null, 'string'],
-    ]);
+    expect(before.json.review_apps.map((ra) => ra.app_name)).toEqual(['my-app-pr7', 'my-app-pr8']);
+    for (const ra of before.json.review_apps) {
+      // Open: "never" is a far-future date (the docs' example: 2135), closed_at is Go's zero time, and the stale date
+      // is the last deployment's time plus the parent link's hours.
+      expect(new Date(ra.on_close_deletion_date!).getUTCFullYear()).toBeGreaterThan(2130);
+      expect(ra.pull_request.closed_at).toBe('0001-01-01T00:00:00Z');
+      expect(Date.parse(ra.stale_deletion_date!) - Date.parse(ra.last_deployment!.created_at)).toBe(48 * 3_600_000);
+    }
     fake.closePull(7);
     fake.closePull(8);
     expect((await api('GET', '/v1/apps/my-app-pr7')).json).toEqual({ resource: 'app', error: 'not found' });

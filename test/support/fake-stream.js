@@ -76,9 +76,12 @@ export const STREAM_ORIGIN = 'http://scalingo-cli.local/1';
  * @typedef {object} FakeStream
  * @property {(app: string) => string} urlFor The stream URL of an app (`ws://127.0.0.1:<port>/apps/<app>`).
  * @property {(rule: StreamFaultRule) => void} fault Adds a fault rule.
- * @property {(app: string, id: string, options?: { bareId?: boolean }) => void} newDeployment Sends `new`
- *   (`data.deployment` is `{id}`, or the bare id with `bareId`).
- * @property {(app: string, id: string, content: string) => void} log Records output and sends it as `log`.
+ * @property {(app: string, id: string, options?: { bareId?: boolean, deployment?: Record<string, unknown> }) => void}
+ *   newDeployment Sends `new`: `data.deployment` is the `deployment` object given, else `{id, status: 'queued'}`, or
+ *   the bare id with `bareId`.
+ * @property {(app: string, id: string, content: string, options?: { line?: boolean }) => void} log Records output and
+ *   sends it as `log`, as is. With `line`, the content is one whole line sent without its newline: the output
+ *   recorded (`output()`, `outputOf()`, the `whole` replay) and the line count of `drop` faults have it as a line.
  * @property {(app: string, id: string, status: string) => void} status Records a status and sends it.
  * @property {(app: string, frame: unknown) => void} sendRaw Sends a frame as is (a string) or as JSON to every
  *   authenticated socket of the app, without recording it.
@@ -109,7 +112,8 @@ export const STREAM_ORIGIN = 'http://scalingo-cli.local/1';
 
 /**
  * @typedef {object} AppHistory
- * @property {{ id: string, content: string }[]} chunks Every `log` written, in order.
+ * @property {{ id: string, content: string, line: boolean }[]} chunks Every `log` written, in order (`line`: a whole
+ *   line sent without its newline).
  * @property {Map<string, string>} statuses Last status of each deployment.
  */
 
@@ -136,6 +140,12 @@ function countLines(text) {
   for (const char of text) if (char === '\n') count += 1;
   return count;
 }
+
+/**
+ * The output text a chunk stands for: a line sent without its newline has it back.
+ * @param {{ content: string, line: boolean }} chunk
+ */
+const textOf = (chunk) => (chunk.line ? `${chunk.content}\n` : chunk.content);
 
 /**
  * Serves the deployments stream on an existing HTTP server, on `/apps/<app>` upgrade requests (others get a 404).
@@ -253,12 +263,12 @@ export function attachStream(server, options = {}) {
     const past = history(conn.app);
     if (replay === 'chunks') {
       for (const chunk of past.chunks) {
-        if (!send(conn, JSON.stringify({ type: 'log', id: chunk.id, data: { content: chunk.content } }), countLines(chunk.content))) return;
+        if (!send(conn, JSON.stringify({ type: 'log', id: chunk.id, data: { content: chunk.content } }), countLines(textOf(chunk)))) return;
       }
     } else if (replay === 'whole') {
       /** @type {Map<string, string>} */
       const whole = new Map();
-      for (const chunk of past.chunks) whole.set(chunk.id, (whole.get(chunk.id) ?? '') + chunk.content);
+      for (const chunk of past.chunks) whole.set(chunk.id, (whole.get(chunk.id) ?? '') + textOf(chunk));
       for (const [id, content] of whole) {
         if (!send(conn, JSON.stringify({ type: 'log', id, data: { content } }), countLines(content))) return;
       }
@@ -368,11 +378,13 @@ export function attachStream(server, options = {}) {
       faults.push({ rule, fired: 0 });
     },
     newDeployment(app, id, newOptions = {}) {
-      broadcast(app, JSON.stringify({ type: 'new', data: { deployment: newOptions.bareId ? id : { id, status: 'queued' } } }));
+      const deployment = newOptions.bareId ? id : (newOptions.deployment ?? { id, status: 'queued' });
+      broadcast(app, JSON.stringify({ type: 'new', data: { deployment } }));
     },
-    log(app, id, content) {
-      history(app).chunks.push({ id, content });
-      broadcast(app, JSON.stringify({ type: 'log', id, data: { content } }), countLines(content));
+    log(app, id, content, logOptions = {}) {
+      const chunk = { id, content, line: logOptions.line ?? false };
+      history(app).chunks.push(chunk);
+      broadcast(app, JSON.stringify({ type: 'log', id, data: { content } }), countLines(textOf(chunk)));
     },
     status(app, id, status) {
       history(app).statuses.set(id, status);
@@ -385,10 +397,10 @@ export function attachStream(server, options = {}) {
       for (const conn of connections) if (app === undefined || conn.app === app) drop(conn, 'terminate');
     },
     output(app) {
-      return history(app).chunks.map((chunk) => chunk.content).join('');
+      return history(app).chunks.map(textOf).join('');
     },
     outputOf(app, id) {
-      return history(app).chunks.filter((chunk) => chunk.id === id).map((chunk) => chunk.content).join('');
+      return history(app).chunks.filter((chunk) => chunk.id === id).map(textOf).join('');
     },
     upgrades,
     auths,
