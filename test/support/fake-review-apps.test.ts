@@ -5,7 +5,7 @@
  * deployment is decided by Scalingo when its creation ends, and comes even if the step deployed it meanwhile.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startFakeScalingo, type FakeScalingo, type FakeScalingoOptions, type ScmRepoLink } from './fake-scalingo.js';
+import { startFakeScalingo, type FakeScalingo, type ScmRepoLink } from './fake-scalingo.js';
 
 const TOKEN = 'tk-us-test-0123456789abcdef';
 const running: FakeScalingo[] = [];
@@ -19,7 +19,7 @@ interface Answer<T> {
 }
 type Api = <T = unknown>(method: string, path: string, body?: unknown) => Promise<Answer<T>>;
 
-async function start(options: FakeScalingoOptions = {}): Promise<{ fake: FakeScalingo; api: Api }> {
+async function start(options: NonNullable<Parameters<typeof startFakeScalingo>[0]> = {}): Promise<{ fake: FakeScalingo; api: Api }> {
   const fake = await startFakeScalingo({ stream: false, ...options });
   running.push(fake);
   const exchanged = await fetch(`${fake.authUrl}/v1/tokens/exchange`, {
@@ -191,5 +191,22 @@ describe('a new review app\'s first deployment, as Scalingo decides it', () => {
     await sleep(80);
     expect(await list()).toBe(1);
     expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr9', trigger: 'review_app' })]);
+  });
+});
+
+describe('a review app deleted with its pull request', () => {
+  it('ends its deployments under way, which then hold no place in the queue, and the stream goes on', async () => {
+    const { fake, api } = await start({ stream: { tickMs: 5 }, maxRunningDeployments: 1, deployScript: { durationMs: 60_000, final: 'success' } });
+    await api(...REVIEW_APP(2));
+    await api('POST', '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', { branch: 'feature-2' });
+    await api('POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: 'main' });
+    expect(fake.deploymentsCreated().map((d) => d.status)).toEqual(['queued', 'queued']);
+    expect(fake.deploymentsCreated()[1]!.startedAt).toBeNull();
+    fake.closePull(2);
+    await sleep(30);
+    const [reviewApps, parents] = fake.deploymentsCreated();
+    expect(reviewApps).toMatchObject({ app: 'my-app-pr2', status: 'aborted' });
+    expect(parents!.startedAt).toBe(reviewApps!.finalAt);
+    expect((await api('GET', '/v1/apps/my-app')).status).toBe(200);
   });
 });

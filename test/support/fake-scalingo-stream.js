@@ -78,7 +78,8 @@ export function attachDeploymentsStream(server, world, settings = {}) {
   const sync = () => {
     world.tick();
     for (const deployment of world.state.deployments) {
-      if (deployment.trigger === 'seed') continue;
+      // Not a past deployment, nor one of an app deleted since (a review app whose pull request closed).
+      if (deployment.trigger === 'seed' || !Object.hasOwn(world.state.apps, deployment.appName)) continue;
       let entry = sent.get(deployment.id);
       if (!entry) {
         entry = { status: undefined, lines: [] };

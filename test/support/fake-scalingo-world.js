@@ -1398,6 +1398,11 @@ export class ScalingoSimulation {
       reviewApp.closedAt = now;
       if (!reviewApp.manual) continue;
       this.state.reviewApps = this.state.reviewApps.filter((ra) => ra !== reviewApp);
+      // Its deployments still under way end with it (they no longer hold a place in the owner's queue).
+      for (const deployment of this.state.deployments) {
+        if (deployment.appName !== reviewApp.appName || !IN_PROGRESS.has(this.observe(deployment, now))) continue;
+        Object.assign(deployment, { script: ['aborted'], reads: 0, startedAt: deployment.startedAt ?? now, finalAt: now });
+      }
       delete this.state.links[reviewApp.appName];
       delete this.state.apps[reviewApp.appName];
       this.state.pendingAutoDeploys = this.state.pendingAutoDeploys.filter((p) => p.app !== reviewApp.appName);
