@@ -11,6 +11,9 @@
  * request is recorded, deployments follow a scripted lifecycle, and fault
  * rules break chosen requests in chosen ways.
  *
+ * Scalingo's own clients drive it too: its CLI (test/official-cli/official-cli.js, outside `npm test`) and its JS
+ * client (test/support/official-js-client.test.ts).
+ *
  * This file is the wire: the routes the product calls, the order in which a
  * request is checked, Scalingo's error shapes, and the entry points. The
  * simulated world is in fake-scalingo-world.js; the generic HTTP plumbing
