@@ -133,7 +133,7 @@ describe('the review app list\'s dates', () => {
 
 describe('a new review app\'s first deployment, as Scalingo decides it', () => {
   it('while Scalingo creates it (reviewAppCreationMs): its app is new, its own link answers 404, a PATCH finds nothing', async () => {
-    const { fake, api } = await start({ reviewAppCreationMs: 150, reviewAppChecks: 'passed' });
+    const { fake, api } = await start({ reviewAppCreationMs: 500, reviewAppChecks: 'passed' });
     expect((await api(...REVIEW_APP(5))).status).toBe(200);
     expect((await api('GET', '/v1/apps/my-app-pr5')).json).toMatchObject({ app: { name: 'my-app-pr5', status: 'new', last_deployment_id: null } });
     const missing = { status: 404, json: { resource: 'scm_repo_link', error: 'not found' } };
@@ -142,20 +142,20 @@ describe('a new review app\'s first deployment, as Scalingo decides it', () => {
     expect(await api('POST', '/v1/apps/my-app-pr5/scm_repo_link/manual_deploy', { branch: 'feature-5' })).toEqual(missing);
     expect((await api<{ review_apps: unknown[] }>('GET', '/v1/apps/my-app/scm_repo_link/review_apps')).json.review_apps).toHaveLength(1);
 
-    await sleep(200);
+    await sleep(600);
     // The creation ended with the checks green: Scalingo started the first deployment at once, link auto-deploying.
     expect((await api('GET', '/v1/apps/my-app-pr5/scm_repo_link')).json).toMatchObject({ scm_repo_link: { auto_deploy_enabled: true, branch: 'octo-org:feature-5' } });
     const [first] = fake.deploymentsCreated();
     expect(first).toMatchObject({ app: 'my-app-pr5', trigger: 'review_app', branch: 'feature-5' });
-    expect(first!.createdAt - fake.state.reviewApps[0]!.createdAt).toBe(150);
+    expect(first!.createdAt - fake.state.reviewApps[0]!.createdAt).toBe(500);
   });
 
   it('with pending checks: held after the creation until a manual deploy (then never) or checksPassed()', async () => {
-    const { fake, api } = await start({ reviewAppCreationMs: 60 });
+    const { fake, api } = await start({ reviewAppCreationMs: 400 });
     await api(...REVIEW_APP(6));
     await api(...REVIEW_APP(7));
     fake.checksPassed('my-app-pr7'); // while it is being created: decided at the creation's end
-    await sleep(100);
+    await sleep(500);
     expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr7', trigger: 'review_app' })]);
     await api('POST', '/v1/apps/my-app-pr6/scm_repo_link/manual_deploy', { branch: 'feature-6' });
     fake.checksPassed();
@@ -165,30 +165,30 @@ describe('a new review app\'s first deployment, as Scalingo decides it', () => {
   it('a decided first deployment still comes after the step\'s own manual deploy: two deployments of one commit, one after the other', async () => {
     const { fake, api } = await start({
       reviewAppChecks: 'passed',
-      reviewAppDeploymentDelayMs: 80,
-      deployScripts: { 'my-app-pr8': { durationMs: 100, final: 'success' } },
+      reviewAppDeploymentDelayMs: 400,
+      deployScripts: { 'my-app-pr8': { durationMs: 500, final: 'success' } },
     });
     await api(...REVIEW_APP(8));
     expect((await api('PATCH', '/v1/apps/my-app-pr8/scm_repo_link', { scm_repo_link: { auto_deploy_enabled: false } })).status).toBe(200);
     const mine = (await api<{ deployment: { id: string; git_ref: string } }>('POST', '/v1/apps/my-app-pr8/scm_repo_link/manual_deploy', { branch: 'feature-8' })).json.deployment;
     expect(fake.deploymentsCreated()).toHaveLength(1);
-    await sleep(120);
+    await sleep(600);
     const [own, scalingos] = fake.deploymentsCreated();
     expect(own).toMatchObject({ id: mine.id, trigger: 'manual_deploy' });
     expect(scalingos).toMatchObject({ trigger: 'review_app', git_ref: mine.git_ref });
-    // Appeared 80 ms after the decision (the creation's end), queued behind the step's deployment of the same app.
-    expect(scalingos!.createdAt - fake.state.reviewApps[0]!.createdAt).toBe(80);
+    // Appeared 400 ms after the decision (the creation's end), queued behind the step's deployment of the same app.
+    expect(scalingos!.createdAt - fake.state.reviewApps[0]!.createdAt).toBe(400);
     expect(scalingos!.createdAt).toBeGreaterThan(own!.createdAt);
     expect(scalingos!.startedAt).toBe(own!.finalAt);
   });
 
   it('counts deployment-list calls (reviewAppDeploymentDelay) and time (reviewAppDeploymentDelayMs) together', async () => {
-    const { fake, api } = await start({ reviewAppChecks: 'passed', reviewAppDeploymentDelay: 1, reviewAppDeploymentDelayMs: 60 });
+    const { fake, api } = await start({ reviewAppChecks: 'passed', reviewAppDeploymentDelay: 1, reviewAppDeploymentDelayMs: 400 });
     await api(...REVIEW_APP(9));
     const list = () => api<{ deployments: unknown[] }>('GET', '/v1/apps/my-app-pr9/deployments').then((a) => a.json.deployments.length);
     expect(await list()).toBe(0); // the list call it waits for
     expect(await list()).toBe(0); // not yet its time
-    await sleep(80);
+    await sleep(450);
     expect(await list()).toBe(1);
     expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr9', trigger: 'review_app' })]);
   });

@@ -86,7 +86,10 @@ describe('fake Scalingo: the stream\'s event forms', () => {
     ws.on('message', (data) => frames.push(JSON.parse(String(data))));
     await new Promise((resolve) => setTimeout(resolve, 30));
     const { deployment } = await api<{ deployment: { id: string } }>('POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: 'main' });
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    // Until the stream sent its end, and that frame arrived.
+    while (!frames.some((f) => f.type === 'status' && f.id === deployment.id && f.data.status === 'success')) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     ws.close();
     const output = await api<string>('GET', `/v1/apps/my-app/deployments/${deployment.id}/output`);
     return { fake, deployment, frames, output };
