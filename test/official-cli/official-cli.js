@@ -5,9 +5,9 @@
  * CLI's source with Go. On Debian 12 (Go 1.19; the CLI vendors its dependencies, so the build needs no network):
  *
  *   apt-get install -y golang
- *   git clone --depth 1 --branch 1.31.0 https://github.com/Scalingo/cli /tmp/scalingo-cli
- *   (cd /tmp/scalingo-cli && go build -mod=vendor -o /tmp/scalingo ./scalingo)
- *   node test/official-cli/official-cli.js [--verbose] /tmp/scalingo
+ *   git clone --depth 1 --branch 1.31.0 https://github.com/Scalingo/cli ../scalingo-cli
+ *   (cd ../scalingo-cli && go build -mod=vendor -o scalingo ./scalingo)
+ *   node test/official-cli/official-cli.js [--verbose] ../scalingo-cli/scalingo
  *
  * It starts the fake standalone (`node test/support/fake-scalingo.js options.json`), points the CLI at it with only
  * SCALINGO_API_URL, SCALINGO_DB_URL, SCALINGO_AUTH_URL and SCALINGO_API_TOKEN (and a throwaway HOME, the CLI's
