@@ -175,7 +175,7 @@ import { HttpError, isObject, JSON_TYPE, ok, TEXT_TYPE } from './fake-http.js';
  *   deployment-list calls and at `pendingDueAt`, even if someone deployed the review app meanwhile; `done`: started,
  *   or made needless (a manual_deploy on it while held, or its link's auto-deploy off when the checks passed).
  * @property {number | null} pendingListCalls Deployment-list calls left before a pending first deployment appears
- *   (see `reviewAppDeploymentDelay`).
+ *   on the next one (see `reviewAppDeploymentDelay`); null: it waits for its time only, and appears by itself.
  * @property {number | null} pendingDueAt Epoch ms from which a pending first deployment appears (see
  *   `reviewAppDeploymentDelayMs`).
  */
@@ -706,12 +706,34 @@ export class ScalingoSimulation {
   }
 
   /**
-   * `GET /v1/users/self` (auth service): the token's user, as Scalingo's CLI reads it at login.
+   * `GET /v1/users/self` (auth service): the token's user, as the API docs show it (Scalingo's CLI reads it at login).
    * @returns {Reply}
    */
   self() {
     const { id, username, email } = this.state.user;
-    return ok({ user: { id, username, fullname: username, email, flags: {} } });
+    const since = Date.parse('2024-01-15T09:30:00.000Z');
+    return ok({
+      user: {
+        id,
+        created_at: iso(since),
+        email,
+        username,
+        uuid: id,
+        company: '',
+        location: '',
+        fullname: username,
+        tos_accepted: true,
+        flags: {},
+        limits: { free_trial_apps: '10' },
+        referral_url: `https://sclng.io/r/${fakeSha(id).slice(0, 16)}`,
+        referral_clicks: 0,
+        free_trial_started_at: iso(since),
+        free_trial_end_time: iso(since + 30 * 86_400_000),
+        suspended_at: null,
+        suspension_reason: null,
+        email_newsletter: false,
+      },
+    });
   }
 
   /**
@@ -1316,9 +1338,10 @@ export class ScalingoSimulation {
     }
     const { reviewAppDeploymentDelay, reviewAppDeploymentDelayMs } = this.state.scenario;
     reviewApp.firstDeployment = 'pending';
-    reviewApp.pendingListCalls = Math.max(0, reviewAppDeploymentDelay);
+    // With a list-call delay, it appears on a deployment-list call only (the one after those it waits for).
+    reviewApp.pendingListCalls = reviewAppDeploymentDelay > 0 ? reviewAppDeploymentDelay : null;
     reviewApp.pendingDueAt = at + Math.max(0, reviewAppDeploymentDelayMs);
-    if (reviewApp.pendingListCalls === 0 && reviewApp.pendingDueAt <= Date.now()) this.startFirstDeployment(reviewApp, reviewApp.pendingDueAt);
+    if (reviewApp.pendingListCalls === null && reviewApp.pendingDueAt <= Date.now()) this.startFirstDeployment(reviewApp, reviewApp.pendingDueAt);
   }
 
   /**
@@ -1340,7 +1363,7 @@ export class ScalingoSimulation {
   tick(now = Date.now()) {
     for (const reviewApp of [...this.state.reviewApps]) {
       if (reviewApp.firstDeployment === 'creating' && reviewApp.readyAt <= now) this.finishCreation(reviewApp, reviewApp.readyAt);
-      if (reviewApp.firstDeployment === 'pending' && reviewApp.pendingListCalls === 0 && (reviewApp.pendingDueAt ?? 0) <= now) {
+      if (reviewApp.firstDeployment === 'pending' && reviewApp.pendingListCalls === null && (reviewApp.pendingDueAt ?? 0) <= now) {
         this.startFirstDeployment(reviewApp, reviewApp.pendingDueAt ?? now);
       }
     }
@@ -1416,7 +1439,7 @@ export class ScalingoSimulation {
    */
   releasePendingReviewDeployment(app) {
     const reviewApp = this.state.reviewApps.find((ra) => ra.appName === app.name && ra.firstDeployment === 'pending');
-    if (!reviewApp || reviewApp.pendingListCalls === null) return;
+    if (!reviewApp || reviewApp.pendingListCalls === null) return; // it waits for its time only (see tick)
     if (reviewApp.pendingListCalls > 0) {
       reviewApp.pendingListCalls -= 1;
       return;
