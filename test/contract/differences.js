@@ -30,49 +30,11 @@
  */
 
 const LINK_ANSWERS = ['link-show', 'link-create', 'link-update'];
-const REVIEW_APP_ANSWERS = ['review-apps-list', 'manual-review-app'];
 /** @param {string} path */
 const inLinks = (path) => [`scm_repo_link.${path}`];
 
 /** @type {AllowedDifference[]} */
 export const ALLOWED_DIFFERENCES = [
-  // --- fake-behind ---------------------------------------------------------------------------------------------------
-  {
-    answer: 'users-self', path: '', kind: 'status', why: 'fake-behind',
-    reason: 'The product reads GET /v1/users/self on the auth service (the Go client\'s host); the fake has no such route yet and answers 404.',
-    until: 'the fake serves GET /v1/users/self',
-  },
-  {
-    answer: REVIEW_APP_ANSWERS, path: ['review_apps[].on_close_deletion_date', 'review_app.on_close_deletion_date'], kind: 'null', why: 'fake-behind',
-    reason: 'The fake gives null while the pull request is open; the docs\' example gives the "never" sentinel 2135-01-17T08:41:44Z (correction 5 of the API notes), and the Go model is a time.Time, never null.',
-    until: 'the fake sends the sentinel dates of the review app list',
-  },
-  {
-    answer: REVIEW_APP_ANSWERS, path: ['review_apps[].stale_deletion_date', 'review_app.stale_deletion_date'], kind: 'null', why: 'fake-behind',
-    reason: 'The fake gives null when the parent link does not delete stale review apps; the docs\' example gives a date (the last deployment\'s time, correction 5) and the Go model is a time.Time, never null.',
-    until: 'the fake sends the sentinel dates of the review app list',
-  },
-  {
-    answer: REVIEW_APP_ANSWERS, path: ['review_apps[].pull_request.source_repo_id', 'review_app.pull_request.source_repo_id', 'review_apps[].pull_request.source_repo_url', 'review_app.pull_request.source_repo_url'], kind: 'missing', why: 'fake-behind',
-    reason: 'The docs\' review app list has pull_request.source_repo_id and source_repo_url; the fake names the source repository as the pulls answer does (source_repo_html_url, below). The product reads neither.',
-    until: 'the fake names pull_request\'s fields as the review app list does',
-  },
-  {
-    answer: REVIEW_APP_ANSWERS, path: ['review_apps[].pull_request.source_repo_html_url', 'review_app.pull_request.source_repo_html_url'], kind: 'extra', why: 'fake-behind',
-    reason: 'A field of GET …/scm_repo_link/pulls (docs, List Merge / Pull Requests) that the fake also puts in the review app list; the review app list\'s example has source_repo_url instead.',
-    until: 'the fake names pull_request\'s fields as the review app list does',
-  },
-  {
-    answer: [...LINK_ANSWERS, 'links-list'], path: [...inLinks('last_auto_deploy_at'), 'scm_repo_links[].last_auto_deploy_at'], kind: 'null', why: 'fake-behind',
-    reason: 'The fake gives null for a link that never auto-deployed; the docs\' examples give a date and the Go model (SCMRepoLink.LastAutoDeployAt) is a time.Time, which Go sends as 0001-01-01T00:00:00Z, never null. Which one Scalingo sends is recorded by the live suite.',
-    until: 'a live run shows the unset value, and the fake sends it',
-  },
-  {
-    answer: 'stream-log', path: 'data.content', kind: 'format', why: 'fake-behind',
-    reason: 'The fake sends each build line with its newline; the docs\' example has none and the CLI trims it. Whether Scalingo\'s contents end with a newline is open (correction 4: take an event as whole lines); the live suite records it.',
-    until: 'the fake sends log contents without a final newline (or a live run shows Scalingo\'s do end with one: then change the fixture\'s format)',
-  },
-
   // --- sources-disagree ----------------------------------------------------------------------------------------------
   {
     answer: 'stream-new', path: 'data.deployment', kind: 'type', why: 'sources-disagree',
