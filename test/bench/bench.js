@@ -744,8 +744,9 @@ async function measureLiveEnd(notes) {
     + `a 4 s deployment on the fake's stream (one log event per line, pings every ${STREAM_PING_MS / 1000} s); end = when the fake ended the deployment, exit = when the parent saw the step exit (worst run); `
     + `lines: the build output of the fake's /output, looked for in stdout, each chunk timed as it arrived. `
     + `End -> exit of each run: ${latencies.map((ms) => `${ms} ms`).join(', ')}; in the slowest, the stream sent the end ${slowest.endSentAt - slowest.finalAt} ms after it, `
-    + `the confirming status read arrived ${slowest.lastRead - slowest.endSentAt} ms later, and the step exited ${slowest.exitedAt - slowest.lastRead} ms after that read `
-    + `(${slowest.reads} status read(s) in all).`);
+    + (slowest.reads === 0
+      ? `and the step, taking the stream's final status with no status read, exited ${slowest.exitedAt - slowest.endSentAt} ms after it.`
+      : `the confirming status read arrived ${slowest.lastRead - slowest.endSentAt} ms later, and the step exited ${slowest.exitedAt - slowest.lastRead} ms after that read (${slowest.reads} status read(s) in all).`));
   return [
     figure({
       key: 'live-end-to-exit', figure: 'deployment end -> step exit, live stream (defaults)', value: worst / 1000, unit: 's',
@@ -775,8 +776,8 @@ async function measureLiveEnd(notes) {
  */
 async function inProcessRunner(unbundledDir) {
   const load = (/** @type {string} */ path) => import(pathToFileURL(join(unbundledDir, path)).href);
-  const [{ run }, { parseSettings }, { githubContext }] = await Promise.all([
-    load('src/core/run.js'), load('src/core/settings.js'), load('src/platform/github/event.js'),
+  const [{ runStep }, { parseSettings }, { githubContext }] = await Promise.all([
+    load('src/core/step.js'), load('src/core/settings.js'), load('src/platform/github/event.js'),
   ]);
   /** @type {InProcessRun} */
   return async (fake, app, scale, extra = {}) => {
@@ -788,12 +789,16 @@ async function inProcessRunner(unbundledDir) {
     );
     const settings = parseSettings((/** @type {string} */ name) => inputs[name], { source: ctx.repositoryUrl });
     const quiet = { info: () => {}, warning: () => {}, debug: () => {}, group: (/** @type {string} */ _, /** @type {() => Promise<unknown>} */ fn) => fn() };
-    const report = await run(settings, ctx, {
-      log: quiet, userAgent: 'scalingo-deploy/bench', rateLimit: { limit: 60, windowMs: 61_000 / scale },
-      followTimings: { safetyReadMs: SAFETY_READ_MS / scale, stream: { silenceMs: 30_000 / scale, stableMs: 30_000 / scale, firstBackoffMs: 500 / scale, maxBackoffMs: 8_000 / scale } },
+    const step = await runStep(settings, ctx, {
+      log: quiet, userAgent: 'scalingo-deploy/bench',
+      tuning: {
+        rateLimit: { limit: 60, windowMs: 61_000 / scale },
+        followTimings: { safetyReadMs: SAFETY_READ_MS / scale, stream: { silenceMs: 30_000 / scale, stableMs: 30_000 / scale, firstBackoffMs: 500 / scale, maxBackoffMs: 8_000 / scale } },
+      },
     });
-    if (!report.ok || report.deployment?.status !== 'success') throw new Error(`the in-process run of ${app} did not deploy: ${JSON.stringify(report.deployment ?? report.outcome)}`);
-    return report;
+    const failed = step.runs.filter((/** @type {{ ok: boolean }} */ r) => !r.ok);
+    if (!step.ok || failed.length) throw new Error(`the in-process step of ${app} did not deploy: ${step.message}`);
+    return step;
   };
 }
 
@@ -938,6 +943,69 @@ async function measureManyApps(notes) {
 }
 
 // ---------------------------------------------------------------------------
+// Many apps at the speed Scalingo allows: 10 deployments of one owner at once, 60 requests a minute
+// ---------------------------------------------------------------------------
+
+/** How much faster than real time the many-apps figures run (their figures are given back in real time). */
+const MANY_SCALE = 10;
+/** A deployment of the many-apps figures, in real time. */
+const MANY_DEPLOYMENT_MS = 8000;
+
+/**
+ * One step deploying `count` apps against a fake that runs at most 10 deployments of one owner at once (the others
+ * stay queued) and answers 429 past 60 requests a minute, 8-second deployments, all time-scaled: the wall time
+ * against the floor, the requests an app, the 429s received.
+ * @param {InProcessRun} runIt
+ * @param {number} count
+ * @param {number} floorMs The least time Scalingo's limits allow, in real time.
+ */
+async function manyAppsRun(runIt, count, floorMs) {
+  const apps = Array.from({ length: count }, (_, i) => `app-${String(i + 1).padStart(2, '0')}`);
+  const fake = await startFakeScalingo({
+    apps: Object.fromEntries(apps.map((name) => [name, {}])),
+    links: Object.fromEntries(apps.map((name) => [name, { source: `https://github.com/${REPOSITORY}`, branch: BRANCH, auto_deploy_enabled: false }])),
+    deployScript: { durationMs: MANY_DEPLOYMENT_MS / MANY_SCALE, final: 'success' },
+    rateLimitPerMinute: 60, rateLimitWindowMs: 60_000 / MANY_SCALE, maxRunningDeployments: 10,
+    stream: { options: { pingIntervalMs: STREAM_PING_MS / MANY_SCALE } },
+  });
+  try {
+    const started = Date.now();
+    await runIt(fake, apps.join(','), MANY_SCALE);
+    const wallMs = (Date.now() - started) * MANY_SCALE;
+    return {
+      count, wallMs, floorMs, ratio: wallMs / floorMs,
+      perApp: fake.requests.length / count,
+      throttled: fake.requests.filter((r) => r.status === 429).length,
+      busiest: busiestWindow(fake.requests, 60_000 / MANY_SCALE),
+    };
+  } finally {
+    await fake.close();
+  }
+}
+
+/**
+ * @param {InProcessRun} runIt
+ * @param {string[]} notes
+ * @returns {Promise<Figure[]>}
+ */
+async function measureManyAppsSpeed(runIt, notes) {
+  // Ten: one wave of 8 s. Twenty-five: 3 requests an app fit in Scalingo's 60 a minute in about a minute, while three
+  // waves of 8 s run: the budget is the floor.
+  const runs = [await manyAppsRun(runIt, 10, MANY_DEPLOYMENT_MS), await manyAppsRun(runIt, 25, 60_000)];
+  for (const r of runs) {
+    notes.push(`${r.count} apps in one step, time-scaled x${MANY_SCALE} (figures given back in real time): the core in-process, deployments of ${MANY_DEPLOYMENT_MS / 1000} s, `
+      + `the fake running at most 10 deployments of the owner at once (the rest queued) and answering 429 past 60 requests a minute; `
+      + `${seconds(r.wallMs)} for a floor of ${seconds(r.floorMs)} (x${r.ratio.toFixed(2)}), ${r.perApp.toFixed(2)} requests an app (the token exchange and the list of links included), `
+      + `${r.throttled} 429 received, at most ${r.busiest} requests in any minute.`);
+  }
+  return runs.flatMap((r) => [
+    figure({ key: `many-${r.count}-wall`, figure: `${r.count} apps, 10 running at once, 60 requests/minute: wall time / floor`, value: r.ratio, unit: 'x', measured: `${seconds(r.wallMs)} / ${seconds(r.floorMs)} = x${r.ratio.toFixed(2)}`, limit: 1.3, target: '<= x1.3' }),
+    figure({ key: `many-${r.count}-requests`, figure: `${r.count} apps: requests an app`, value: r.perApp, unit: 'requests', measured: r.perApp.toFixed(2), limit: 3.5, target: '<= 3.5' }),
+    figure({ key: `many-${r.count}-429`, figure: `${r.count} apps: 429 answers`, value: r.throttled, unit: 'responses', measured: String(r.throttled), limit: 0, target: '0' }),
+  ]);
+}
+
+// ---------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------
 
@@ -1007,6 +1075,7 @@ async function main() {
     figures.push(...(await measureManyApps(notes)));
     figures.push(...(await measureLiveEnd(notes)));
     figures.push(...(await measureLiveRequests(inProcess, notes)));
+    figures.push(...(await measureManyAppsSpeed(inProcess, notes)));
 
     const host = machine();
     console.log(report(figures, notes, host));

@@ -2,9 +2,12 @@
  * A randomized fault campaign: many runs in-process against the fake Scalingo, each with random faults on random
  * requests (a seeded PRNG, so that a failing run can be replayed), bounded in time. Push runs deploy the app; review
  * app runs deploy pull request #2's review app, new (opened: manual_review_app, its link's PATCH, manual_deploy on
- * it) or existing (synchronize). Whatever the faults, a run: starts at most one deployment per app; its outputs name
- * the deployment it started (or, for a new review app, the one it started by itself and the run followed), never
- * another; its verdict matches the deployment's final status; it ends within a few seconds of its deadline.
+ * it) or existing (synchronize). A new review app is made as Scalingo makes them, in random modes: its creation
+ * takes a while or not, its checks pending (Scalingo holds its first deployment) or passed (Scalingo starts it when the
+ * creation ends, at once or a little later). Whatever the faults, a run: sends at most one deployment per app (a
+ * second, after a lost answer, only when it says so in one line); never says nothing of a deployment Scalingo started
+ * by itself besides the one it follows; its outputs name a deployment it started or adopted, never another; its
+ * verdict matches the deployment's final status; it ends within a few seconds of its deadline.
  */
 import { describe, expect, it } from 'vitest';
 import { byAction, byRef, webhook } from '../support/payloads.js';
@@ -106,6 +109,9 @@ interface Case {
   seeded: boolean;
   /** A new review app: its commit's checks passed already, so it may start its first deployment by itself. */
   checksPassed: boolean;
+  /** A new review app: how long Scalingo takes to create it, and to show the first deployment it decided. */
+  creationMs: number;
+  firstDeploymentDelayMs: number;
   /** An existing review app: its own link's auto-deploy before the run. */
   autoDeploy: boolean;
 }
@@ -120,8 +126,10 @@ function campaign(): Case[] {
       faults: Array.from({ length: 1 + Math.floor(rand() * 4) }, () => randomFault(rand, { push: TARGETS, 'review-opened': REVIEW_TARGETS, 'review-synchronize': SYNCHRONIZE_TARGETS }[flow])),
       script: rand() < 0.2 ? ['queued', 'building', 'build-error'] : ['queued', 'building', 'success'],
       seeded: rand() < 0.5,
-      checksPassed: rand() < 0.3,
+      checksPassed: rand() < 0.4,
       autoDeploy: rand() < 0.5,
+      creationMs: rand() < 0.4 ? Math.floor(rand() * 800) : 0,
+      firstDeploymentDelayMs: rand() < 0.5 ? Math.floor(rand() * 400) : 0,
     };
   });
 }
@@ -135,7 +143,10 @@ function worldOf(c: Case): FakeOptions {
     case 'push':
       return { ...base, ...(c.seeded ? { deployments: { 'my-app': past } } : {}) };
     case 'review-opened':
-      return { ...base, pulls: { 2: { head_branch: 'changes' } }, ...(c.checksPassed ? { reviewAppChecks: 'passed', reviewAppDeploymentDelay: 1 } : {}) };
+      return {
+        ...base, pulls: { 2: { head_branch: 'changes' } }, reviewAppCreationMs: c.creationMs,
+        ...(c.checksPassed ? { reviewAppChecks: 'passed', reviewAppDeploymentDelayMs: c.firstDeploymentDelayMs } : {}),
+      };
     case 'review-synchronize':
       return {
         ...base,
@@ -166,13 +177,22 @@ async function runCase(c: Case): Promise<string[]> {
   const id = r.outputs['deployment-id'];
   const status = r.outputs['deployment-status'];
   const broken: string[] = [];
+  // What the run sent, apart from what Scalingo started by itself (a new review app's first deployment).
+  const sent = created.filter((d) => d.trigger !== 'review_app');
+  const itsOwn = created.filter((d) => d.trigger === 'review_app');
+  const said = r.warnings.filter((w) => w.startsWith('Second deployment::'));
   const perApp = new Map<string, number>();
-  for (const d of created) perApp.set(d.app, (perApp.get(d.app) ?? 0) + 1);
-  for (const [app, count] of perApp) if (count > 1) broken.push(`${count} deployments started on ${app}`);
+  for (const d of sent) perApp.set(d.app, (perApp.get(d.app) ?? 0) + 1);
+  for (const [app, count] of perApp) if (count > 1 && said.length === 0) broken.push(`${count} deployments sent to ${app}, and not a word`);
   const elsewhere = created.filter((d) => d.app !== target);
   if (elsewhere.length > 0) broken.push(`deployments started on ${elsewhere.map((d) => d.app).join(', ')}, not only on ${target}`);
-  const ours = created.find((d) => d.app === target);
-  if (id !== '' && id !== ours?.id) broken.push(`outputs name deployment ${id}, not the one the run started (${ours?.id ?? 'none'})`);
+  const followed = created.find((d) => d.id === id);
+  if (id !== '' && !followed) broken.push(`outputs name deployment ${id}, which no one started`);
+  // Scalingo's own first deployment besides the one followed, there when the run last looked: the run says so.
+  const lastLook = w.fake.requests.filter((q) => q.path.startsWith(`/v1/apps/${REVIEW_APP}/deployments?`) && q.status === 200).at(-1)?.at ?? 0;
+  const unsaid = itsOwn.filter((d) => d.id !== id && d.createdAt < lastLook);
+  if (unsaid.length > 0 && said.length === 0 && r.report.ok) broken.push(`Scalingo's own deployment ${unsaid[0]!.id} besides the one followed, and not a word`);
+  const ours = followed;
   if (r.report.ok !== (status === 'success')) broken.push(`verdict ok=${r.report.ok} but deployment status "${status}" (${r.report.outcome}: ${r.report.message})`);
   if (r.report.ok && ours?.status !== 'success') broken.push(`reported success, but the deployment is ${ours?.status ?? 'missing'}`);
   if (took > DEADLINE_MS + SLACK_MS) broken.push(`ended ${took} ms after its start (deadline ${DEADLINE_MS} ms)`);

@@ -122,7 +122,9 @@ describe('discovery', () => {
 
   it('`command: link` with no app never re-points a review app\'s link (one following `owner:branch`)', async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK }, reviewApps: [{ pr: 2, head_branch: 'changes' }, { pr: 3, head_branch: 'fix' }] });
-    w.fake.state.links['my-app-pr2']!.branch = 'Codertocat:changes';
+    // Scalingo stores `owner:branch`; were it the bare branch, the parent's review app list would still tell.
+    expect(w.fake.state.links['my-app-pr2']!.branch).toBe('Codertocat:changes');
+    w.fake.state.links['my-app-pr3']!.branch = 'fix';
     const r = await w.step({ ctx: onPush('master'), inputs: { app: '', command: 'link', branch: 'main', 'auto-deploy': 'true', ...FAST } });
 
     expect(r.step.ok).toBe(true);

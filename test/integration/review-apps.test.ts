@@ -80,6 +80,46 @@ describe('a new review app', () => {
     expect(r.warnings).toEqual([]);
   });
 
+  it('whose creation takes a while (add-ons): waits for it, then turns its auto-deploy off and deploys it, once', async () => {
+    const w = await world({ ...LINKED, reviewAppCreationMs: 1000 });
+    const f = w.fake;
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(r.log).toContain('Review app my-app-pr2 is being created (no link of its own yet): waiting for it, and for a deployment it may start by itself');
+    expect(writes(f)).toEqual([MANUAL_REVIEW_APP, AUTO_DEPLOY_OFF, deployOf('changes')]);
+    expect(f.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr2', trigger: 'manual_deploy' })]);
+    // The watch slows down as the request budget fills: far from spending it.
+    expect(f.requests.length).toBeLessThan(60);
+  });
+
+  it('whose checks passed, created after a while: Scalingo starts its first deployment when the creation ends; the step adopts it', async () => {
+    const w = await world({ ...LINKED, reviewAppChecks: 'passed', reviewAppCreationMs: 500 });
+    const f = w.fake;
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    const [itsOwn] = f.deploymentsCreated();
+    expect(f.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr2', trigger: 'review_app' })]);
+    expect(r.outputs['deployment-id']).toBe(itsOwn!.id);
+    // Its auto-deploy is still turned off for the pushes to come; no deploy sent.
+    expect(writes(f)).toEqual([MANUAL_REVIEW_APP, AUTO_DEPLOY_OFF]);
+  });
+
+  it('whose own first deployment shows up only after the step deployed it: follows its own, and says so in one line', async () => {
+    // Scalingo decided it when the creation ended, before the auto-deploy was turned off; it shows up 300 ms later.
+    const w = await world({ ...LINKED, reviewAppChecks: 'passed', reviewAppDeploymentDelayMs: 300, deployScripts: { 'my-app-pr2': { durationMs: 1200, final: 'success' } } });
+    const f = w.fake;
+    const r = await w.run({ ctx: onPr(pr('opened')) });
+
+    expect(r.report).toMatchObject({ ok: true, outcome: 'success' });
+    expect(writes(f)).toEqual([MANUAL_REVIEW_APP, AUTO_DEPLOY_OFF, deployOf('changes')]);
+    const ours = f.deploymentsCreated().find((d) => d.trigger === 'manual_deploy')!;
+    const itsOwn = f.deploymentsCreated().find((d) => d.trigger === 'review_app')!;
+    expect(r.outputs['deployment-id']).toBe(ours.id);
+    expect(r.warnings).toEqual([`Second deployment::Scalingo started deployment ${itsOwn.id} of my-app-pr2 by itself too (queued), the review app's first deployment, decided before its auto-deploy was turned off: two deployments of one commit, which Scalingo runs one after the other; this step followed ${ours.id}.`]);
+  });
+
   it('with `review-app-auto-deploy: true`: leaves its own link auto-deploying (no PATCH)', async () => {
     const w = await world(LINKED);
     const r = await w.run({ ctx: onPr(pr('opened')), inputs: { 'review-app-auto-deploy': 'true' } });

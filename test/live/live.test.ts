@@ -192,8 +192,9 @@ describe('the live suite against the fake', () => {
       `POST /v1/apps/${APP}-pr7/scm_repo_link/manual_deploy {"branch":"fix/typo"}`,
       `POST /v1/apps/${APP}-pr7/scm_repo_link/manual_deploy {"branch":"octo-org:fix/typo"}`,
     ]);
-    // Each deployment was followed to its end before the next step.
-    expect(fake.deploymentsCreated().map((d) => d.status)).toEqual(['success', 'success', 'success']);
+    // Each deployment was followed to its end before the next step; the fake, as Scalingo most likely does, refuses
+    // the label: no third deployment.
+    expect(fake.deploymentsCreated().map((d) => d.status)).toEqual(['success', 'success']);
 
     const files = recorded(dir);
     for (const name of ['manual-deploy', 'manual-deploy-end-show', 'manual-deploy-output', 'manual-review-app', 'manual-review-app-again', 'review-app-link-show',
@@ -203,11 +204,11 @@ describe('the live suite against the fake', () => {
     for (const [name, content] of Object.entries(files)) expect(leaksIn(content, fake), name).toEqual([]);
     expect(leaksIn(result.stdout, fake)).toEqual([]);
 
-    expect(result.stdout).toMatch(/SETTLED\s+Does manual_deploy accept a branch given as owner:branch \(the head label\)\?\s+accepted \(200\), the deployment ended success/);
+    expect(result.stdout).toMatch(/SETTLED\s+Does manual_deploy accept a branch given as owner:branch \(the head label\)\?\s+refused: 404 \{"error":"branch/);
     expect(result.stdout).toMatch(/SETTLED\s+What does manual_review_app answer\?\s+200 \{"review_app":\{/);
     expect(result.stdout).toMatch(/SETTLED\s+Is a second manual_review_app for the same pull request refused, and how\?\s+refused: 422 \{"errors":\{"pull_request_id"/);
     expect(result.stdout).toMatch(/SETTLED\s+Do review apps' own links appear in GET \/v1\/scm_repo_links\?\s+yes/);
-    expect(result.stdout).toMatch(/SETTLED\s+Does the stream's new event carry the deployment as an object \(with its pusher or user\)\?\s+an object, keys id/);
+    expect(result.stdout).toMatch(/SETTLED\s+Does the stream's new event carry the deployment as an object \(with its pusher or user\)\?\s+an object, keys .*\bid\b.*\bpusher\b/);
     expect(result.stdout).toMatch(/SETTLED\s+Does a stream log event's content end with a newline\?/);
     expect(result.stdout).toMatch(/SETTLED\s+Did a manual deploy of the app run to its end on the stream\?\s+ended success in \d+ s, seen on the stream/);
     expect(result.stdout).toMatch(/SETTLED\s+Does a new review app start its first deployment by itself\?\s+no deployment within \d+ s/);

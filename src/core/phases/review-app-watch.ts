@@ -61,7 +61,8 @@ export async function whileCreated(job: AppRun, name: string, since: number, com
       noted = now;
     }
     job.throwIfCancelled();
-    await job.sleep(Math.min(job.settings.pollIntervalMs, until - now), job.signal);
+    // Two reads a round, slowing down as the request budget fills (a creation may take minutes).
+    await job.sleep(Math.min(Math.max(job.settings.pollIntervalMs, 2 * job.session.limiter.paceMs()), until - now), job.signal);
     job.throwIfCancelled();
   }
 }
