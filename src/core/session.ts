@@ -4,6 +4,7 @@
  * step, the secrets and the redacting log, the cancellation signal, the platform's hooks, and the apps already read.
  * runStep (step.ts) builds one per step; each app's run (app-run.ts) works inside it.
  */
+import { setMaxListeners } from 'node:events';
 import type { Dispatcher } from 'undici';
 import { ScalingoClient } from '../scalingo/client.js';
 import { sleep as realSleep, type RetryTuning } from '../scalingo/http.js';
@@ -138,6 +139,9 @@ export class Session {
     this.deadline = this.start + settings.timeoutMs;
     this.terms = ctx.terms;
     this.signal = deps.signal;
+    // Every app waiting for a slot, the budget or a stream listens to the step's one signal: more than Node's default
+    // of 10 is expected with many apps, not a leak, and its warning would land in the user's log.
+    if (deps.signal) setMaxListeners(0, deps.signal);
     this.hooks = deps.hooks ?? {};
     this.onSecret(settings.apiToken);
     this.log = redacting(deps.log, this.secrets);
