@@ -76,6 +76,9 @@ describe('outputs, summary and exit code', () => {
       { method: 'PATCH', path: '/v1/apps/my-app-pr2/scm_repo_link', body: { scm_repo_link: { auto_deploy_enabled: false } } },
       { method: 'POST', path: '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', body: { branch: 'changes' } },
     ]);
+    // Scalingo stores the review app's branch as GitHub's head label, which its manual deploy refuses: the bare branch
+    // sent above comes from the event.
+    expect(w.fake.state.links['my-app-pr2']!.branch).toMatch(/^[^:]+:changes$/);
     const [deployment] = w.fake.deploymentsCreated();
     expect(w.fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app-pr2', trigger: 'manual_deploy', branch: 'changes', status: 'success' })]);
     expect(r.outputs).toMatchObject({
@@ -83,7 +86,7 @@ describe('outputs, summary and exit code', () => {
       'deployment-status': 'success', link: 'unchanged',
     });
 
-    // The next push: the review app is redeployed with the branch its own link follows, once.
+    // The next push: the review app is redeployed with the pull request's head branch (bare), once.
     const again = await w.action({ event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('synchronize') });
     expect(again.code).toBe(0);
     expect(writes(w.fake).slice(3)).toEqual([{ method: 'POST', path: '/v1/apps/my-app-pr2/scm_repo_link/manual_deploy', body: { branch: 'changes' } }]);
