@@ -87,7 +87,7 @@ describe('README troubleshooting', () => {
     .filter((e) => e.isFile() && e.name.endsWith('.ts'))
     .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
     .join('\n');
-  const table = readme.slice(readme.indexOf('## Troubleshooting'), readme.indexOf('## Performance'));
+  const table = readme.slice(readme.indexOf('## Troubleshooting'), readme.indexOf('\n## ', readme.indexOf('## Troubleshooting') + 3));
   const quoted = [...table.matchAll(/^\| `([^`]+)`/gm)].map((m) => m[1]!);
 
   it('quotes at least a dozen messages', () => {
