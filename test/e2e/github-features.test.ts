@@ -100,11 +100,11 @@ describe('pull request comment', () => {
   });
 
   it('a GitHub API that does not answer is given up after request-timeout-seconds, with a warning', async () => {
-    const gh = await withGitHub({ faults: [{ kind: 'delay', method: 'GET', path: /comments$/, ms: 6000, times: Infinity }] });
+    const gh = await withGitHub({ faults: [{ kind: 'delay', method: 'GET', path: /comments$/, ms: 8000, times: Infinity }] });
     const w = await world({ links: { 'my-app': IN_STEP_LINK } });
     const r = await ghRun(w, gh, { event: 'pull_request', ref: 'refs/pull/2/merge', payload: pr('opened'), inputs: { 'request-timeout-seconds': '1' } });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('::warning title=GitHub API::Pull request comment given up: GitHub did not answer within 1 s (request-timeout-seconds).');
+    expect(r.stdout).toContain('::warning title=GitHub API::Pull request comment given up: GitHub did not answer within 5 s (request-timeout-seconds, plus the pauses GitHub asks for between writes).');
     expect(r.outputs['deployment-status']).toBe('success');
     expect(gh.state.comments).toHaveLength(0);
   });

@@ -44,7 +44,7 @@ function importedPackages(): string[] {
       const path = join(dir, entry);
       if (statSync(path).isDirectory()) walk(path);
       else if (/\.[cm]?[jt]s$/.test(entry)) {
-        for (const m of readFileSync(path, 'utf8').matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g)) {
+        for (const m of readFileSync(path, 'utf8').matchAll(/(?:from\s+|import\s*\(\s*(?:\/\*[^*]*\*\/\s*)?|import\s+)['"]([^'"]+)['"]/g)) {
           const spec = m[1]!;
           if (spec.startsWith('.') || spec.startsWith('node:')) continue;
           names.add(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));

@@ -7,8 +7,13 @@ import type { Logger } from '../../core/log.js';
 import { commentMarker, renderComment, type CommentState } from '../../core/render.js';
 import type { AppReport } from '../../core/report.js';
 import type { DeploymentEvent } from '../../core/session.js';
+import { loadOctokit, type CallBudget, type Octokit, type OctokitTuning } from './octokit.js';
 
-type Octokit = ReturnType<(typeof import('@actions/github'))['getOctokit']>;
+/**
+ * Added to a call's time for the pauses between writes that the throttling makes: 3 s before a new comment, and 1 s
+ * for each app of the step whose writes may queue before it.
+ */
+const spacingAllowanceMs = (apps: number) => 3000 + 1000 * Math.max(1, apps);
 
 export interface FeatureOptions {
   token: string;
@@ -23,6 +28,10 @@ export interface FeatureOptions {
   timeoutMs: number;
   /** The step's apps as given (none: found through the links): whose review apps the step's one comment shows. */
   apps: readonly string[];
+  /** GitHub's API URL; when unset, @actions/github's (`GITHUB_API_URL`, else api.github.com). */
+  apiUrl?: string;
+  /** Tests: a shorter unit for the plugins' waits, a clock. */
+  tuning?: OctokitTuning;
 }
 
 export class GitHubFeatures {
@@ -36,6 +45,8 @@ export class GitHubFeatures {
   private commentQueue: Promise<void> = Promise.resolve();
   private readonly owner?: string;
   private readonly repo?: string;
+  /** A missing token or repository is said once per step, not once per call. */
+  private skippedSaid = false;
 
   constructor(private readonly opts: FeatureOptions) {
     const [owner, repo] = (opts.repository ?? '').split('/');
@@ -55,29 +66,47 @@ export class GitHubFeatures {
   }
 
   private client(): Promise<Octokit> {
-    this.octokit ??= import('@actions/github').then((gh) => {
+    this.octokit ??= loadOctokit(this.opts.token, this.opts.apiUrl, this.opts.tuning).then((o) => {
       this.opts.log.debug('GitHub API client loaded');
-      return gh.getOctokit(this.opts.token);
+      return o;
     });
     return this.octokit;
   }
 
-  /** Runs GitHub calls, given up after the timeout; a failure is a warning that says what to grant. */
-  private async attempt(what: string, permission: string, fn: (o: Octokit, request: { signal: AbortSignal }) => Promise<void>): Promise<void> {
+  /**
+   * Runs GitHub calls, retried and throttled by the client's plugins, and given up at the call's deadline even while a
+   * plugin waits; a failure is one warning that says what happened and what to grant.
+   */
+  private async attempt(what: string, permission: string, fn: (o: Octokit, request: CallBudget) => Promise<void>): Promise<void> {
     if (!this.opts.token || !this.owner || !this.repo) {
-      this.opts.log.warning(`${what} skipped: no GitHub token or repository (set \`github-token\`).`);
+      if (!this.skippedSaid) this.opts.log.warning(`${what} skipped: no GitHub token or repository (set \`github-token\`).`);
+      this.skippedSaid = true;
       return;
     }
-    const signal = AbortSignal.timeout(this.opts.timeoutMs);
+    const budgetMs = this.opts.timeoutMs + spacingAllowanceMs(this.opts.apps.length);
+    const now = this.opts.tuning?.now ?? Date.now;
+    let limitNote: string | undefined;
+    const budget: CallBudget = { signal: AbortSignal.timeout(budgetMs), deadline: now() + budgetMs, noteLimit: (note) => { limitNote = note; } };
+    let stop: (() => void) | undefined;
+    const stopped = new Promise<'stopped'>((resolve) => {
+      stop = () => resolve('stopped');
+      budget.signal.addEventListener('abort', stop, { once: true });
+    });
     try {
-      await fn(await this.client(), { signal });
+      const call = this.client().then((o) => fn(o, budget));
+      call.catch(() => undefined); // given up below when the deadline comes first
+      if ((await Promise.race([call, stopped])) === 'stopped') throw budget.signal.reason;
     } catch (err) {
-      if (signal.aborted) {
-        this.opts.log.warning(`${what} given up: GitHub did not answer within ${this.opts.timeoutMs / 1000} s (request-timeout-seconds).`, 'GitHub API');
-        return;
+      if (limitNote) {
+        this.opts.log.warning(`${what} given up: ${limitNote}.`, 'GitHub API');
+      } else if (budget.signal.aborted) {
+        this.opts.log.warning(`${what} given up: GitHub did not answer within ${budgetMs / 1000} s (request-timeout-seconds, plus the pauses GitHub asks for between writes).`, 'GitHub API');
+      } else {
+        const status = (err as { status?: number }).status;
+        this.opts.log.warning(`${what} failed${status ? ` (${status})` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}. The workflow needs \`permissions: ${permission}\`; pull requests from forks get a read-only token.`, 'GitHub API');
       }
-      const status = (err as { status?: number }).status;
-      this.opts.log.warning(`${what} failed${status ? ` (${status})` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}. The workflow needs \`permissions: ${permission}\`; pull requests from forks get a read-only token.`, 'GitHub API');
+    } finally {
+      if (stop) budget.signal.removeEventListener('abort', stop);
     }
   }
 
