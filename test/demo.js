@@ -4,7 +4,11 @@
  * runs the built action against them, as GitHub's runner would: a push to the main branch, a pull request whose review
  * app deploys, another whose build fails; then the command line as a GitLab merge request job would. Prints what a
  * user sees: the step's log, its job summary, the pull request comment, and the GitLab job's dotenv report.
+ *
+ * With DEMO_RESULTS=<file>, it also writes there (JSON) the push's job summary and the failed build's pull request
+ * comment: the sources of the README's pictures (test/images/images.js).
  */
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { startFakeGitHub } from './support/fake-github.js';
 import { startFakeScalingo } from './support/fake-scalingo.js';
@@ -26,6 +30,8 @@ function payload(event, match) {
 
 /** The head commit of the demo's pull request #3, whose build fails. */
 const BROKEN_HEAD = 'b1d2c3e4f5a6978812345678901234567890abcd';
+/** The commit of the demo's push (the runner's GITHUB_SHA). */
+const PUSH_SHA = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
 
 const bold = (/** @type {string} */ s) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
@@ -74,8 +80,8 @@ async function main() {
     deployScript: { durationMs: 2500, final: 'success' },
     // The review app of pull request #3 fails to build.
     deployScripts: { 'my-app-pr3': ['queued', 'building', 'building', 'build-error'] },
-    // The pull requests' heads are the commits of their events: Scalingo builds what the run was started for.
-    branchHeads: { changes: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821', 'broken-build': BROKEN_HEAD },
+    // The heads are the commits of their events: Scalingo builds what each run was started for.
+    branchHeads: { master: PUSH_SHA, changes: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821', 'broken-build': BROKEN_HEAD },
     pulls: { 2: { head_branch: 'changes', title: 'Update the README with new information' }, 3: { head_branch: 'broken-build', title: 'Add a step to the build' }, 7: { head_branch: 'new-header', title: 'New header' } },
   });
   const github = await startFakeGitHub({ repository: 'Codertocat/Hello-World' });
@@ -115,6 +121,8 @@ async function main() {
     console.log(indent(gitlabRun.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]|section_(start|end):\d+:\w+(\[collapsed=\w+\])?\r/g, '')));
     console.log(`\n  ${bold('dotenv report')}`);
     console.log(indent(gitlabRun.dotenv));
+
+    if (process.env.DEMO_RESULTS) writeFileSync(process.env.DEMO_RESULTS, JSON.stringify({ summary: pushRun.summary, comment: commentOn(3) ?? '' }));
 
     const requests = fake.requests.length;
     const writes = fake.mutating().map((r) => `${r.method} ${r.path} ${JSON.stringify(r.body)}`);
