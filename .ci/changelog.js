@@ -12,7 +12,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$/;
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$/;
 
 /**
  * The `## [name]` sections of a changelog, in order, with their bodies (up to the next `## ` heading or the link
@@ -56,13 +57,16 @@ function hasEntries(body) {
 export function releaseNotes(text, version) {
   /** @type {string[]} */
   const problems = [];
-  if (!SEMVER.test(version)) return { notes: '', problems: [`${version} is not a semantic version (X.Y.Z or X.Y.Z-pre.N)`] };
+  if (!SEMVER.test(version))
+    return { notes: '', problems: [`${version} is not a semantic version (X.Y.Z or X.Y.Z-pre.N)`] };
   const all = sections(text);
 
   const unreleased = all.filter((s) => s.name.toLowerCase() === 'unreleased');
   for (const s of unreleased) {
     if (s.body !== '') {
-      problems.push(`## [Unreleased] still has entries: move them under ## [${version}], else the notes of ${version} leave them out although the release ships them`);
+      problems.push(
+        `## [Unreleased] still has entries: move them under ## [${version}], else the notes of ${version} leave them out although the release ships them`,
+      );
     }
   }
 
@@ -75,7 +79,9 @@ export function releaseNotes(text, version) {
   if (!version.includes('-')) {
     const pre = all.filter((s) => s.name.startsWith(`${version}-`)).map((s) => s.name);
     if (pre.length) {
-      problems.push(`the sections of the pre-releases ${pre.join(', ')} are still there: fold their entries into ## [${version}], whose notes would leave them out`);
+      problems.push(
+        `the sections of the pre-releases ${pre.join(', ')} are still there: fold their entries into ## [${version}], whose notes would leave them out`,
+      );
     }
   }
   return { notes, problems };

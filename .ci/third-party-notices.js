@@ -97,7 +97,10 @@ function byNameAndVersion(a, b) {
 function check(packages, root = ROOT) {
   return new Promise((resolvePromise, reject) => {
     // The package's types call this option `packages`; its code (and its --includePackages flag) reads includePackages.
-    const options = /** @type {import('license-checker-rseidelsohn').InitOpts} */ ({ start: root, includePackages: packages.map((p) => `${p.name}@${p.version}`).join(';') });
+    const options = /** @type {import('license-checker-rseidelsohn').InitOpts} */ ({
+      start: root,
+      includePackages: packages.map((p) => `${p.name}@${p.version}`).join(';'),
+    });
     init(options, (error, found) => {
       if (error) reject(error);
       else resolvePromise(/** @type {Record<string, CheckedPackage>} */ (found));
@@ -106,7 +109,11 @@ function check(packages, root = ROOT) {
 }
 
 /** @param {string} text */
-const normalise = (text) => text.replace(/\r\n?/g, '\n').replace(/[ \t]+$/gm, '').trim();
+const normalise = (text) =>
+  text
+    .replace(/\r\n?/g, '\n')
+    .replace(/[ \t]+$/gm, '')
+    .trim();
 
 /**
  * The notices file for these packages.
@@ -130,11 +137,14 @@ export async function renderNotices(packages, root = ROOT) {
     const lines = [rule, `${p.name} ${p.version}`, `License: ${licenses}`];
     if (info.repository) lines.push(`Repository: ${info.repository}`);
     lines.push('', normalise(readFileSync(file, 'utf8')));
-    if (info.noticeFile) lines.push('', `NOTICE (${basename(info.noticeFile)}):`, '', normalise(readFileSync(info.noticeFile, 'utf8')));
+    if (info.noticeFile)
+      lines.push('', `NOTICE (${basename(info.noticeFile)}):`, '', normalise(readFileSync(info.noticeFile, 'utf8')));
     return lines.join('\n');
   });
   if (problems.length) throw new Error(`third-party notices: ${problems.join('; ')}`);
-  const licences = [...new Set(packages.map((p) => [found[`${p.name}@${p.version}`]?.licenses ?? ''].flat().join(' AND ')))].sort();
+  const licences = [
+    ...new Set(packages.map((p) => [found[`${p.name}@${p.version}`]?.licenses ?? ''].flat().join(' AND '))),
+  ].sort();
   const header = [
     'THIRD-PARTY SOFTWARE NOTICES',
     '',

@@ -46,13 +46,21 @@ function renderGitHubLog(stdout) {
     const group = /^::group::(.*)$/.exec(line);
     const annotation = /^::(warning|error|notice)(?: title=([^:]*))?::(.*)$/.exec(line);
     if (group) shown.push(`  ▸ ${group[1]}`);
-    else if (annotation) shown.push(`    ${annotation[1] === 'error' ? '❌ Error' : '⚠️ Warning'}${annotation[2] ? ` (${annotation[2]})` : ''}: ${annotation[3]}`);
+    else if (annotation)
+      shown.push(
+        `    ${annotation[1] === 'error' ? '❌ Error' : '⚠️ Warning'}${annotation[2] ? ` (${annotation[2]})` : ''}: ${annotation[3]}`,
+      );
     else if (line) shown.push(`    ${line}`);
   }
   return shown.join('\n');
 }
 
-const indent = (/** @type {string} */ text) => text.trim().split('\n').map((l) => `    ${l}`).join('\n');
+const indent = (/** @type {string} */ text) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 
 /**
  * @param {string} title
@@ -74,7 +82,12 @@ async function main() {
   const fake = await startFakeScalingo({
     apps: { 'my-app': {}, 'web-front': {} },
     links: {
-      'my-app': { source: 'https://github.com/Codertocat/Hello-World', branch: 'master', auto_deploy_enabled: false, delete_on_close_enabled: true },
+      'my-app': {
+        source: 'https://github.com/Codertocat/Hello-World',
+        branch: 'master',
+        auto_deploy_enabled: false,
+        delete_on_close_enabled: true,
+      },
       'web-front': { source: 'https://gitlab.com/acme/web-front', branch: 'main', auto_deploy_enabled: false },
     },
     deployScript: { durationMs: 2500, final: 'success' },
@@ -82,21 +95,44 @@ async function main() {
     deployScripts: { 'my-app-pr3': ['queued', 'building', 'building', 'build-error'] },
     // The heads are the commits of their events: Scalingo builds what each run was started for.
     branchHeads: { master: PUSH_SHA, changes: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821', 'broken-build': BROKEN_HEAD },
-    pulls: { 2: { head_branch: 'changes', title: 'Update the README with new information' }, 3: { head_branch: 'broken-build', title: 'Add a step to the build' }, 7: { head_branch: 'new-header', title: 'New header' } },
+    pulls: {
+      2: { head_branch: 'changes', title: 'Update the README with new information' },
+      3: { head_branch: 'broken-build', title: 'Add a step to the build' },
+      7: { head_branch: 'new-header', title: 'New header' },
+    },
   });
   const github = await startFakeGitHub({ repository: 'Codertocat/Hello-World' });
   const inputs = {
-    'api-token': TOKEN, app: 'my-app', 'api-url': fake.apiUrl, 'auth-url': fake.authUrl,
-    'poll-interval-seconds': '0.5', 'timeout-minutes': '2', wait: 'true', command: 'auto', comment: 'true', 'github-token': 'ghs_demo0123456789',
+    'api-token': TOKEN,
+    app: 'my-app',
+    'api-url': fake.apiUrl,
+    'auth-url': fake.authUrl,
+    'poll-interval-seconds': '0.5',
+    'timeout-minutes': '2',
+    wait: 'true',
+    command: 'auto',
+    comment: 'true',
+    'github-token': 'ghs_demo0123456789',
   };
   const env = { GITHUB_API_URL: github.url };
   /** The comment the step keeps on pull request `number`. */
-  const commentOn = (/** @type {number} */ number) => github.state.comments.find((c) => c.issue_number === number)?.body;
+  const commentOn = (/** @type {number} */ number) =>
+    github.state.comments.find((c) => c.issue_number === number)?.body;
   try {
-    console.log(bold('Scalingo deploy: demo against the bundled fake Scalingo API and a fake GitHub API (nothing leaves this machine)'));
+    console.log(
+      bold(
+        'Scalingo deploy: demo against the bundled fake Scalingo API and a fake GitHub API (nothing leaves this machine)',
+      ),
+    );
     console.log(`fake auth service ${fake.authUrl}, fake regional API ${fake.apiUrl}, fake GitHub API ${github.url}`);
 
-    const pushRun = await runAction({ event: 'push', ref: 'refs/heads/master', payload: payload('push', (p) => String(p.ref).startsWith('refs/heads/')), inputs, env });
+    const pushRun = await runAction({
+      event: 'push',
+      ref: 'refs/heads/master',
+      payload: payload('push', (p) => String(p.ref).startsWith('refs/heads/')),
+      inputs,
+      env,
+    });
     show('GitHub Actions: push to master (production deploy)', pushRun);
 
     const opened = payload('pull_request', (p) => p.action === 'opened');
@@ -104,34 +140,67 @@ async function main() {
     show('GitHub Actions: pull request #2 opened (review app)', prRun, commentOn(2));
 
     const broken = withPullRequest(opened, 3, 'broken-build');
-    const failedRun = await runAction({ event: 'pull_request', ref: 'refs/pull/3/merge', payload: broken, inputs, env });
-    show('GitHub Actions: pull request #3 opened, its build fails (the step fails, as it should)', failedRun, commentOn(3));
+    const failedRun = await runAction({
+      event: 'pull_request',
+      ref: 'refs/pull/3/merge',
+      payload: broken,
+      inputs,
+      env,
+    });
+    show(
+      'GitHub Actions: pull request #3 opened, its build fails (the step fails, as it should)',
+      failedRun,
+      commentOn(3),
+    );
 
     const gitlabRun = await runCli({
       args: ['--app', 'web-front', '--poll-interval-seconds', '0.5'],
       env: {
-        SCALINGO_API_TOKEN: TOKEN, SCALINGO_API_URL: fake.apiUrl, SCALINGO_AUTH_URL: fake.authUrl,
-        CI: 'true', GITLAB_CI: 'true', CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '7',
-        CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'new-header', CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main',
-        CI_SERVER_URL: 'https://gitlab.com', CI_PROJECT_URL: 'https://gitlab.com/acme/web-front',
+        SCALINGO_API_TOKEN: TOKEN,
+        SCALINGO_API_URL: fake.apiUrl,
+        SCALINGO_AUTH_URL: fake.authUrl,
+        CI: 'true',
+        GITLAB_CI: 'true',
+        CI_PIPELINE_SOURCE: 'merge_request_event',
+        CI_MERGE_REQUEST_IID: '7',
+        CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'new-header',
+        CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main',
+        CI_SERVER_URL: 'https://gitlab.com',
+        CI_PROJECT_URL: 'https://gitlab.com/acme/web-front',
       },
     });
-    console.log(`\n${bold('━━ GitLab CI (the command line in a merge request pipeline of another app) ━━')}  (exit code ${gitlabRun.code})\n`);
+    console.log(
+      `\n${bold('━━ GitLab CI (the command line in a merge request pipeline of another app) ━━')}  (exit code ${gitlabRun.code})\n`,
+    );
     // eslint-disable-next-line no-control-regex -- GitLab's section markers and colours
-    console.log(indent(gitlabRun.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]|section_(start|end):\d+:\w+(\[collapsed=\w+\])?\r/g, '')));
+    const markers = /\x1b\[[0-9;]*[A-Za-z]|section_(start|end):\d+:\w+(\[collapsed=\w+\])?\r/g;
+    console.log(indent(gitlabRun.stdout.replace(markers, '')));
     console.log(`\n  ${bold('dotenv report')}`);
     console.log(indent(gitlabRun.dotenv));
 
-    if (process.env.DEMO_RESULTS) writeFileSync(process.env.DEMO_RESULTS, JSON.stringify({ summary: pushRun.summary, comment: commentOn(3) ?? '' }));
+    if (process.env.DEMO_RESULTS)
+      writeFileSync(
+        process.env.DEMO_RESULTS,
+        JSON.stringify({ summary: pushRun.summary, comment: commentOn(3) ?? '' }),
+      );
 
     const requests = fake.requests.length;
     const writes = fake.mutating().map((r) => `${r.method} ${r.path} ${JSON.stringify(r.body)}`);
-    console.log(`\n${bold('What the fake Scalingo API received')}: ${requests} requests, of which these changed something:`);
+    console.log(
+      `\n${bold('What the fake Scalingo API received')}: ${requests} requests, of which these changed something:`,
+    );
     for (const w of writes) console.log(`    ${w}`);
     // Three runs deploy; the fourth must fail on its build error, with the end of the build output in its comment.
-    const expected = [pushRun.code === 0, prRun.code === 0, failedRun.code === 1 && /build-error/.test(commentOn(3) ?? ''), gitlabRun.code === 0];
+    const expected = [
+      pushRun.code === 0,
+      prRun.code === 0,
+      failedRun.code === 1 && /build-error/.test(commentOn(3) ?? ''),
+      gitlabRun.code === 0,
+    ];
     if (expected.includes(false)) {
-      console.error(`\nThe demo did not go as it should (push, review app, failed build, GitLab): ${expected.map((ok) => (ok ? 'as expected' : 'NOT as expected')).join(', ')}`);
+      console.error(
+        `\nThe demo did not go as it should (push, review app, failed build, GitLab): ${expected.map((ok) => (ok ? 'as expected' : 'NOT as expected')).join(', ')}`,
+      );
       process.exitCode = 1;
     } else {
       console.log('\nThree deploys succeeded, and the failed build failed its step, as it should. Next: `npm test`.');

@@ -32,7 +32,13 @@ export class AppRun {
     private readonly reservation?: Reservation,
   ) {
     this.start = session.now();
-    this.report = new ReportBuilder(app, session.settings.region, describeEvent(session.ctx), session.settings.source, session.ctx.sha);
+    this.report = new ReportBuilder(
+      app,
+      session.settings.region,
+      describeEvent(session.ctx),
+      session.settings.source,
+      session.ctx.sha,
+    );
   }
 
   get settings(): Settings {
@@ -74,7 +80,10 @@ export class AppRun {
 
   /** This app's client: the step's bearer and budget, its own request count and log, the slots set aside for it. */
   get client(): ScalingoClient {
-    this.api ??= this.session.client.derive({ debug: (m) => this.log.debug(m), ...(this.reservation ? { reservation: this.reservation } : {}) });
+    this.api ??= this.session.client.derive({
+      debug: (m) => this.log.debug(m),
+      ...(this.reservation ? { reservation: this.reservation } : {}),
+    });
     return this.api;
   }
 
@@ -128,8 +137,11 @@ export class AppRun {
     if (this.releaseDeployment) return;
     const slots = this.session.deployments;
     this.releaseDeployment = await slots.take({
-      now: this.now, deadline: this.deadline, ...(this.signal ? { signal: this.signal } : {}),
-      tooLate: () => `Stopped at the deadline (${this.deadlineNote()}) before deploying: ${slots.size} deployments of this step were running, as many as Scalingo runs at once for one owner.`,
+      now: this.now,
+      deadline: this.deadline,
+      ...(this.signal ? { signal: this.signal } : {}),
+      tooLate: () =>
+        `Stopped at the deadline (${this.deadlineNote()}) before deploying: ${slots.size} deployments of this step were running, as many as Scalingo runs at once for one owner.`,
     });
   }
 
@@ -144,16 +156,27 @@ export class AppRun {
   }
 
   /** Sends a write that must not be done twice (see write-once.ts). */
-  once<T>(what: string, send: () => Promise<T>, check: () => Promise<T | undefined>, afterResend?: (value: T) => Promise<T>): Promise<T> {
+  once<T>(
+    what: string,
+    send: () => Promise<T>,
+    check: () => Promise<T | undefined>,
+    afterResend?: (value: T) => Promise<T>,
+  ): Promise<T> {
     this.writing(what);
     return writeOnce({
-      what, send, check,
+      what,
+      send,
+      check,
       ...(afterResend ? { afterResend } : {}),
-      log: this.log, now: this.now, sleep: this.sleep, deadline: this.deadline, lookAgainMs: this.settings.requestTimeoutMs,
+      log: this.log,
+      now: this.now,
+      sleep: this.sleep,
+      deadline: this.deadline,
+      lookAgainMs: this.settings.requestTimeoutMs,
       retryEveryMs: this.settings.pollIntervalMs,
       ...(this.signal ? { signal: this.signal } : {}),
-      tooLate: (reason) => `The ${what} got no clear answer (${reason}) and showed no effect before the deadline (${this.deadlineNote()}): not sent again, so that it is not done twice; check ${this.appPage()} before running this again.`,
+      tooLate: (reason) =>
+        `The ${what} got no clear answer (${reason}) and showed no effect before the deadline (${this.deadlineNote()}): not sent again, so that it is not done twice; check ${this.appPage()} before running this again.`,
     });
   }
 }
-

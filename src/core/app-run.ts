@@ -25,7 +25,12 @@ import { reviewApp, reviewAppsOf } from './phases/review-app.js';
  * One app's run, inside the step's session: its report, sealed (every text redacted). `log` is the app's (its lines
  * marked with its name in a step of several); `reservation`, budget slots set aside for its first requests.
  */
-export async function runApp(session: Session, app: string, log: Logger = session.log, reservation?: Reservation): Promise<AppReport> {
+export async function runApp(
+  session: Session,
+  app: string,
+  log: Logger = session.log,
+  reservation?: Reservation,
+): Promise<AppReport> {
   const run = new AppRun(session, app, log, reservation);
   try {
     await execute(run);
@@ -40,7 +45,9 @@ export async function runApp(session: Session, app: string, log: Logger = sessio
 
 async function execute(run: AppRun): Promise<void> {
   const { settings: s, log, report } = run;
-  log.info(`Scalingo app ${run.app} (${s.region}), ${report.view.event}${s.dryRun ? ', dry run: nothing will be changed' : ''}`);
+  log.info(
+    `Scalingo app ${run.app} (${s.region}), ${report.view.event}${s.dryRun ? ', dry run: nothing will be changed' : ''}`,
+  );
 
   const ahead = readAhead(s.command, run.ctx.event);
   const { link, app } = await log.group(`Link ${run.app} to ${s.source ?? 'its repository'}`, async () => {
@@ -81,7 +88,12 @@ async function execute(run: AppRun): Promise<void> {
       report.branch(d.branch);
       report.appUrl(d.appUrl);
       if (d.kind === 'dry-run') return report.finish(true, 'dry-run', d.message);
-      return follow(run, { app: run.app, deployment: d.deployment, known: reads.app, runCommit: expectedCommit(run.ctx, d.branch) });
+      return follow(run, {
+        app: run.app,
+        deployment: d.deployment,
+        known: reads.app,
+        runCommit: expectedCommit(run.ctx, d.branch),
+      });
     }
     case 'review-app': {
       const pr = action.pr;
@@ -95,7 +107,13 @@ async function execute(run: AppRun): Promise<void> {
         branch: (branch) => report.branch(branch),
       });
       if (made.kind === 'dry-run') return report.finish(true, 'dry-run', made.message);
-      return follow(run, { app: made.name, deployment: made.deployment, pr, runCommit: pr.sha, ...(made.afterFollow ? { afterFollow: made.afterFollow } : {}) });
+      return follow(run, {
+        app: made.name,
+        deployment: made.deployment,
+        pr,
+        runCommit: pr.sha,
+        ...(made.afterFollow ? { afterFollow: made.afterFollow } : {}),
+      });
     }
     default:
       return assertNever(action);
@@ -108,12 +126,13 @@ async function execute(run: AppRun): Promise<void> {
  */
 async function reconcileAndRecord(run: AppRun, reads: Promise<DeployReads> | undefined): Promise<ScmRepoLink | null> {
   const listed = reads ? run.session.linkList() : undefined;
-  const read = listed && reads
-    ? async (): Promise<ScmRepoLink | null> => {
-      const [links, { app }] = await Promise.all([listed, reads]);
-      return (app.id ? links?.get(app.id) : undefined) ?? run.client.getLink(run.app);
-    }
-    : undefined;
+  const read =
+    listed && reads
+      ? async (): Promise<ScmRepoLink | null> => {
+          const [links, { app }] = await Promise.all([listed, reads]);
+          return (app.id ? links?.get(app.id) : undefined) ?? run.client.getLink(run.app);
+        }
+      : undefined;
   const decided = await reconcileLink(run, read);
   run.report.link(decided.result, decided.changes);
   return decided.link;
@@ -136,8 +155,11 @@ async function follow(run: AppRun, f: Followed): Promise<void> {
   report.deployment({ app: f.app, id: f.deployment.id, status: f.deployment.status, startedAt: run.now() });
   report.deploymentCommits(f.deployment.git_ref, f.runCommit);
   const v = await followDeployment(run, {
-    app: f.app, initial: f.deployment,
-    ...(f.pr ? { pr: f.pr } : {}), ...(f.known ? { known: f.known } : {}), ...(f.afterFollow ? { afterFollow: f.afterFollow } : {}),
+    app: f.app,
+    initial: f.deployment,
+    ...(f.pr ? { pr: f.pr } : {}),
+    ...(f.known ? { known: f.known } : {}),
+    ...(f.afterFollow ? { afterFollow: f.afterFollow } : {}),
     appUrl: report.view.appUrl,
     runCommit: f.runCommit,
     onStatus: (status) => report.deploymentStatus(status),
@@ -148,8 +170,17 @@ async function follow(run: AppRun, f: Followed): Promise<void> {
   report.deploymentCommits(v.deployment.git_ref);
   if (v.tail !== undefined) report.outputTail(v.tail);
   const unreviewed = f.pr && v.ok ? newerCommit(run, f.pr, f.app, v.deployment.git_ref) : undefined;
-  if (unreviewed && run.settings.failOnNewerCommit) return report.finish(false, 'failed', `${unreviewed}: failing, as ${run.setting('fail-on-newer-commit', 'true')} asks.`);
-  if (unreviewed && f.pr?.fork && run.settings.reviewAppLabel !== undefined) run.warn(`${unreviewed}: review it before trusting the review app (${run.setting('fail-on-newer-commit', 'true')} fails the step instead).`, 'Unreviewed commit');
+  if (unreviewed && run.settings.failOnNewerCommit)
+    return report.finish(
+      false,
+      'failed',
+      `${unreviewed}: failing, as ${run.setting('fail-on-newer-commit', 'true')} asks.`,
+    );
+  if (unreviewed && f.pr?.fork && run.settings.reviewAppLabel !== undefined)
+    run.warn(
+      `${unreviewed}: review it before trusting the review app (${run.setting('fail-on-newer-commit', 'true')} fails the step instead).`,
+      'Unreviewed commit',
+    );
   report.finish(v.ok, v.outcome, v.message);
 }
 
@@ -160,7 +191,10 @@ async function follow(run: AppRun, f: Followed): Promise<void> {
  */
 function newerCommit(run: AppRun, pr: PullRequestInfo, app: string, gitRef: string | undefined): string | undefined {
   if (!gitRef || !pr.sha || !commitMismatch({ gitRef, runCommit: pr.sha })) return undefined;
-  const label = run.settings.reviewAppLabel !== undefined && pr.fork ? ` (after the label ${run.settings.reviewAppLabel} was added)` : '';
+  const label =
+    run.settings.reviewAppLabel !== undefined && pr.fork
+      ? ` (after the label ${run.settings.reviewAppLabel} was added)`
+      : '';
   return `Review app ${app} built commit ${gitRef.slice(0, 7)}, not ${pr.sha.slice(0, 7)}, the head of ${run.terms.pr(pr.number)} this run was started for: a newer commit was pushed since${label}, and Scalingo deploys the branch's head`;
 }
 
@@ -170,18 +204,26 @@ function verdict(run: AppRun, err: unknown): void {
   if (err instanceof CancelledError || run.signal?.aborted) {
     const where = dashboardUrl(s.region, report.view.app ?? run.app);
     const write = run.lastWrite;
-    report.finish(false, 'cancelled', !write
-      ? 'Cancelled before anything was changed or started on Scalingo.'
-      : write.startsWith('link ')
-        ? `Cancelled after the ${write} was requested, before anything was deployed: it may have taken effect, check the link of the app in ${where}.`
-        : `Cancelled after the ${write} was requested, before a deployment was followed: see ${where} for what runs.`);
+    report.finish(
+      false,
+      'cancelled',
+      !write
+        ? 'Cancelled before anything was changed or started on Scalingo.'
+        : write.startsWith('link ')
+          ? `Cancelled after the ${write} was requested, before anything was deployed: it may have taken effect, check the link of the app in ${where}.`
+          : `Cancelled after the ${write} was requested, before a deployment was followed: see ${where} for what runs.`,
+    );
   } else if (err instanceof BudgetDeadlineError) {
     // Nothing went wrong on Scalingo: the step's own budget had no slot left before the deadline.
     report.finish(false, 'timed-out', explain(err, { ...s, app: run.app }, run.terms));
   } else if (report.view.outcome === 'timed-out' || run.now() >= run.deadline) {
     // The deadline, not the error, is what stopped the run.
     const message = explain(err, { ...s, app: run.app }, run.terms);
-    report.finish(false, 'timed-out', err instanceof UserError ? message : `Stopped at the deadline (${run.deadlineNote()}): ${message}`);
+    report.finish(
+      false,
+      'timed-out',
+      err instanceof UserError ? message : `Stopped at the deadline (${run.deadlineNote()}): ${message}`,
+    );
   } else {
     report.finish(false, 'error', explain(err, { ...s, app: run.app }, run.terms));
   }

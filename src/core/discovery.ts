@@ -54,7 +54,9 @@ export function suspectedParent(app: string): string | undefined {
 /** Whether a review app list names the app, by name or by id. */
 export function listsApp(list: readonly ReviewApp[], app: LinkedApp): boolean {
   const id = app.link.app_id;
-  return list.some((ra) => (app.named && ra.app_name === app.app) || (id !== undefined && (ra.app_id === id || ra.app_name === id)));
+  return list.some(
+    (ra) => (app.named && ra.app_name === app.app) || (id !== undefined && (ra.app_id === id || ra.app_name === id)),
+  );
 }
 
 /** "No Scalingo app is linked to …": with the scope of the list of links when known (its user and region). */
@@ -75,16 +77,33 @@ export type Selection =
  * link follows its base branch (their review apps); on a manual run, those following the run's branch. `command:
  * link` reconciles every linked app.
  */
-export function selectApps(linked: readonly LinkedApp[], source: string, command: Command, event: CiEvent, branchInput: string | undefined, t: Terms): Selection {
+export function selectApps(
+  linked: readonly LinkedApp[],
+  source: string,
+  command: Command,
+  event: CiEvent,
+  branchInput: string | undefined,
+  t: Terms,
+): Selection {
   if (linked.length === 0) return { kind: 'none-linked', message: noneLinkedMessage(source, t) };
-  if (command === 'link') return { kind: 'apps', apps: [...linked], reason: `${linked.length} app(s) linked to ${source}` };
+  if (command === 'link')
+    return { kind: 'apps', apps: [...linked], reason: `${linked.length} app(s) linked to ${source}` };
   const chosen = selectionBranch(command, event, branchInput, t);
-  if ('none' in chosen) return { kind: 'none-selected', message: `${chosen.none}; apps linked to ${source}: ${following(linked)}.` };
+  if ('none' in chosen)
+    return { kind: 'none-selected', message: `${chosen.none}; apps linked to ${source}: ${following(linked)}.` };
   const apps = linked.filter((a) => a.link.branch === chosen.branch);
   if (apps.length === 0) {
-    return { kind: 'none-selected', message: `No app linked to ${source} follows ${chosen.branch} (${chosen.why}): nothing deployed. Apps linked: ${following(linked)}.` };
+    return {
+      kind: 'none-selected',
+      message: `No app linked to ${source} follows ${chosen.branch} (${chosen.why}): nothing deployed. Apps linked: ${following(linked)}.`,
+    };
   }
-  return { kind: 'apps', apps, branch: chosen.branch, reason: `${apps.length} app(s) linked to ${source} follow ${chosen.branch} (${chosen.why})` };
+  return {
+    kind: 'apps',
+    apps,
+    branch: chosen.branch,
+    reason: `${apps.length} app(s) linked to ${source} follow ${chosen.branch} (${chosen.why})`,
+  };
 }
 
 /** "api (main), web (main), worker (staging)". */
@@ -92,11 +111,19 @@ export function following(linked: readonly LinkedApp[]): string {
   return linked.map((a) => `${a.app} (${a.link.branch ?? 'no branch'})`).join(', ');
 }
 
-function selectionBranch(command: Command, event: CiEvent, branchInput: string | undefined, t: Terms): { branch: string; why: string } | { none: string } {
+function selectionBranch(
+  command: Command,
+  event: CiEvent,
+  branchInput: string | undefined,
+  t: Terms,
+): { branch: string; why: string } | { none: string } {
   const pr = (): { branch: string; why: string } | { none: string } => {
-    if (event.kind !== 'pull-request') return { none: `no ${t.pr()} in this run to find review apps for: set \`${t.name('app')}\`` };
+    if (event.kind !== 'pull-request')
+      return { none: `no ${t.pr()} in this run to find review apps for: set \`${t.name('app')}\`` };
     const base = event.pr.baseBranch;
-    return base ? { branch: base, why: `the base branch of ${t.pr(event.pr.number)}` } : { none: `the base branch of ${t.pr(event.pr.number)} is unknown: set \`${t.name('app')}\`` };
+    return base
+      ? { branch: base, why: `the base branch of ${t.pr(event.pr.number)}` }
+      : { none: `the base branch of ${t.pr(event.pr.number)} is unknown: set \`${t.name('app')}\`` };
   };
   switch (command) {
     case 'review-app':
@@ -104,7 +131,9 @@ function selectionBranch(command: Command, event: CiEvent, branchInput: string |
     case 'deploy': {
       const ref = event.kind === 'push' || event.kind === 'manual' ? event.branch : undefined;
       const branch = ref ?? branchInput;
-      return branch ? { branch, why: ref ? 'the branch of this run' : `\`${t.name('branch')}\`` } : { none: `no branch is known to choose apps by: set \`${t.name('app')}\`` };
+      return branch
+        ? { branch, why: ref ? 'the branch of this run' : `\`${t.name('branch')}\`` }
+        : { none: `no branch is known to choose apps by: set \`${t.name('app')}\`` };
     }
     case 'auto':
       switch (event.kind) {
@@ -113,9 +142,15 @@ function selectionBranch(command: Command, event: CiEvent, branchInput: string |
         case 'pull-request':
           return pr();
         case 'manual':
-          return event.branch ? { branch: event.branch, why: `the branch of this ${event.trigger} run` } : { none: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: nothing to choose apps by` };
+          return event.branch
+            ? { branch: event.branch, why: `the branch of this ${event.trigger} run` }
+            : {
+                none: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: nothing to choose apps by`,
+              };
         case 'other':
-          return event.branch ? { branch: event.branch, why: `the branch of this ${event.name} run` } : { none: `event ${event.name}: nothing to choose apps by` };
+          return event.branch
+            ? { branch: event.branch, why: `the branch of this ${event.name} run` }
+            : { none: `event ${event.name}: nothing to choose apps by` };
         case 'tag':
           return { none: `push of tag ${event.tag}: tags are not deployed` };
         case 'none':

@@ -20,7 +20,9 @@ export class InputError extends Error {
     const shown = /^source$|-url$/.test(this.input) ? hideCredentials(this.value) : this.value;
     const allowed = typeof this.allowed === 'string' ? this.allowed : this.allowed(names);
     const subject = names.subject(this.input);
-    return shown === '' ? `${subject} is missing: ${allowed}.` : `${subject} has value ${JSON.stringify(shown)}: ${allowed}.`;
+    return shown === ''
+      ? `${subject} is missing: ${allowed}.`
+      : `${subject} has value ${JSON.stringify(shown)}: ${allowed}.`;
   }
 }
 

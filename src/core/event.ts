@@ -23,10 +23,22 @@ export type PullRequestAction = 'open' | 'update' | 'close' | 'other';
 export type CiEvent =
   | { kind: 'push'; branch: string; sha?: string; deleted?: boolean }
   | { kind: 'tag'; tag: string; sha?: string }
-  | { kind: 'pull-request'; action: PullRequestAction; rawAction: string; pr: PullRequestInfo; /** The label this event added (GitHub's `labeled`). */ label?: string }
+  | {
+      kind: 'pull-request';
+      action: PullRequestAction;
+      rawAction: string;
+      pr: PullRequestInfo;
+      /** The label this event added (GitHub's `labeled`). */ label?: string;
+    }
   /** A run started by hand or on a schedule: deploys `branch` or the ref's branch. */
   | { kind: 'manual'; trigger: string; branch?: string; tag?: string; sha?: string }
-  | { kind: 'other'; name: string; branch?: string; sha?: string; /** A pull request event that names no pull request. */ noPullRequestNumber?: boolean }
+  | {
+      kind: 'other';
+      name: string;
+      branch?: string;
+      sha?: string;
+      /** A pull request event that names no pull request. */ noPullRequestNumber?: boolean;
+    }
   /** No CI around us: only an explicit command can run. */
   | { kind: 'none' };
 

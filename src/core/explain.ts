@@ -1,6 +1,15 @@
 /** Turns any error into the one line a user reads: what happened and what to do. */
 import { BILLING_PAGE, INTEGRATIONS_PAGE, TOKENS_PAGE } from '../scalingo/dashboard.js';
-import { BudgetDeadlineError, DEADLINE_REACHED, isTimeout, isUnresolved, NetworkError, notFound, ScalingoApiError, UnexpectedResponseError } from '../scalingo/errors.js';
+import {
+  BudgetDeadlineError,
+  DEADLINE_REACHED,
+  isTimeout,
+  isUnresolved,
+  NetworkError,
+  notFound,
+  ScalingoApiError,
+  UnexpectedResponseError,
+} from '../scalingo/errors.js';
 import { CancelledError, InputError, UserError } from './errors.js';
 import { inputSpec, WORKFLOW_NAMES, type InputNames } from './inputs.js';
 import { LINK_FIELDS } from './settings.js';
@@ -29,7 +38,9 @@ function appInPath(path: string): string | undefined {
 
 /** The input that sets an API field, in the user's words; the field itself when no input does. */
 function inputFor(field: string, n: InputNames): string {
-  const input = LINK_FIELDS.find((l) => l.field === field)?.input ?? (field === 'source' ? 'source' : field === 'auth_integration_uuid' ? 'scm-integration' : undefined);
+  const input =
+    LINK_FIELDS.find((l) => l.field === field)?.input ??
+    (field === 'source' ? 'source' : field === 'auth_integration_uuid' ? 'scm-integration' : undefined);
   return input ? `\`${n.name(input)}\`` : field;
 }
 
@@ -49,7 +60,8 @@ export function explain(err: unknown, ctx: ExplainContext, names: InputNames = W
   }
   if (isUnresolved(err)) {
     const e = err as NetworkError;
-    const base = e.path.startsWith('/v1/tokens') || e.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;
+    const base =
+      e.path.startsWith('/v1/tokens') || e.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;
     const host = hostOf(base);
     return `Host ${host} does not resolve (${e.code}): check ${q('region')} (${ctx.region})${base === ctx.apiUrl ? ` or ${q('api-url')}` : ` or ${q('auth-url')}`}: the URL is ${base}.`;
   }
@@ -58,17 +70,24 @@ export function explain(err: unknown, ctx: ExplainContext, names: InputNames = W
     return `Scalingo did not answer ${e.method} ${e.path} within ${q('request-timeout-seconds')} (${e.code}), retries included: retry later, or raise ${q('request-timeout-seconds')}.`;
   }
   if (err instanceof NetworkError) {
-    const base = err.path.startsWith('/v1/tokens') || err.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;
+    const base =
+      err.path.startsWith('/v1/tokens') || err.path.startsWith('/v1/scm_integrations') ? ctx.authUrl : ctx.apiUrl;
     return `Could not reach Scalingo at ${base} (${err.code} on ${err.method} ${err.path}): check ${q('region')}/${q('api-url')}/${q('auth-url')} and the runner's network, then retry.`;
   }
   if (err instanceof UnexpectedResponseError) {
     return `${err.message}. Is ${q('api-url')} (${ctx.apiUrl}) Scalingo's API? If so, retry later.`;
   }
-  if (err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'UND_ERR_ABORTED')) return 'Cancelled.';
+  if (err instanceof Error && (err.name === 'AbortError' || (err as { code?: string }).code === 'UND_ERR_ABORTED'))
+    return 'Cancelled.';
   return `Unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
-function explainApi(err: ScalingoApiError, ctx: ExplainContext, q: (input: string) => string, names: InputNames): string {
+function explainApi(
+  err: ScalingoApiError,
+  ctx: ExplainContext,
+  q: (input: string) => string,
+  names: InputNames,
+): string {
   const where = `${err.method} ${err.path}`;
   const app = appInPath(err.path) ?? ctx.app;
   const said = err.apiMessage ? ` (Scalingo said: ${err.apiMessage})` : '';
@@ -98,7 +117,11 @@ function explainApi(err: ScalingoApiError, ctx: ExplainContext, q: (input: strin
         return `Scalingo cannot reach repository ${ctx.source ?? ''} (404 on creating the link)${said}: check ${q('source')} and that the SCM integration's account can read the repository.`;
       }
       // Not every 404 on a link action means "no link": read what the body says is missing first.
-      if (/\/scm_repo_link\//.test(err.path) && err.details.resource !== undefined && err.details.resource !== 'scm_repo_link') {
+      if (
+        /\/scm_repo_link\//.test(err.path) &&
+        err.details.resource !== undefined &&
+        err.details.resource !== 'scm_repo_link'
+      ) {
         return `Scalingo found no ${err.details.resource.replace(/_/g, ' ')} for ${where} (404)${said}: the app's link is there; check that this ${err.details.resource.replace(/_/g, ' ')} exists.`;
       }
       // The link was read just before these: a 404 naming nothing is about what they were sent.
@@ -114,7 +137,9 @@ function explainApi(err: ScalingoApiError, ctx: ExplainContext, q: (input: strin
     case 422: {
       const fields = err.details.fieldErrors;
       const detail = fields
-        ? Object.entries(fields).map(([f, msgs]) => `${inputFor(f, names)} ${msgs.join(', ')}`).join('; ')
+        ? Object.entries(fields)
+            .map(([f, msgs]) => `${inputFor(f, names)} ${msgs.join(', ')}`)
+            .join('; ')
         : err.apiMessage;
       return `Scalingo refused ${where} (${err.status}): ${detail}. Fix the input(s) named and run again.`;
     }
@@ -131,5 +156,7 @@ function explainApi(err: ScalingoApiError, ctx: ExplainContext, q: (input: strin
 /** Where the token comes from, as the face gives it: an input (or the secret behind it), or the variable alone. */
 function tokenWhere(names: InputNames): string {
   const env = inputSpec('api-token').env;
-  return names.name('api-token') === env ? `the ${env} variable` : `the \`${names.name('api-token')}\` input or the ${env} secret`;
+  return names.name('api-token') === env
+    ? `the ${env} variable`
+    : `the \`${names.name('api-token')}\` input or the ${env} secret`;
 }

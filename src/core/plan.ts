@@ -27,7 +27,12 @@ export function planLink(current: ScmRepoLink | null, settings: Settings, defaul
   const wanted: LinkSettings = { ...settings.link };
   if (current === null) {
     if (wanted.branch === undefined && defaultBranch !== undefined) wanted.branch = defaultBranch;
-    const changes = LINK_FIELDS.filter(({ field }) => wanted[field] !== undefined).map(({ field, input }) => ({ field, input, from: undefined, to: wanted[field] }));
+    const changes = LINK_FIELDS.filter(({ field }) => wanted[field] !== undefined).map(({ field, input }) => ({
+      field,
+      input,
+      from: undefined,
+      to: wanted[field],
+    }));
     return { kind: 'create', settings: wanted, changes };
   }
   const linkedTo = linkSource(current);
@@ -84,13 +89,25 @@ export function decideAction(settings: Settings, ctx: CiContext, followed: strin
     case 'deploy': {
       const branch = settings.deployBranch ?? settings.link.branch ?? refBranch(event) ?? followed;
       return branch
-        ? { kind: 'deploy', branch, reason: `command is deploy: deploying branch ${branch}${onceNote(settings, followed)}` }
-        : { kind: 'none', reason: `command is deploy but no branch is known: set \`${t.name('deploy-branch')}\` or \`${t.name('branch')}\`` };
+        ? {
+            kind: 'deploy',
+            branch,
+            reason: `command is deploy: deploying branch ${branch}${onceNote(settings, followed)}`,
+          }
+        : {
+            kind: 'none',
+            reason: `command is deploy but no branch is known: set \`${t.name('deploy-branch')}\` or \`${t.name('branch')}\``,
+          };
     }
     case 'review-app': {
       const number = settings.pullRequest ?? (event.kind === 'pull-request' ? event.pr.number : undefined);
-      if (number === undefined) return { kind: 'none', reason: `command is review-app but no ${t.pr()} is known: set \`${t.name('pull-request')}\`` };
-      const pr: PullRequestInfo = event.kind === 'pull-request' && event.pr.number === number ? event.pr : { number, fork: false };
+      if (number === undefined)
+        return {
+          kind: 'none',
+          reason: `command is review-app but no ${t.pr()} is known: set \`${t.name('pull-request')}\``,
+        };
+      const pr: PullRequestInfo =
+        event.kind === 'pull-request' && event.pr.number === number ? event.pr : { number, fork: false };
       const held = reviewAppGate(settings, pr, t);
       if (held) return { kind: 'none', reason: held };
       return { kind: 'review-app', pr, reason: `command is review-app: review app of ${t.prRef(number)}` };
@@ -105,7 +122,9 @@ export function decideAction(settings: Settings, ctx: CiContext, followed: strin
 /** `deploy-branch` deploys once: the link goes on following its own branch. */
 function onceNote(settings: Settings, followed: string | undefined): string {
   const d = settings.deployBranch;
-  return d !== undefined && followed !== undefined && d !== followed ? ` once (the link still follows ${followed})` : '';
+  return d !== undefined && followed !== undefined && d !== followed
+    ? ` once (the link still follows ${followed})`
+    : '';
 }
 
 function refBranch(event: CiEvent): string | undefined {
@@ -119,11 +138,17 @@ function decideAuto(event: CiEvent, followed: string | undefined, settings: Sett
     case 'push':
       if (event.deleted) return { kind: 'none', reason: `branch ${event.branch} was deleted: nothing to deploy` };
       if (followed !== undefined && event.branch !== followed) {
-        return { kind: 'none', reason: `push to ${event.branch}, but the app follows ${followed}: nothing deployed (set ${branch} to change which branch deploys)` };
+        return {
+          kind: 'none',
+          reason: `push to ${event.branch}, but the app follows ${followed}: nothing deployed (set ${branch} to change which branch deploys)`,
+        };
       }
       return { kind: 'deploy', branch: event.branch, reason: `push to ${event.branch}, the branch the app follows` };
     case 'tag':
-      return { kind: 'none', reason: `push of tag ${event.tag}: tags are not deployed (use \`${t.setting('command', 'deploy')}\` with ${branch} to deploy a given ref)` };
+      return {
+        kind: 'none',
+        reason: `push of tag ${event.tag}: tags are not deployed (use \`${t.setting('command', 'deploy')}\` with ${branch} to deploy a given ref)`,
+      };
     case 'pull-request':
       if (event.action === 'open' || event.action === 'update') {
         // A label added is news only when it is the one that asks for a review app.
@@ -132,15 +157,28 @@ function decideAuto(event: CiEvent, followed: string | undefined, settings: Sett
         }
         const held = reviewAppGate(settings, event.pr, t);
         if (held) return { kind: 'none', reason: held };
-        return { kind: 'review-app', pr: event.pr, reason: `${t.pr(event.pr.number)} ${event.rawAction}${event.label !== undefined ? ` ${event.label}` : ''}` };
+        return {
+          kind: 'review-app',
+          pr: event.pr,
+          reason: `${t.pr(event.pr.number)} ${event.rawAction}${event.label !== undefined ? ` ${event.label}` : ''}`,
+        };
       }
-      if (event.action === 'close') return { kind: 'review-app-closed', pr: event.pr, reason: `${t.pr(event.pr.number)} closed` };
+      if (event.action === 'close')
+        return { kind: 'review-app-closed', pr: event.pr, reason: `${t.pr(event.pr.number)} closed` };
       return { kind: 'none', reason: `${t.pr(event.pr.number)} ${event.rawAction}: nothing to deploy` };
     case 'manual': {
       // Run on a tag: the tag's code is not a branch, and deploying the followed branch instead would surprise.
       const deployed = settings.deployBranch ?? branchInput ?? event.branch ?? (event.tag ? undefined : followed);
-      if (deployed) return { kind: 'deploy', branch: deployed, reason: `${event.trigger} run: deploying branch ${deployed}${onceNote(settings, followed)}` };
-      return { kind: 'none', reason: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: set \`${t.name('deploy-branch')}\` or ${branch} to deploy` };
+      if (deployed)
+        return {
+          kind: 'deploy',
+          branch: deployed,
+          reason: `${event.trigger} run: deploying branch ${deployed}${onceNote(settings, followed)}`,
+        };
+      return {
+        kind: 'none',
+        reason: `${event.trigger} run on ${event.tag ? `tag ${event.tag}` : 'no branch'}: set \`${t.name('deploy-branch')}\` or ${branch} to deploy`,
+      };
     }
     case 'other':
       return { kind: 'none', reason: `event ${event.name}: only the link is reconciled` };
@@ -155,7 +193,10 @@ function decideAuto(event: CiEvent, followed: string | undefined, settings: Sett
  * Reads the action will need, made alongside the link read. Not the review app list: it needs the link, which may
  * not exist before the link step (see `reviewAppsReadable`).
  */
-export function readAhead(command: Command, event: CiEvent): {
+export function readAhead(
+  command: Command,
+  event: CiEvent,
+): {
   /** The app, and its newest deployment (`GET …/deployments?per_page=1`): what a deploy's trigger is checked against. */
   app: boolean;
 } {
@@ -173,7 +214,12 @@ export function missingPullRequest(settings: Settings, ctx: CiContext): string |
   if (settings.command === 'review-app' && settings.pullRequest === undefined && event.kind !== 'pull-request') {
     return `\`${t.setting('command', 'review-app')}\` needs a ${t.pr()} number: set \`${t.name('pull-request')}\`, or run it on a ${t.pr()} event. Nothing was changed.`;
   }
-  if ((settings.command === 'auto' || settings.command === 'review-app') && settings.pullRequest === undefined && event.kind === 'other' && event.noPullRequestNumber) {
+  if (
+    (settings.command === 'auto' || settings.command === 'review-app') &&
+    settings.pullRequest === undefined &&
+    event.kind === 'other' &&
+    event.noPullRequestNumber
+  ) {
     return `The ${event.name} event names no ${t.pr()} number (its payload has none): nothing was changed. Run on a complete ${t.pr()} event, or set \`${t.setting('command', 'review-app')}\` with \`${t.name('pull-request')}\`.`;
   }
   return undefined;
@@ -184,7 +230,8 @@ export function missingPullRequest(settings: Settings, ctx: CiContext): string |
  * fail, fail otherwise; a token with spaces or control characters is a paste gone wrong.
  */
 export function tokenDecision(settings: Settings, event: CiEvent): 'use' | 'skip' | 'missing' | 'malformed' {
-  if (!settings.apiToken) return event.kind === 'pull-request' && event.pr.fork && !settings.failWithoutToken ? 'skip' : 'missing';
+  if (!settings.apiToken)
+    return event.kind === 'pull-request' && event.pr.fork && !settings.failWithoutToken ? 'skip' : 'missing';
   // eslint-disable-next-line no-control-regex
   return /[\s\x00-\x1f\x7f]/.test(settings.apiToken) ? 'malformed' : 'use';
 }
@@ -193,7 +240,11 @@ export function tokenDecision(settings: Settings, event: CiEvent): 'use' | 'skip
  * The SCM integrations that serve a repository: those whose URL is the repository's host, or the CI's own server
  * when the repository lives under it (a GitLab under a path).
  */
-export function matchIntegrations(integrations: ScmIntegration[], source: string, serverUrl: string | undefined): { origin: string; matches: ScmIntegration[] } {
+export function matchIntegrations(
+  integrations: ScmIntegration[],
+  source: string,
+  serverUrl: string | undefined,
+): { origin: string; matches: ScmIntegration[] } {
   const origin = new URL(source).origin.toLowerCase();
   const server = serverUrl?.replace(/\/+$/, '').toLowerCase();
   const roots = new Set([origin, ...(server && source.toLowerCase().startsWith(`${server}/`) ? [server] : [])]);
@@ -210,7 +261,12 @@ export const CLOCK_SKEW_MS = 30_000;
  * an older deployment, failed or successful. Among those, the one that built `commit` (the run's commit, when known
  * and when it is the branch deployed); else the oldest, since later ones were started by something else.
  */
-export function newDeployment(recent: Deployment[], before: Deployment | undefined, since: number, commit?: string): Deployment | undefined {
+export function newDeployment(
+  recent: Deployment[],
+  before: Deployment | undefined,
+  since: number,
+  commit?: string,
+): Deployment | undefined {
   const created = (d: Deployment): number => (d.created_at ? Date.parse(d.created_at) : NaN);
   const index = before ? recent.findIndex((d) => d.id === before.id) : -1;
   const newerThanBefore = (d: Deployment, i: number): boolean => {

@@ -28,7 +28,8 @@ function headline(r: AppReport): string {
   const target = r.reviewApp ?? r.app ?? r.parentApp;
   switch (r.outcome) {
     case 'success':
-      if (r.deployment?.followed === false) return `${target}: deployment started (${r.deployment.status}), not followed`;
+      if (r.deployment?.followed === false)
+        return `${target}: deployment started (${r.deployment.status}), not followed`;
       return r.deployment ? `${target} deployed` : `${target}: done`;
     case 'failed':
       return `${target}: deployment failed`;
@@ -63,7 +64,9 @@ function shortSha(sha: string | undefined): string | undefined {
 
 function linkLine(r: AppReport, code: (s: string) => string): string | undefined {
   if (!r.link) return undefined;
-  const changes = r.link.changes.map((c) => `${code(c.field)} ${c.from === undefined ? '' : `${code(String(c.from))} → `}${code(String(c.to))}`);
+  const changes = r.link.changes.map(
+    (c) => `${code(c.field)} ${c.from === undefined ? '' : `${code(String(c.from))} → `}${code(String(c.to))}`,
+  );
   return changes.length ? `${r.link.result}: ${changes.join(', ')}` : r.link.result;
 }
 
@@ -76,13 +79,22 @@ function deploymentLine(r: AppReport, code: (s: string) => string): string | und
 }
 
 /** Rows shared by the Markdown and text renderings of one app: label, value. */
-function rows(r: AppReport, requests: number, code: (s: string) => string, link: (text: string, url: string) => string): [string, string][] {
+function rows(
+  r: AppReport,
+  requests: number,
+  code: (s: string) => string,
+  link: (text: string, url: string) => string,
+): [string, string][] {
   const out: [string, string][] = [];
   const add = (label: string, value: string | undefined): void => {
     if (value) out.push([label, value]);
   };
   add('App', `${code(r.parentApp)} (${r.region})`);
-  if (r.reviewApp) add('Review app', `${code(r.reviewApp)}${r.pullRequest ? ` for ${r.pullRequest.url ? link(`#${r.pullRequest.number}`, r.pullRequest.url) : `#${r.pullRequest.number}`}` : ''}`);
+  if (r.reviewApp)
+    add(
+      'Review app',
+      `${code(r.reviewApp)}${r.pullRequest ? ` for ${r.pullRequest.url ? link(`#${r.pullRequest.number}`, r.pullRequest.url) : `#${r.pullRequest.number}`}` : ''}`,
+    );
   add('Event', r.event);
   const sha = shortSha(r.pullRequest?.sha ?? r.sha);
   if (r.branch) add('Branch', `${code(r.branch)}${sha ? ` at ${code(sha)}` : ''}`);
@@ -126,7 +138,10 @@ export function renderSummary(step: StepReport): string {
     return `${text}\n_The end of each failed build's output is ${what} here, to keep this summary within GitHub's limit: the job's log has all of it._\n`;
   }
   // Still too large without any output: as many apps' rows as fit, and a line that says so.
-  const cut = Buffer.from(summaryWith(step, 0)).subarray(0, SUMMARY_MAX_BYTES - 300).toString('utf8').replace(/\n[^\n]*$/, '');
+  const cut = Buffer.from(summaryWith(step, 0))
+    .subarray(0, SUMMARY_MAX_BYTES - 300)
+    .toString('utf8')
+    .replace(/\n[^\n]*$/, '');
   return `${cut}\n\n_Cut here to keep this summary within GitHub's limit (${step.runs.length} apps): the job's log has every app._\n`;
 }
 
@@ -137,7 +152,10 @@ function summaryWith(step: StepReport, tailLines: number): string {
   const lines = [`### ${ICONS[step.outcome]} Scalingo: ${stepHeadline(step)}`, ''];
   if (step.discovery) lines.push(discoveryLine(step.discovery, code), '');
   if (step.runs.length) {
-    lines.push('| App | Outcome | Review app | Deployment | URL | Dashboard |', '| --- | --- | --- | --- | --- | --- |');
+    lines.push(
+      '| App | Outcome | Review app | Deployment | URL | Dashboard |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
     for (const r of step.runs) {
       const cells = [
         `${code(r.parentApp)}`,
@@ -155,7 +173,8 @@ function summaryWith(step: StepReport, tailLines: number): string {
   for (const r of step.runs) {
     if (r.message && r.outcome !== 'success') lines.push(`> ${code(r.parentApp)}: ${escapeCell(r.message)}`, '');
     for (const w of r.warnings) lines.push('> [!WARNING]', `> ${code(r.parentApp)}: ${escapeCell(w)}`, '');
-    if (r.outcome === 'failed') lines.push(...tailBlock(`End of the build output of ${r.parentApp}`, r.deployment?.outputTail, tailLines));
+    if (r.outcome === 'failed')
+      lines.push(...tailBlock(`End of the build output of ${r.parentApp}`, r.deployment?.outputTail, tailLines));
   }
   lines.push(`API requests: ${step.requests} (${formatDuration(step.durationMs)})`, '');
   return lines.join('\n');
@@ -186,7 +205,9 @@ export function renderText(step: StepReport, opts: { message: boolean } = { mess
   if (step.discovery) lines.push(`  ${discoveryLine(step.discovery, (s) => s)}`);
   for (const r of step.runs) {
     const d = r.deployment ? ` ${r.deployment.status} (${r.deployment.id})` : '';
-    lines.push(`  ${ICONS[r.outcome]} ${r.parentApp}${r.reviewApp ? ` -> ${r.reviewApp}` : ''}: ${r.outcome}${d}${r.appUrl ? ` ${r.appUrl}` : ''}`);
+    lines.push(
+      `  ${ICONS[r.outcome]} ${r.parentApp}${r.reviewApp ? ` -> ${r.reviewApp}` : ''}: ${r.outcome}${d}${r.appUrl ? ` ${r.appUrl}` : ''}`,
+    );
     if (r.message && r.outcome !== 'success') lines.push(`      ${r.message}`);
     for (const w of r.warnings) lines.push(`      warning: ${w}`);
   }
@@ -196,7 +217,12 @@ export function renderText(step: StepReport, opts: { message: boolean } = { mess
 }
 
 function appText(r: AppReport, requests: number, opts: { message: boolean }): string {
-  const out = rows(r, requests, (s) => s, (text, url) => (text === url ? url : `${url}`));
+  const out = rows(
+    r,
+    requests,
+    (s) => s,
+    (text, url) => (text === url ? url : `${url}`),
+  );
   const width = Math.max(...out.map(([label]) => label.length));
   const lines = [`${ICONS[r.outcome]} Scalingo: ${headline(r)}`];
   for (const [label, value] of out) lines.push(`  ${label.padEnd(width)}  ${value}`);
@@ -275,15 +301,26 @@ export function renderComment(apps: readonly string[], states: readonly CommentS
     // The output first: the note of a failed build points to it, above.
     lines.push(...tailBlock('End of the build output', s.tail, COMMENT_TAIL_LINES));
     if (s.note) lines.push(s.note, '');
-    const links = [s.dashboardUrl ? `[Scalingo dashboard](${s.dashboardUrl})` : undefined, runUrl ? `[CI run](${runUrl})` : undefined].filter(Boolean);
+    const links = [
+      s.dashboardUrl ? `[Scalingo dashboard](${s.dashboardUrl})` : undefined,
+      runUrl ? `[CI run](${runUrl})` : undefined,
+    ].filter(Boolean);
     if (links.length) lines.push(links.join(' · '));
     return lines.join('\n');
   }
-  const lines = [marker, '### Scalingo review apps', '', '| App | Review app | Status | URL | Commit |', '| --- | --- | --- | --- | --- |'];
+  const lines = [
+    marker,
+    '### Scalingo review apps',
+    '',
+    '| App | Review app | Status | URL | Commit |',
+    '| --- | --- | --- | --- | --- |',
+  ];
   for (const s of states) {
     const status = STATUS_LABELS[s.status] ?? `❌ ${s.status}`;
     const dash = s.dashboardUrl ? ` ([dashboard](${s.dashboardUrl}))` : '';
-    lines.push(`| \`${s.app}\` | ${s.reviewApp ? `\`${s.reviewApp}\`` : '-'}${dash} | ${status} | ${s.appUrl ?? '-'} | ${s.sha ? `\`${s.sha.slice(0, 7)}\`` : '-'} |`);
+    lines.push(
+      `| \`${s.app}\` | ${s.reviewApp ? `\`${s.reviewApp}\`` : '-'}${dash} | ${status} | ${s.appUrl ?? '-'} | ${s.sha ? `\`${s.sha.slice(0, 7)}\`` : '-'} |`,
+    );
   }
   lines.push('');
   for (const s of states) {

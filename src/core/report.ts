@@ -7,9 +7,11 @@ import type { OutputName } from './inputs.js';
 import type { Secrets } from './log.js';
 import type { Action, FieldChange } from './plan.js';
 
-export type LinkResult = 'created' | 'updated' | 'unchanged' | 'deleted' | 'would-create' | 'would-update' | 'would-delete';
+export type LinkResult =
+  'created' | 'updated' | 'unchanged' | 'deleted' | 'would-create' | 'would-update' | 'would-delete';
 
-export type Outcome = 'success' | 'failed' | 'timed-out' | 'cancelled' | 'skipped' | 'nothing-to-deploy' | 'dry-run' | 'error';
+export type Outcome =
+  'success' | 'failed' | 'timed-out' | 'cancelled' | 'skipped' | 'nothing-to-deploy' | 'dry-run' | 'error';
 
 export interface DeploymentInfo {
   app: string;
@@ -96,16 +98,27 @@ export function onlyApp(step: Pick<StepReport, 'runs' | 'discovery'>): AppReport
 }
 
 /** The verdict of a step from its apps': one app's own; several, the first failure (a cancellation first), else success. */
-export function stepVerdict(runs: readonly AppReport[], discovered: boolean): { ok: boolean; outcome: Outcome; message: string } {
+export function stepVerdict(
+  runs: readonly AppReport[],
+  discovered: boolean,
+): { ok: boolean; outcome: Outcome; message: string } {
   const only = runs.length === 1 && !discovered ? runs[0] : undefined;
   if (only) return { ok: only.ok, outcome: only.outcome, message: only.message };
   const failed = runs.filter((r) => !r.ok);
   if (failed.length === 0) {
     const outcome = runs.some((r) => r.outcome === 'success') ? 'success' : (runs[0]?.outcome ?? 'nothing-to-deploy');
-    return { ok: true, outcome, message: `${runs.length} app(s): ${runs.map((r) => `${r.parentApp} ${r.outcome}`).join(', ')}` };
+    return {
+      ok: true,
+      outcome,
+      message: `${runs.length} app(s): ${runs.map((r) => `${r.parentApp} ${r.outcome}`).join(', ')}`,
+    };
   }
   const outcome = (failed.find((r) => r.outcome === 'cancelled') ?? failed[0])?.outcome ?? 'error';
-  return { ok: false, outcome, message: `${failed.length} of ${runs.length} apps failed: ${failed.map((r) => `${r.parentApp}: ${r.message}`).join(' | ')}` };
+  return {
+    ok: false,
+    outcome,
+    message: `${failed.length} of ${runs.length} apps failed: ${failed.map((r) => `${r.parentApp}: ${r.message}`).join(' | ')}`,
+  };
 }
 
 /** One entry of the `apps` output. */
@@ -159,7 +172,17 @@ export function outputs(step: StepReport): Record<OutputName, string> {
 }
 
 function emptyOutputs(timedOut: string): Record<Exclude<OutputName, 'apps'>, string> {
-  return { app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': timedOut, 'dashboard-url': '', 'git-ref': '' };
+  return {
+    app: '',
+    'app-url': '',
+    'deployment-id': '',
+    'deployment-status': '',
+    'review-app': '',
+    link: '',
+    'timed-out': timedOut,
+    'dashboard-url': '',
+    'git-ref': '',
+  };
 }
 
 /** The outputs of a step that stopped before it ran: on bad input, every output set, empty. */
@@ -173,8 +196,17 @@ export class ReportBuilder {
 
   constructor(app: string, region: string, event: string, source: string | undefined, sha: string | undefined) {
     this.r = {
-      ok: false, outcome: 'error', message: '', parentApp: app, region, event,
-      timedOut: false, notes: [], warnings: [], requests: 0, durationMs: 0,
+      ok: false,
+      outcome: 'error',
+      message: '',
+      parentApp: app,
+      region,
+      event,
+      timedOut: false,
+      notes: [],
+      warnings: [],
+      requests: 0,
+      durationMs: 0,
     };
     if (source) this.r.source = source;
     if (sha) this.r.sha = sha;

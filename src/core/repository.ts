@@ -9,7 +9,13 @@ import type { ScmRepoLink } from '../scalingo/types.js';
  * `http://github.com/a/b` are one repository); `owner/repo` for a URL without host.
  */
 export function repositoryKey(url: string): string {
-  return url.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '').replace(/\.git$/i, '').replace(/\/+$/, '').toLowerCase();
+  return url
+    .trim()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/i, '')
+    .replace(/\/+$/, '')
+    .toLowerCase();
 }
 
 /**

@@ -44,7 +44,12 @@ export interface ReviewAppBranch {
  * then the review app list, whose `owner:branch` label is turned back into the branch. `owner` is the repository's
  * owner (the parent link's): a label of another owner is a fork's branch.
  */
-export function reviewAppBranch(pr: PullRequestInfo, ownLink: ScmRepoLink | null, listed: ReviewApp | undefined, owner: string | undefined): ReviewAppBranch | undefined {
+export function reviewAppBranch(
+  pr: PullRequestInfo,
+  ownLink: ScmRepoLink | null,
+  listed: ReviewApp | undefined,
+  owner: string | undefined,
+): ReviewAppBranch | undefined {
   const forkLabel = (value: string | undefined): boolean => {
     const label = headLabel(value);
     return label !== undefined && owner !== undefined && label.owner.toLowerCase() !== owner.toLowerCase();
@@ -116,7 +121,9 @@ export function staleDeletion(listed: ReviewApp, parentLink: ScmRepoLink | null)
   if (!parentLink?.delete_stale_enabled) return undefined;
   const hours = parentLink.hours_before_delete_stale ?? 0;
   const last = meaningfulDate(listed.stale_deletion_date);
-  return last === undefined ? `${hours} hour(s) after its last deployment` : `on ${formatDate(last + hours * 3_600_000)} (${hours} hour(s) after its last deployment)`;
+  return last === undefined
+    ? `${hours} hour(s) after its last deployment`
+    : `on ${formatDate(last + hours * 3_600_000)} (${hours} hour(s) after its last deployment)`;
 }
 
 function capital(text: string): string {

@@ -83,7 +83,12 @@ export class Slots {
   constructor(readonly size: number) {}
 
   /** Resolves with the slot's release once one is free; UserError when none frees before the deadline. */
-  async take(o: { now: () => number; deadline: number; signal?: AbortSignal; tooLate: () => string }): Promise<() => void> {
+  async take(o: {
+    now: () => number;
+    deadline: number;
+    signal?: AbortSignal;
+    tooLate: () => string;
+  }): Promise<() => void> {
     while (this.used >= this.size) {
       const left = o.deadline - o.now();
       if (left <= 0) throw new UserError(o.tooLate());
@@ -131,7 +136,11 @@ export class Session {
   private api?: ScalingoClient;
   private links?: Promise<ReadonlyMap<string, ScmRepoLink> | undefined>;
 
-  constructor(readonly settings: Settings, readonly ctx: CiContext, private readonly deps: StepDeps) {
+  constructor(
+    readonly settings: Settings,
+    readonly ctx: CiContext,
+    private readonly deps: StepDeps,
+  ) {
     this.tuning = deps.tuning ?? {};
     this.now = this.tuning.now ?? Date.now;
     this.sleep = this.tuning.sleep ?? realSleep;
@@ -146,7 +155,10 @@ export class Session {
     this.onSecret(settings.apiToken);
     this.log = redacting(deps.log, this.secrets);
     this.limiter = new RateLimiter(this.tuning.rateLimit ?? SCALINGO_RATE_LIMIT, {
-      now: this.now, sleep: this.sleep, deadline: this.deadline, noteAfterMs: BUDGET_WAIT_NOTE_MS,
+      now: this.now,
+      sleep: this.sleep,
+      deadline: this.deadline,
+      noteAfterMs: BUDGET_WAIT_NOTE_MS,
       onWait: (wait) => this.log.info(budgetLine(wait, this.settings.apps.length)),
     });
   }
@@ -163,9 +175,17 @@ export class Session {
    */
   get client(): ScalingoClient {
     this.api ??= new ScalingoClient({
-      apiUrl: this.settings.apiUrl, authUrl: this.settings.authUrl, apiToken: this.settings.apiToken,
-      requestTimeoutMs: this.settings.requestTimeoutMs, deadline: this.deadline, userAgent: this.deps.userAgent,
-      debug: (m) => this.log.debug(m), now: this.now, sleep: this.sleep, limiter: this.limiter, onSecret: this.onSecret,
+      apiUrl: this.settings.apiUrl,
+      authUrl: this.settings.authUrl,
+      apiToken: this.settings.apiToken,
+      requestTimeoutMs: this.settings.requestTimeoutMs,
+      deadline: this.deadline,
+      userAgent: this.deps.userAgent,
+      debug: (m) => this.log.debug(m),
+      now: this.now,
+      sleep: this.sleep,
+      limiter: this.limiter,
+      onSecret: this.onSecret,
       ...(this.tuning.retry ? { retry: this.tuning.retry } : {}),
       ...(this.tuning.dispatcher ? { dispatcher: this.tuning.dispatcher } : {}),
       ...(this.signal ? { signal: this.signal } : {}),

@@ -80,14 +80,19 @@ export function parseNonNegativeInteger(name: string, value: string): number {
 }
 
 function parsePositiveInteger(name: string, value: string): number {
-  if (!/^[1-9]\d{0,9}$/.test(value)) throw new InputError(name, value, 'allowed: a whole number of 1 or more (e.g. 42)');
+  if (!/^[1-9]\d{0,9}$/.test(value))
+    throw new InputError(name, value, 'allowed: a whole number of 1 or more (e.g. 42)');
   return Number(value);
 }
 
 export function parseNumberInRange(name: string, value: string, min: number, max: number, unit: string): number {
   const n = /^\d+(\.\d+)?$|^\.\d+$/.test(value) ? Number(value) : NaN;
   if (!(n > min && n <= max)) {
-    throw new InputError(name, value, `allowed: a number of ${unit} greater than ${min} and at most ${max} (decimals allowed)`);
+    throw new InputError(
+      name,
+      value,
+      `allowed: a number of ${unit} greater than ${min} and at most ${max} (decimals allowed)`,
+    );
   }
   return n;
 }
@@ -120,14 +125,18 @@ export function parseServiceUrl(name: string, value: string): string {
   }
   const allowedScheme = url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
   if (!allowedScheme || url.username || url.password || url.search || url.hash || !url.hostname) {
-    throw new InputError(name, value, 'allowed: an https URL with no credentials, query or fragment (http only on localhost)');
+    throw new InputError(
+      name,
+      value,
+      'allowed: an https URL with no credentials, query or fragment (http only on localhost)',
+    );
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}`;
 }
 
 /** Normalises a repository URL to `https://host/owner/repo`; rejects anything else. */
 export function parseSource(name: string, value: string): string {
-  const allowed = 'allowed: the repository\'s http(s) web URL with no credentials, e.g. https://github.com/owner/repo';
+  const allowed = "allowed: the repository's http(s) web URL with no credentials, e.g. https://github.com/owner/repo";
   const withScheme = /^[a-z][a-z0-9+.-]*:/i.test(value) ? value : `https://${value}`;
   let url: URL;
   try {
@@ -161,7 +170,8 @@ export function validateBranch(name: string, value: string): string {
     value === '@' ||
     // eslint-disable-next-line no-control-regex
     /[\x00-\x20\x7f~^:?*[\\]/.test(value);
-  if (bad) throw new InputError(name, value, 'allowed: a git branch name (no spaces, `..`, `~^:?*[\\`, nor a leading `-`)');
+  if (bad)
+    throw new InputError(name, value, 'allowed: a git branch name (no spaces, `..`, `~^:?*[\\`, nor a leading `-`)');
   return value;
 }
 
@@ -197,7 +207,8 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
     const v = orDefault(name);
     return v === undefined ? false : parseBoolean(name, v);
   };
-  const number = (name: string, max: number, unit: string): number => parseNumberInRange(name, orDefault(name) ?? '', 0, max, unit);
+  const number = (name: string, max: number, unit: string): number =>
+    parseNumberInRange(name, orDefault(name) ?? '', 0, max, unit);
 
   const command = orDefault('command') ?? '';
   if (!(COMMANDS as readonly string[]).includes(command)) {
@@ -206,15 +217,25 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
 
   const apps = parseAppList('app', get('app') ?? '');
   const sourceRaw = get('source');
-  const source = sourceRaw !== undefined ? parseSource('source', sourceRaw) : defaults.source ? parseSource('source', defaults.source) : undefined;
+  const source =
+    sourceRaw !== undefined
+      ? parseSource('source', sourceRaw)
+      : defaults.source
+        ? parseSource('source', defaults.source)
+        : undefined;
   // No app: the apps linked to the repository are found, unless there is no repository to look for, or the command
   // is one that must name its app (an unlink of every app found would be too easy a mistake).
   if (apps.length === 0 && (source === undefined || command === 'unlink')) {
-    throw new InputError('app', '', (n) => `required: the Scalingo app name (${lowerFirst(n.subject('app'))} or ${inputSpec('app').env})`);
+    throw new InputError(
+      'app',
+      '',
+      (n) => `required: the Scalingo app name (${lowerFirst(n.subject('app'))} or ${inputSpec('app').env})`,
+    );
   }
 
   const region = orDefault('region') ?? '';
-  if (!REGION.test(region)) throw new InputError('region', region, 'allowed: a Scalingo region such as osc-fr1 or osc-secnum-fr1');
+  if (!REGION.test(region))
+    throw new InputError('region', region, 'allowed: a Scalingo region such as osc-fr1 or osc-secnum-fr1');
 
   const apiUrlRaw = get('api-url');
   const apiUrl = apiUrlRaw === undefined ? `https://api.${region}.scalingo.com` : parseServiceUrl('api-url', apiUrlRaw);
@@ -222,7 +243,11 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
 
   const scmIntegration = get('scm-integration');
   if (scmIntegration !== undefined && !INTEGRATION_ID.test(scmIntegration)) {
-    throw new InputError('scm-integration', scmIntegration, 'allowed: the id (auth_integration_uuid) of one of your SCM integrations');
+    throw new InputError(
+      'scm-integration',
+      scmIntegration,
+      'allowed: the id (auth_integration_uuid) of one of your SCM integrations',
+    );
   }
 
   const link: LinkSettings = {};
@@ -243,7 +268,11 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
   const reviewAppLabel = get('review-app-label');
   // eslint-disable-next-line no-control-regex
   if (reviewAppLabel !== undefined && (reviewAppLabel.length > 100 || /[,\x00-\x1f\x7f]/.test(reviewAppLabel))) {
-    throw new InputError('review-app-label', reviewAppLabel, 'allowed: one label name of at most 100 characters, without commas (e.g. review-app)');
+    throw new InputError(
+      'review-app-label',
+      reviewAppLabel,
+      'allowed: one label name of at most 100 characters, without commas (e.g. review-app)',
+    );
   }
 
   const timeoutMinutes = number('timeout-minutes', 360, 'minutes');
@@ -251,7 +280,11 @@ export function parseSettings(raw: RawInputs, defaults: ParseDefaults = {}): Set
   // Scalingo allows 60 requests a minute: a poll under a second would spend it alone. Only a server on this machine
   // (a test server, as for plain http) may be polled faster.
   if (pollSeconds < MIN_POLL_SECONDS && !isLoopback(new URL(apiUrl).hostname)) {
-    throw new InputError('poll-interval-seconds', orDefault('poll-interval-seconds') ?? '', `allowed: a number of seconds from ${MIN_POLL_SECONDS} to 600 (decimals allowed): Scalingo allows 60 requests a minute`);
+    throw new InputError(
+      'poll-interval-seconds',
+      orDefault('poll-interval-seconds') ?? '',
+      `allowed: a number of seconds from ${MIN_POLL_SECONDS} to 600 (decimals allowed): Scalingo allows 60 requests a minute`,
+    );
   }
   const requestSeconds = number('request-timeout-seconds', 600, 'seconds');
 

@@ -11,7 +11,14 @@ import { describeEvent, type CiContext } from './event.js';
 import { explain } from './explain.js';
 import type { Logger } from './log.js';
 import { missingPullRequest, tokenDecision } from './plan.js';
-import { ReportBuilder, stepVerdict, type AppReport, type DiscoveryReport, type Outcome, type StepReport } from './report.js';
+import {
+  ReportBuilder,
+  stepVerdict,
+  type AppReport,
+  type DiscoveryReport,
+  type Outcome,
+  type StepReport,
+} from './report.js';
 import { Session, type StepDeps } from './session.js';
 import type { Settings } from './settings.js';
 import { discover } from './phases/discover.js';
@@ -24,7 +31,12 @@ export const REQUESTS_RESERVED_PER_APP = 3;
 
 export async function runStep(settings: Settings, ctx: CiContext, deps: StepDeps): Promise<StepReport> {
   const session = new Session(settings, ctx, deps);
-  const base = { event: describeEvent(ctx), region: settings.region, dryRun: settings.dryRun, warnings: [] as string[] };
+  const base = {
+    event: describeEvent(ctx),
+    region: settings.region,
+    dryRun: settings.dryRun,
+    warnings: [] as string[],
+  };
   const seal = (step: Omit<StepReport, 'requests' | 'durationMs'>): StepReport => ({
     ...step,
     message: session.secrets.redact(step.message),
@@ -49,16 +61,28 @@ export async function runStep(settings: Settings, ctx: CiContext, deps: StepDeps
       apps = found.apps;
     } catch (err) {
       session.log.debug(`error detail: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      return seal({ ...base, ok: false, outcome: 'error', message: `Finding the apps linked to ${settings.source ?? 'the repository'} failed: ${explain(err, { ...settings, app: '' }, ctx.terms)}`, runs: [] });
+      return seal({
+        ...base,
+        ok: false,
+        outcome: 'error',
+        message: `Finding the apps linked to ${settings.source ?? 'the repository'} failed: ${explain(err, { ...settings, app: '' }, ctx.terms)}`,
+        runs: [],
+      });
     }
   }
 
   const several = apps.length > 1 || discovery !== undefined;
-  if (several) session.log.info(`Scalingo apps ${apps.join(', ')} (${settings.region}), ${base.event}${settings.dryRun ? ', dry run: nothing will be changed' : ''}: each started as the request budget allows`);
+  if (several)
+    session.log.info(
+      `Scalingo apps ${apps.join(', ')} (${settings.region}), ${base.event}${settings.dryRun ? ', dry run: nothing will be changed' : ''}: each started as the request budget allows`,
+    );
   const runs = several ? await runSeveral(session, apps) : [await runApp(session, apps[0] ?? '')];
   if (several) {
     session.log.info(`Scalingo: ${runs.length} app(s)`);
-    for (const r of runs) session.log.info(`  ${r.ok ? 'ok    ' : 'FAILED'} ${r.parentApp}: ${r.outcome}${r.message ? `, ${r.message}` : ''}`);
+    for (const r of runs)
+      session.log.info(
+        `  ${r.ok ? 'ok    ' : 'FAILED'} ${r.parentApp}: ${r.outcome}${r.message ? `, ${r.message}` : ''}`,
+      );
   }
   return seal({ ...base, ...stepVerdict(runs, discovery !== undefined), runs, ...(discovery ? { discovery } : {}) });
 }
@@ -90,13 +114,21 @@ function preflight(session: Session): Stop | undefined {
     case 'missing':
       return fail(`No Scalingo API token: set ${t.secretsHint}`);
     case 'malformed':
-      return fail(`${t.subject('api-token')} is malformed (${s.apiToken.length} characters, with spaces or control characters): paste the token alone, e.g. tk-us-...`);
+      return fail(
+        `${t.subject('api-token')} is malformed (${s.apiToken.length} characters, with spaces or control characters): paste the token alone, e.g. tk-us-...`,
+      );
   }
 }
 
 /** The report of a step's one app that stopped before any request. */
 function stoppedApp(session: Session, app: string, stop: Stop): AppReport {
-  const report = new ReportBuilder(app, session.settings.region, describeEvent(session.ctx), session.settings.source, session.ctx.sha);
+  const report = new ReportBuilder(
+    app,
+    session.settings.region,
+    describeEvent(session.ctx),
+    session.settings.source,
+    session.ctx.sha,
+  );
   if (stop.warning) report.warning(stop.warning.message);
   report.finish(stop.ok, stop.outcome, stop.message);
   return report.seal(session.secrets, 0, session.elapsed());

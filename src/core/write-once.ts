@@ -7,7 +7,14 @@
  * again. A look that fails (the API down for a while) is tried again until the deadline, as the follow loop rides out
  * an outage.
  */
-import { BODY_CUT, describeFailure, isAmbiguous, isTimeout, NetworkError, ScalingoApiError } from '../scalingo/errors.js';
+import {
+  BODY_CUT,
+  describeFailure,
+  isAmbiguous,
+  isTimeout,
+  NetworkError,
+  ScalingoApiError,
+} from '../scalingo/errors.js';
 import { UserError } from './errors.js';
 import type { Logger } from './log.js';
 import { retryUntilDeadline } from './retry-until-deadline.js';
@@ -84,7 +91,9 @@ export async function writeOnce<T>(w: WriteOnce<T>): Promise<T> {
     // twice.
     if (w.now() >= w.deadline) throw new UserError(w.tooLate(reason));
     if (sent >= MAX_SENDS) {
-      throw new UserError(`The ${w.what} was sent ${sent} times without a clear answer (last: ${reason}) and showed no effect: not sent again; retry later.`);
+      throw new UserError(
+        `The ${w.what} was sent ${sent} times without a clear answer (last: ${reason}) and showed no effect: not sent again; retry later.`,
+      );
     }
     w.log.info('It did not: sending it once more');
   }
@@ -93,7 +102,10 @@ export async function writeOnce<T>(w: WriteOnce<T>): Promise<T> {
 /** One look for the effect, tried again on transient failures until the deadline. */
 function look<T>(w: WriteOnce<T>, reason: string): Promise<T | undefined> {
   return retryUntilDeadline(w.check, {
-    now: w.now, sleep: w.sleep, deadline: w.deadline, retryEveryMs: w.retryEveryMs,
+    now: w.now,
+    sleep: w.sleep,
+    deadline: w.deadline,
+    retryEveryMs: w.retryEveryMs,
     ...(w.signal ? { signal: w.signal } : {}),
     onRetry: (err) => w.log.info(`Could not look (${describeFailure(err)}): looking again`),
     atDeadline: () => new UserError(w.tooLate(reason)),

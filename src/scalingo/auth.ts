@@ -32,12 +32,23 @@ export class Auth {
     this.pending ??= (async () => {
       try {
         const res = await this.http.send({
-          method: 'POST', service: 'auth', path: EXCHANGE, body: {},
-          headers: { authorization: this.basic }, idempotent: true, expect: [200, 201],
+          method: 'POST',
+          service: 'auth',
+          path: EXCHANGE,
+          body: {},
+          headers: { authorization: this.basic },
+          idempotent: true,
+          expect: [200, 201],
         });
         const token = (res.data as { token?: unknown } | undefined)?.token;
         if (typeof token !== 'string' || token === '') {
-          throw new UnexpectedResponseError(res.status, 'POST', EXCHANGE, 'a body without a token', res.text.slice(0, 40).replace(/"token"\s*:\s*"[^"]*"/, '"token":"***"'));
+          throw new UnexpectedResponseError(
+            res.status,
+            'POST',
+            EXCHANGE,
+            'a body without a token',
+            res.text.slice(0, 40).replace(/"token"\s*:\s*"[^"]*"/, '"token":"***"'),
+          );
         }
         this.onSecret(token);
         const now = this.now();

@@ -28,7 +28,10 @@ export class ScalingoClient {
   /** A client of one app among several: its bearer is the step's. */
   private readonly derived: boolean;
 
-  constructor(private readonly opts: ClientOptions, shared?: { auth: Auth }) {
+  constructor(
+    private readonly opts: ClientOptions,
+    shared?: { auth: Auth },
+  ) {
     this.http = new Http(opts);
     this.derived = shared !== undefined;
     this.auth = shared?.auth ?? new Auth(this.http, opts.apiToken, opts.onSecret, opts.debug, opts.now);
@@ -91,20 +94,40 @@ export class ScalingoClient {
 
   async createLink(app: string, params: CreateLinkParams): Promise<ScmRepoLink> {
     const path = this.appPath(app, '/scm_repo_link');
-    const res = await this.call({ method: 'POST', service: 'api', path, body: { scm_repo_link: params }, idempotent: false, expect: [201, 200] });
+    const res = await this.call({
+      method: 'POST',
+      service: 'api',
+      path,
+      body: { scm_repo_link: params },
+      idempotent: false,
+      expect: [201, 200],
+    });
     return unwrap<ScmRepoLink>(res, 'POST', path, 'scm_repo_link');
   }
 
   async updateLink(app: string, params: ScmRepoLinkSettings): Promise<ScmRepoLink> {
     const path = this.appPath(app, '/scm_repo_link');
-    const res = await this.call({ method: 'PATCH', service: 'api', path, body: { scm_repo_link: params }, idempotent: true, expect: [200] });
+    const res = await this.call({
+      method: 'PATCH',
+      service: 'api',
+      path,
+      body: { scm_repo_link: params },
+      idempotent: true,
+      expect: [200],
+    });
     return unwrap<ScmRepoLink>(res, 'PATCH', path, 'scm_repo_link');
   }
 
   /** Deletes the link; one already gone (a 404 that is not about the app) counts as deleted. */
   async deleteLink(app: string): Promise<void> {
     try {
-      await this.call({ method: 'DELETE', service: 'api', path: this.appPath(app, '/scm_repo_link'), idempotent: true, expect: [204, 200] });
+      await this.call({
+        method: 'DELETE',
+        service: 'api',
+        path: this.appPath(app, '/scm_repo_link'),
+        idempotent: true,
+        expect: [204, 200],
+      });
     } catch (err) {
       const missing = notFound(err);
       if (missing === undefined || missing === 'app') throw err;
@@ -116,7 +139,9 @@ export class ScalingoClient {
    * has (`total_pages`, when given); `maxPages` guards against a list that never ends (then `truncated`). A page that
    * does not move forward ends the list. `onPage` hears each page read, with the total when the list gives it.
    */
-  async listLinks(o: { perPage?: number; maxPages?: number; onPage?: (pages: number, totalPages: number | undefined) => void } = {}): Promise<{ links: ScmRepoLink[]; pages: number; truncated: boolean }> {
+  async listLinks(
+    o: { perPage?: number; maxPages?: number; onPage?: (pages: number, totalPages: number | undefined) => void } = {},
+  ): Promise<{ links: ScmRepoLink[]; pages: number; truncated: boolean }> {
     const perPage = o.perPage ?? LINKS_PER_PAGE;
     const maxPages = o.maxPages ?? MAX_LINK_PAGES;
     const links: ScmRepoLink[] = [];
@@ -127,16 +152,24 @@ export class ScalingoClient {
       const res = await this.call({ method: 'GET', service: 'api', path, idempotent: true, expect: [200] });
       const items = unwrapArray<ScmRepoLink>(res, 'GET', path, 'scm_repo_links');
       links.push(...items.filter((l) => l && typeof l === 'object'));
-      const pagination = (res.data as { meta?: { pagination?: { next_page?: unknown; total_pages?: unknown } } }).meta?.pagination;
+      const pagination = (res.data as { meta?: { pagination?: { next_page?: unknown; total_pages?: unknown } } }).meta
+        ?.pagination;
       if (totalPages === undefined && typeof pagination?.total_pages === 'number') totalPages = pagination.total_pages;
       o.onPage?.(pages, totalPages);
       // More pages than allowed, by the list's own word: cut at once rather than read pages that would be cut anyway.
       if (totalPages !== undefined && totalPages > maxPages) return { links, pages, truncated: true };
       const next = pagination?.next_page;
-      const last = typeof next !== 'number' || !Number.isInteger(next) || next <= page || items.length === 0 || (totalPages !== undefined && pages >= totalPages);
+      const last =
+        typeof next !== 'number' ||
+        !Number.isInteger(next) ||
+        next <= page ||
+        items.length === 0 ||
+        (totalPages !== undefined && pages >= totalPages);
       if (last) return { links, pages, truncated: false };
       if (pages >= maxPages) {
-        this.opts.debug(`GET /v1/scm_repo_links: stopped after ${pages} page(s), the guard against a list that never ends (total_pages ${totalPages ?? '?'})`);
+        this.opts.debug(
+          `GET /v1/scm_repo_links: stopped after ${pages} page(s), the guard against a list that never ends (total_pages ${totalPages ?? '?'})`,
+        );
         return { links, pages, truncated: true };
       }
       page = next;
@@ -164,14 +197,28 @@ export class ScalingoClient {
 
   async manualDeploy(app: string, branch: string): Promise<Deployment> {
     const path = this.appPath(app, '/scm_repo_link/manual_deploy');
-    const res = await this.call({ method: 'POST', service: 'api', path, body: { branch }, idempotent: false, expect: [200, 201] });
+    const res = await this.call({
+      method: 'POST',
+      service: 'api',
+      path,
+      body: { branch },
+      idempotent: false,
+      expect: [200, 201],
+    });
     return checkDeployment(res, 'POST', path, unwrap<Deployment>(res, 'POST', path, 'deployment'));
   }
 
   /** Creates the review app of a pull request. The answer's body is not documented: it may be empty. */
   async manualReviewApp(app: string, pullRequest: number): Promise<ReviewApp | undefined> {
     const path = this.appPath(app, '/scm_repo_link/manual_review_app');
-    const res = await this.call({ method: 'POST', service: 'api', path, body: { pull_request_id: pullRequest }, idempotent: false, expect: [200, 201] });
+    const res = await this.call({
+      method: 'POST',
+      service: 'api',
+      path,
+      body: { pull_request_id: pullRequest },
+      idempotent: false,
+      expect: [200, 201],
+    });
     const ra = (res.data as { review_app?: unknown } | undefined)?.review_app;
     return ra && typeof ra === 'object' ? (ra as ReviewApp) : undefined;
   }
@@ -185,7 +232,14 @@ export class ScalingoClient {
   /** `priority: 'later'` for a read that can wait for others (a safety read while the stream is live). */
   async getDeployment(app: string, id: string, priority?: Priority): Promise<Deployment> {
     const path = this.appPath(app, `/deployments/${encodeURIComponent(id)}`);
-    const res = await this.call({ method: 'GET', service: 'api', path, idempotent: true, expect: [200], ...(priority ? { priority } : {}) });
+    const res = await this.call({
+      method: 'GET',
+      service: 'api',
+      path,
+      idempotent: true,
+      expect: [200],
+      ...(priority ? { priority } : {}),
+    });
     return checkDeployment(res, 'GET', path, unwrap<Deployment>(res, 'GET', path, 'deployment'));
   }
 
@@ -210,7 +264,15 @@ export class ScalingoClient {
       }
     }
     try {
-      const res = await this.call({ method: 'GET', service: 'api', path, idempotent: true, expect: [200], text: true, ...(priority ? { priority } : {}) });
+      const res = await this.call({
+        method: 'GET',
+        service: 'api',
+        path,
+        idempotent: true,
+        expect: [200],
+        text: true,
+        ...(priority ? { priority } : {}),
+      });
       return res.text;
     } catch (err) {
       if (notFound(err) !== undefined) return undefined;
@@ -230,14 +292,26 @@ function unwrap<T>(res: HttpResponse, method: string, path: string, key: string)
 function unwrapArray<T>(res: HttpResponse, method: string, path: string, key: string): T[] {
   const value = (res.data as Record<string, unknown> | undefined)?.[key];
   if (!Array.isArray(value)) {
-    throw new UnexpectedResponseError(res.status, method, path, `a body without a "${key}" list`, res.text.slice(0, 120));
+    throw new UnexpectedResponseError(
+      res.status,
+      method,
+      path,
+      `a body without a "${key}" list`,
+      res.text.slice(0, 120),
+    );
   }
   return value as T[];
 }
 
 function checkDeployment(res: HttpResponse, method: string, path: string, d: Deployment): Deployment {
   if (typeof d.id !== 'string' || d.id === '' || typeof d.status !== 'string' || d.status === '') {
-    throw new UnexpectedResponseError(res.status, method, path, 'a deployment without id or status', res.text.slice(0, 120));
+    throw new UnexpectedResponseError(
+      res.status,
+      method,
+      path,
+      'a deployment without id or status',
+      res.text.slice(0, 120),
+    );
   }
   return d;
 }

@@ -70,12 +70,18 @@ export class Http {
     this.tuning = { ...DEFAULT_TUNING, ...opts.retry };
     this.now = opts.now ?? Date.now;
     this.sleep = opts.sleep ?? sleep;
-    this.dispatcher = opts.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connect: { timeout: Math.min(opts.requestTimeoutMs, 10_000) } });
+    this.dispatcher =
+      opts.dispatcher ??
+      new Agent({ keepAliveTimeout: 10_000, connect: { timeout: Math.min(opts.requestTimeoutMs, 10_000) } });
   }
 
   async send(spec: RequestSpec): Promise<HttpResponse> {
     const base = spec.service === 'auth' ? this.opts.authUrl : this.opts.apiUrl;
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.opts.userAgent, ...spec.headers };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': this.opts.userAgent,
+      ...spec.headers,
+    };
     let body: string | undefined;
     if (spec.body !== undefined) {
       body = JSON.stringify(spec.body);
@@ -84,8 +90,11 @@ export class Http {
     // Each attempt has `request-timeout-seconds`. A read, retries included, ends at the run's deadline (or 2 s after
     // it starts, so that a last look gets an answer); a write's timeout is cut to the time left (never below 2 s):
     // no request runs long past the deadline.
-    const deadline = spec.idempotent ? AbortSignal.timeout(Math.ceil(Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - this.now()))) : undefined;
-    const signal = deadline && this.opts.signal ? AbortSignal.any([this.opts.signal, deadline]) : deadline ?? this.opts.signal;
+    const deadline = spec.idempotent
+      ? AbortSignal.timeout(Math.ceil(Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - this.now())))
+      : undefined;
+    const signal =
+      deadline && this.opts.signal ? AbortSignal.any([this.opts.signal, deadline]) : (deadline ?? this.opts.signal);
     let failures = 0;
     let limited = 0;
     let waitedOnLimit = 0;
@@ -101,15 +110,22 @@ export class Http {
       this.count += 1;
       // A read is ended at the deadline by its signal; a write, which has none (cutting it short says nothing more
       // about whether it was processed), by this timeout.
-      const timeout = spec.idempotent ? this.opts.requestTimeoutMs : Math.min(this.opts.requestTimeoutMs, Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - started));
+      const timeout = spec.idempotent
+        ? this.opts.requestTimeoutMs
+        : Math.min(this.opts.requestTimeoutMs, Math.max(MIN_TIMEOUT_NEAR_DEADLINE_MS, this.opts.deadline - started));
       let status: number;
       let text: string;
       let resHeaders: Dispatcher.ResponseData['headers'];
       let headersIn = false;
       try {
         const res = await request(`${base}${spec.path}`, {
-          method: spec.method, headers, body, dispatcher: this.dispatcher, signal,
-          headersTimeout: timeout, bodyTimeout: timeout,
+          method: spec.method,
+          headers,
+          body,
+          dispatcher: this.dispatcher,
+          signal,
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
         });
         headersIn = true;
         status = res.statusCode;
@@ -119,11 +135,14 @@ export class Http {
         const error = this.toError(spec, err, deadline, headersIn);
         const code = error instanceof NetworkError && error.code !== DEADLINE_REACHED ? error.code : undefined;
         failures += 1;
-        if (code === undefined || (await this.wait(spec, attempt, failures, { code }, code, signal)) === false) throw error;
+        if (code === undefined || (await this.wait(spec, attempt, failures, { code }, code, signal)) === false)
+          throw error;
         continue;
       }
       const requestId = header(resHeaders['x-request-id']);
-      this.opts.debug(`${spec.method} ${spec.path} -> ${status} (${this.now() - started} ms${requestId ? `, request id ${requestId}` : ''})`);
+      this.opts.debug(
+        `${spec.method} ${spec.path} -> ${status} (${this.now() - started} ms${requestId ? `, request id ${requestId}` : ''})`,
+      );
       const contentType = header(resHeaders['content-type']) ?? '';
       if (spec.expect.includes(status)) {
         if (spec.text || text.trim() === '') return { status, data: undefined, text };
@@ -132,7 +151,11 @@ export class Http {
         } catch (err) {
           // A garbled answer to a read is tried again like a lost one; to a write, it goes to the never-twice check.
           failures += 1;
-          if (!spec.idempotent || (await this.wait(spec, attempt, failures, { code: GARBLED }, 'unreadable answer', signal)) === false) throw err;
+          if (
+            !spec.idempotent ||
+            (await this.wait(spec, attempt, failures, { code: GARBLED }, 'unreadable answer', signal)) === false
+          )
+            throw err;
           continue;
         }
       }
@@ -158,7 +181,15 @@ export class Http {
    * Waits before the next attempt when the policy allows one: the time waited, or false when there is none, or the
    * run was stopped. `nth`: how many failures of this kind (429, or any other) the request had so far.
    */
-  private async wait(spec: RequestSpec, attempt: number, nth: number, failure: AttemptFailure, what: string, signal: AbortSignal | undefined, waitedMs = 0): Promise<number | false> {
+  private async wait(
+    spec: RequestSpec,
+    attempt: number,
+    nth: number,
+    failure: AttemptFailure,
+    what: string,
+    signal: AbortSignal | undefined,
+    waitedMs = 0,
+  ): Promise<number | false> {
     if (this.opts.signal?.aborted) return false;
     const delay = retryDelay(failure, nth, spec.idempotent, this.now(), this.opts.deadline, this.tuning, waitedMs);
     if (delay === undefined) return false;
@@ -170,7 +201,8 @@ export class Http {
   /** `headersIn`: the status and headers had arrived, so a failure now lost the body of a received request. */
   private toError(spec: RequestSpec, err: unknown, deadline: AbortSignal | undefined, headersIn: boolean): Error {
     // Cancelled by the run (SIGINT/SIGTERM): say that, not a network failure.
-    if (this.opts.signal?.aborted) return this.opts.signal.reason instanceof Error ? this.opts.signal.reason : (err as Error);
+    if (this.opts.signal?.aborted)
+      return this.opts.signal.reason instanceof Error ? this.opts.signal.reason : (err as Error);
     if (deadline?.aborted) return new NetworkError(spec.method, spec.path, DEADLINE_REACHED, false);
     const e = err as { code?: string; name?: string } | undefined;
     const raw = e?.code ?? e?.name ?? 'unknown error';
@@ -205,7 +237,13 @@ function bodyStart(text: string): string {
 
 function parseJson(spec: RequestSpec, status: number, contentType: string, text: string): unknown {
   if (!/json/i.test(contentType) && !/^\s*[{[]/.test(text)) {
-    throw new UnexpectedResponseError(status, spec.method, spec.path, `a ${contentType || 'non-JSON'} body instead of JSON`, bodyStart(text));
+    throw new UnexpectedResponseError(
+      status,
+      spec.method,
+      spec.path,
+      `a ${contentType || 'non-JSON'} body instead of JSON`,
+      bodyStart(text),
+    );
   }
   try {
     return JSON.parse(text);
@@ -214,14 +252,28 @@ function parseJson(spec: RequestSpec, status: number, contentType: string, text:
   }
 }
 
-function apiError(spec: RequestSpec, status: number, contentType: string, text: string, requestId: string | undefined, attempts?: number): ScalingoApiError {
+function apiError(
+  spec: RequestSpec,
+  status: number,
+  contentType: string,
+  text: string,
+  requestId: string | undefined,
+  attempts?: number,
+): ScalingoApiError {
   const details: ConstructorParameters<typeof ScalingoApiError>[4] = {};
   if (requestId) details.requestId = requestId;
   if (attempts !== undefined) details.attempts = attempts;
   let message = bodyStart(text);
   if (/json/i.test(contentType) || /^\s*\{/.test(text)) {
     try {
-      const parsed = JSON.parse(text) as { error?: unknown; errors?: unknown; resource?: unknown; message?: unknown; name?: unknown; url?: unknown };
+      const parsed = JSON.parse(text) as {
+        error?: unknown;
+        errors?: unknown;
+        resource?: unknown;
+        message?: unknown;
+        name?: unknown;
+        url?: unknown;
+      };
       if (typeof parsed.resource === 'string') details.resource = parsed.resource;
       if (status === 402 && typeof parsed.name === 'string') details.name = parsed.name;
       if (status === 402 && typeof parsed.url === 'string' && /^https:\/\//.test(parsed.url)) details.url = parsed.url;
@@ -231,7 +283,9 @@ function apiError(spec: RequestSpec, status: number, contentType: string, text: 
           fieldErrors[field] = Array.isArray(msgs) ? msgs.map(String) : [String(msgs)];
         }
         details.fieldErrors = fieldErrors;
-        message = Object.entries(fieldErrors).map(([f, m]) => `${f} ${m.join(', ')}`).join('; ');
+        message = Object.entries(fieldErrors)
+          .map(([f, m]) => `${f} ${m.join(', ')}`)
+          .join('; ');
       } else if (typeof parsed.error === 'string') {
         message = parsed.resource ? `${parsed.resource} ${parsed.error}` : parsed.error;
       } else if (typeof parsed.message === 'string') {
@@ -241,6 +295,9 @@ function apiError(spec: RequestSpec, status: number, contentType: string, text: 
       // not JSON after all: keep the start of the body
     }
   }
-  if (attempts !== undefined) message = message ? `${message}, still failing after ${attempts} attempts` : `still failing after ${attempts} attempts`;
+  if (attempts !== undefined)
+    message = message
+      ? `${message}, still failing after ${attempts} attempts`
+      : `still failing after ${attempts} attempts`;
   return new ScalingoApiError(status, spec.method, spec.path, message, details);
 }

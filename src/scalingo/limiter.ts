@@ -64,7 +64,10 @@ interface Waiter {
 }
 
 class Held implements Reservation {
-  constructor(private readonly limiter: RateLimiter, public left: number) {}
+  constructor(
+    private readonly limiter: RateLimiter,
+    public left: number,
+  ) {}
   take(): boolean {
     if (this.left <= 0) return false;
     this.left -= 1;
@@ -92,7 +95,10 @@ export class RateLimiter {
   /** Requests that had to wait. */
   delayed = 0;
 
-  constructor(readonly rate: RateLimit, private readonly o: LimiterOptions) {
+  constructor(
+    readonly rate: RateLimit,
+    private readonly o: LimiterOptions,
+  ) {
     if (!(rate.limit >= 1) || !(rate.windowMs > 0)) throw new Error(`invalid rate limit ${JSON.stringify(rate)}`);
   }
 
@@ -113,7 +119,7 @@ export class RateLimiter {
     const half = this.rate.limit / 2;
     const used = this.sent.length + this.held;
     if (used < half) return 0;
-    return (2 * this.rate.windowMs / this.rate.limit) * Math.min(1, (used - half) / half);
+    return ((2 * this.rate.windowMs) / this.rate.limit) * Math.min(1, (used - half) / half);
   }
 
   /** Requests counted in the window ending now. */
@@ -144,7 +150,8 @@ export class RateLimiter {
       if (this.o.deadline !== undefined && now >= this.o.deadline) throw new BudgetDeadlineError(NOT_STARTED, 0);
       // Expiries free them, or (held slots in the way) a release does: then looked at again a moment later.
       const best = this.expiryFreeing(want, 0);
-      if (this.o.deadline !== undefined && best > this.o.deadline) throw new BudgetDeadlineError(NOT_STARTED, Math.max(0, best - now));
+      if (this.o.deadline !== undefined && best > this.o.deadline)
+        throw new BudgetDeadlineError(NOT_STARTED, Math.max(0, best - now));
       // Held slots may be given back at any time: looked at again at least every quarter of a second.
       const at = Math.min(this.expiryFreeing(want), now + 250, this.o.deadline ?? Infinity);
       await this.o.sleep(Math.max(1, at - now), signal);
@@ -155,7 +162,9 @@ export class RateLimiter {
    * Resolves when one more request may be sent, and counts it as sent. A request whose signal aborts while it
    * waits is let go at once, uncounted: it fails on its own signal without being sent.
    */
-  acquire(opts: { signal?: AbortSignal; priority?: Priority; reservation?: Reservation; what?: string } = {}): Promise<void> {
+  acquire(
+    opts: { signal?: AbortSignal; priority?: Priority; reservation?: Reservation; what?: string } = {},
+  ): Promise<void> {
     const now = this.o.now();
     if (opts.reservation instanceof Held && opts.reservation.take()) {
       this.held -= 1;
@@ -164,7 +173,14 @@ export class RateLimiter {
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { rank: RANK[opts.priority ?? 'read'], seq: this.seq++, since: now, resolve, reject, what: opts.what ?? 'a request' };
+      const waiter: Waiter = {
+        rank: RANK[opts.priority ?? 'read'],
+        seq: this.seq++,
+        since: now,
+        resolve,
+        reject,
+        what: opts.what ?? 'a request',
+      };
       if (opts.signal) waiter.signal = opts.signal;
       // In priority order, then in order of arrival.
       const at = this.waiters.findIndex((w) => w.rank > waiter.rank);
@@ -183,7 +199,7 @@ export class RateLimiter {
   private pump(): void {
     const now = this.o.now();
     this.expire(now);
-    for (let i = 0; i < this.waiters.length; ) {
+    for (let i = 0; i < this.waiters.length;) {
       const w = this.waiters[i]!;
       if (w.signal?.aborted) {
         this.waiters.splice(i, 1);
@@ -215,7 +231,12 @@ export class RateLimiter {
       this.noted = true;
       // Told once the requests asked at the same moment have all joined the queue.
       queueMicrotask(() => {
-        if (this.waiters.length > 0) this.o.onWait?.({ limit: this.rate.limit, waiting: this.waiters.length, waitMs: Math.max(1, at - this.o.now()) });
+        if (this.waiters.length > 0)
+          this.o.onWait?.({
+            limit: this.rate.limit,
+            waiting: this.waiters.length,
+            waitMs: Math.max(1, at - this.o.now()),
+          });
       });
     }
     // Held slots in the way and nothing to expire: their release wakes the waiters.

@@ -24,22 +24,46 @@ export interface RetryTuning {
 }
 
 export const DEFAULT_TUNING: RetryTuning = {
-  maxRetries: 4, baseDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000,
-  rateLimitBudgetMs: 65_000, rateLimitBaseDelayMs: 2000, rateLimitMaxDelayMs: 16_000,
+  maxRetries: 4,
+  baseDelayMs: 500,
+  maxDelayMs: 8000,
+  maxRetryAfterMs: 60_000,
+  rateLimitBudgetMs: 65_000,
+  rateLimitBaseDelayMs: 2000,
+  rateLimitMaxDelayMs: 16_000,
   random: Math.random,
 };
 
 /** A host name that does not resolve: a typo in the region or URL, not a passing failure. */
 const UNRESOLVED: ReadonlySet<string> = new Set(UNRESOLVED_CODES);
 /** Errors after which a request surely never reached the server. */
-export const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', ...UNRESOLVED, 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN']);
+export const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  ...UNRESOLVED,
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+]);
 /** Not a network code: an expected status whose body is not the JSON promised (retried like a lost answer). */
 export const GARBLED = 'garbled answer';
 /**
  * Errors after which a request may simply be tried again: not sent, or an answer lost on the way (reset, timeout,
  * connection lost in the middle of the body). A write whose answer was lost goes through the never-twice check.
  */
-const TRANSIENT = new Set([...NOT_SENT, 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'UND_ERR_CLOSED', BODY_CUT, GARBLED]);
+const TRANSIENT = new Set([
+  ...NOT_SENT,
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+  'UND_ERR_CLOSED',
+  BODY_CUT,
+  GARBLED,
+]);
 const RETRY_STATUSES_READ = [429, 500, 502, 503, 504];
 /** A write is repeated only when it surely was not processed: rate limited, or never sent. */
 const RETRY_STATUSES_WRITE = [429];
@@ -55,17 +79,30 @@ export type AttemptFailure = { status: number; retryAfter?: string } | { code: s
  * `rateLimitBudgetMs` (`waitedMs`: what this request already waited on 429s) is spent: about a minute, Scalingo's
  * window. Never past the deadline. A host name that does not resolve is never retried.
  */
-export function retryDelay(failure: AttemptFailure, attempt: number, idempotent: boolean, now: number, deadline: number, tuning: RetryTuning, waitedMs = 0): number | undefined {
-  const retryable = 'status' in failure
-    ? (idempotent ? RETRY_STATUSES_READ : RETRY_STATUSES_WRITE).includes(failure.status)
-    : (idempotent ? TRANSIENT : NOT_SENT).has(failure.code) && !UNRESOLVED.has(failure.code);
+export function retryDelay(
+  failure: AttemptFailure,
+  attempt: number,
+  idempotent: boolean,
+  now: number,
+  deadline: number,
+  tuning: RetryTuning,
+  waitedMs = 0,
+): number | undefined {
+  const retryable =
+    'status' in failure
+      ? (idempotent ? RETRY_STATUSES_READ : RETRY_STATUSES_WRITE).includes(failure.status)
+      : (idempotent ? TRANSIENT : NOT_SENT).has(failure.code) && !UNRESOLVED.has(failure.code);
   if (!retryable) return undefined;
-  const given = 'status' in failure && failure.retryAfter !== undefined ? retryAfterMs(failure.retryAfter, now, tuning) : undefined;
+  const given =
+    'status' in failure && failure.retryAfter !== undefined ? retryAfterMs(failure.retryAfter, now, tuning) : undefined;
   let delay: number;
   if ('status' in failure && failure.status === 429 && given === undefined) {
     if (waitedMs >= tuning.rateLimitBudgetMs) return undefined;
     const ceiling = Math.min(tuning.rateLimitMaxDelayMs, tuning.rateLimitBaseDelayMs * 2 ** (attempt - 1));
-    delay = Math.min(ceiling / 2 + tuning.random() * (ceiling / 2), Math.max(tuning.rateLimitBaseDelayMs / 2, tuning.rateLimitBudgetMs - waitedMs));
+    delay = Math.min(
+      ceiling / 2 + tuning.random() * (ceiling / 2),
+      Math.max(tuning.rateLimitBaseDelayMs / 2, tuning.rateLimitBudgetMs - waitedMs),
+    );
   } else {
     if (attempt > tuning.maxRetries) return undefined;
     delay = given ?? jittered(attempt, tuning);

@@ -58,10 +58,14 @@ export function parseFrame(text: string): StreamFrame | undefined {
     }
     case 'log':
       if (typeof data.content !== 'string') return { type: 'other', name: 'log' };
-      return id === undefined ? { type: 'log', content: data.content } : { type: 'log', deploymentId: id, content: data.content };
+      return id === undefined
+        ? { type: 'log', content: data.content }
+        : { type: 'log', deploymentId: id, content: data.content };
     case 'status':
       if (typeof data.status !== 'string' || data.status === '') return { type: 'other', name: 'status' };
-      return id === undefined ? { type: 'status', status: data.status } : { type: 'status', deploymentId: id, status: data.status };
+      return id === undefined
+        ? { type: 'status', status: data.status }
+        : { type: 'status', deploymentId: id, status: data.status };
     default:
       return { type: 'other', name: value.type };
   }
@@ -122,7 +126,8 @@ export class LineDeduper {
   /** A new connection: its replay starts from the first line again. */
   startConnection(): void {
     this.seen = 0;
-    this.check = this.emitted > 0 && this.lastEmitted !== undefined ? { at: this.emitted, line: this.lastEmitted } : undefined;
+    this.check =
+      this.emitted > 0 && this.lastEmitted !== undefined ? { at: this.emitted, line: this.lastEmitted } : undefined;
   }
 
   /** A `log` event's content; returns the lines to show now. */

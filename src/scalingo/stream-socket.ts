@@ -48,10 +48,12 @@ export class SocketPool {
 
   /** Destroys every socket left after `graceMs`, and the agent. */
   destroyLater(graceMs: number): void {
-    unref(this.clock.setTimeout(() => {
-      for (const open of this.all) open.destroy();
-      void this.agent.destroy().catch(() => undefined);
-    }, graceMs));
+    unref(
+      this.clock.setTimeout(() => {
+        for (const open of this.all) open.destroy();
+        void this.agent.destroy().catch(() => undefined);
+      }, graceMs),
+    );
   }
 }
 
@@ -118,9 +120,11 @@ export function openConnection(o: ConnectionOptions): Connection {
       // Already closing.
     }
     if (mine.size > 0) {
-      unref(clock.setTimeout(() => {
-        for (const open of mine) open.destroy();
-      }, o.closeGraceMs));
+      unref(
+        clock.setTimeout(() => {
+          for (const open of mine) open.destroy();
+        }, o.closeGraceMs),
+      );
     }
     o.onEnded(why, framed, clock.now() - startedAt);
   }

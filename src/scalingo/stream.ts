@@ -13,11 +13,36 @@
  */
 import { LineDeduper, isFinishedStatus, type StreamFrame } from './stream-frames.js';
 import { SocketPool, openConnection } from './stream-socket.js';
-import { DEFAULT_STREAM_TIMINGS, REAL_CLOCK, type FollowStreamOptions, type StreamHandle, type StreamOutcome, type StreamState, type StreamTimings } from './stream-types.js';
+import {
+  DEFAULT_STREAM_TIMINGS,
+  REAL_CLOCK,
+  type FollowStreamOptions,
+  type StreamHandle,
+  type StreamOutcome,
+  type StreamState,
+  type StreamTimings,
+} from './stream-types.js';
 
-export { DEFAULT_STREAM_TIMINGS, REAL_CLOCK, type FollowStreamOptions, type StreamClock, type StreamHandle, type StreamOutcome, type StreamState, type StreamTimings } from './stream-types.js';
+export {
+  DEFAULT_STREAM_TIMINGS,
+  REAL_CLOCK,
+  type FollowStreamOptions,
+  type StreamClock,
+  type StreamHandle,
+  type StreamOutcome,
+  type StreamState,
+  type StreamTimings,
+} from './stream-types.js';
 
-export { LineDeduper, STREAM_ORIGIN, isFinishedStatus, missingLines, outputLines, parseFrame, type StreamFrame } from './stream-frames.js';
+export {
+  LineDeduper,
+  STREAM_ORIGIN,
+  isFinishedStatus,
+  missingLines,
+  outputLines,
+  parseFrame,
+  type StreamFrame,
+} from './stream-frames.js';
 
 // ---------------------------------------------------------------------------
 // The follower
@@ -35,7 +60,8 @@ function describeUrl(url: string): string {
 
 function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') return (error as { message: string }).message;
+  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string')
+    return (error as { message: string }).message;
   return String(error);
 }
 
@@ -69,7 +95,8 @@ export function followStream(options: FollowStreamOptions): StreamHandle {
     settle = { resolve, reject };
   });
 
-  const gapPossible = (): boolean => interrupted || lines.mismatch || (stopped && !(status !== undefined && isFinishedStatus(status)));
+  const gapPossible = (): boolean =>
+    interrupted || lines.mismatch || (stopped && !(status !== undefined && isFinishedStatus(status)));
 
   const setState = (next: StreamState): void => {
     if (state === next) return;
@@ -91,7 +118,9 @@ export function followStream(options: FollowStreamOptions): StreamHandle {
     teardown();
     const outcome: StreamOutcome = { end, linesEmitted: lines.emitted, gapPossible: gapPossible(), connections };
     if (status !== undefined) outcome.status = status;
-    debug(`stopped (${end}) after ${connections} connection(s), ${lines.emitted} line(s) shown${outcome.gapPossible ? ', lines may be missing' : ''}`);
+    debug(
+      `stopped (${end}) after ${connections} connection(s), ${lines.emitted} line(s) shown${outcome.gapPossible ? ', lines may be missing' : ''}`,
+    );
     try {
       setState(end === 'gave-up' ? 'gave-up' : 'ended');
     } catch (stateError) {

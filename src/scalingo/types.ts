@@ -76,7 +76,14 @@ export interface ReviewApp {
 }
 
 export const IN_PROGRESS_STATUSES = ['queued', 'building', 'pushing', 'starting'] as const;
-export const KNOWN_TERMINAL_STATUSES = ['success', 'aborted', 'build-error', 'crashed-error', 'timeout-error', 'hook-error'] as const;
+export const KNOWN_TERMINAL_STATUSES = [
+  'success',
+  'aborted',
+  'build-error',
+  'crashed-error',
+  'timeout-error',
+  'hook-error',
+] as const;
 
 /** As the official Go client: anything that is not in progress is finished, and anything but success failed. */
 export function isFinished(status: string): boolean {

@@ -124,7 +124,12 @@ function runNode(label, args, env, timeoutMs = 60_000) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolvePromise({ spawnedAt, exitedAt });
-      else reject(new Error(`${label} failed (${signal ? `killed by ${signal}` : `exit code ${code}`}); its output ends with:\n${tail(output)}`));
+      else
+        reject(
+          new Error(
+            `${label} failed (${signal ? `killed by ${signal}` : `exit code ${code}`}); its output ends with:\n${tail(output)}`,
+          ),
+        );
     });
   });
 }
@@ -179,7 +184,10 @@ function pushInputs(fake, extra = {}) {
 function runnerEnv(dir, inputs) {
   const sha = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
   const files = { event: join(dir, 'event.json'), output: join(dir, 'output'), summary: join(dir, 'summary.md') };
-  writeFileSync(files.event, JSON.stringify({ ref: `refs/heads/${BRANCH}`, after: sha, deleted: false, repository: { full_name: REPOSITORY } }));
+  writeFileSync(
+    files.event,
+    JSON.stringify({ ref: `refs/heads/${BRANCH}`, after: sha, deleted: false, repository: { full_name: REPOSITORY } }),
+  );
   writeFileSync(files.output, '');
   writeFileSync(files.summary, '');
   /** @type {NodeJS.ProcessEnv} */
@@ -267,7 +275,12 @@ function actionStep(label, entry, nodeArgs = []) {
  * @returns {Step}
  */
 function floorStep(entry) {
-  return { label: 'the @actions/core floor', entry, nodeArgs: [], problem: (run) => (run.requests.length === 1 ? undefined : `${run.requests.length} requests instead of 1`) };
+  return {
+    label: 'the @actions/core floor',
+    entry,
+    nodeArgs: [],
+    problem: (run) => (run.requests.length === 1 ? undefined : `${run.requests.length} requests instead of 1`),
+  };
 }
 
 /**
@@ -277,7 +290,11 @@ function floorStep(entry) {
  * @returns {Step}
  */
 function withMemoryProbe(step, probe) {
-  return { ...step, label: `${step.label} with the memory probe`, nodeArgs: ['--import', pathToFileURL(probe).href, ...step.nodeArgs] };
+  return {
+    ...step,
+    label: `${step.label} with the memory probe`,
+    nodeArgs: ['--import', pathToFileURL(probe).href, ...step.nodeArgs],
+  };
 }
 
 /**
@@ -293,7 +310,13 @@ async function runStep(step, scenario) {
     const dir = runDir();
     const env = runnerEnv(dir, pushInputs(fake, scenario.inputs));
     const exit = await runNode(step.label, [...step.nodeArgs, step.entry], env);
-    const run = { dir, ...exit, requests: [...fake.requests], deployments: fake.deploymentsCreated(), outputs: readOutputs(join(dir, 'output')) };
+    const run = {
+      dir,
+      ...exit,
+      requests: [...fake.requests],
+      deployments: fake.deploymentsCreated(),
+      outputs: readOutputs(join(dir, 'output')),
+    };
     const problem = step.problem(run);
     if (problem) throw new Error(`${step.label} exited 0 but did not do its job: ${problem}`);
     return run;
@@ -330,14 +353,23 @@ async function buildFloor() {
   const dir = join(WORK, 'floor');
   mkdirSync(join(dir, 'src'), { recursive: true });
   writeFileSync(join(dir, 'src/entry.mjs'), FLOOR_SOURCE);
-  await runNode('ncc build of the @actions/core floor', [NCC, 'build', join(dir, 'src/entry.mjs'), '-o', join(dir, 'out'), '--minify', '--target', 'es2022', '--quiet'], process.env);
+  await runNode(
+    'ncc build of the @actions/core floor',
+    [NCC, 'build', join(dir, 'src/entry.mjs'), '-o', join(dir, 'out'), '--minify', '--target', 'es2022', '--quiet'],
+    process.env,
+  );
   return join(dir, 'out/index.mjs');
 }
 
 /** Compiles the sources with tsc, next to the repository's node_modules, and returns the entry. */
 async function buildUnbundled() {
   const outDir = join(WORK, 'unbundled');
-  await runNode('tsc compilation of the sources', [TSC, '-p', '.', '--noEmit', 'false', '--outDir', outDir, '--rootDir', '.'], process.env, 180_000);
+  await runNode(
+    'tsc compilation of the sources',
+    [TSC, '-p', '.', '--noEmit', 'false', '--outDir', outDir, '--rootDir', '.'],
+    process.env,
+    180_000,
+  );
   // node_modules/ stops the lookup of the package scope: say that the compiled files are ES modules.
   writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');
   return join(outDir, 'src/index.js');
@@ -346,11 +378,14 @@ async function buildUnbundled() {
 /** Writes a module that, loaded with --import, leaves the process's peak RSS (bytes) in $RUNNER_TEMP/max-rss. */
 function writeMemoryProbe() {
   const probe = join(WORK, 'max-rss.mjs');
-  writeFileSync(probe, `import { writeFileSync } from 'node:fs';
+  writeFileSync(
+    probe,
+    `import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 process.on('exit', () => writeFileSync(join(process.env.RUNNER_TEMP, 'max-rss'), String(process.resourceUsage().maxRSS * 1024)));
-`);
+`,
+  );
   return probe;
 }
 
@@ -393,10 +428,17 @@ function distFiles() {
 function measureDist(notes) {
   const files = distFiles();
   const total = files.reduce((sum, file) => sum + file.bytes, 0);
-  notes.push(`dist/: ${files.map((file) => `${file.name} ${(file.bytes / 1024).toFixed(1)} KiB`).join(', ')}. MB = 10^6 bytes.`);
+  notes.push(
+    `dist/: ${files.map((file) => `${file.name} ${(file.bytes / 1024).toFixed(1)} KiB`).join(', ')}. MB = 10^6 bytes.`,
+  );
   return figure({
-    key: 'dist-size', figure: `dist/ total size (${files.length} files)`, value: total / MB, unit: 'MB',
-    measured: megabytes(total), limit: 1.2, target: '<= 1.2 MB',
+    key: 'dist-size',
+    figure: `dist/ total size (${files.length} files)`,
+    value: total / MB,
+    unit: 'MB',
+    measured: megabytes(total),
+    limit: 1.2,
+    target: '<= 1.2 MB',
   });
 }
 
@@ -423,23 +465,37 @@ async function startupMedians(steps) {
  * @param {string[]} notes
  */
 async function measureStartup(steps, notes) {
-  const [bundle = NaN, floor = NaN, unbundled = NaN] = await startupMedians([steps.bundle, steps.floor, steps.unbundled]);
+  const [bundle = NaN, floor = NaN, unbundled = NaN] = await startupMedians([
+    steps.bundle,
+    steps.floor,
+    steps.unbundled,
+  ]);
   notes.push(
-    `Start-up: from spawn to the fake receiving the first request (the token exchange), median of ${STARTUP_RUNS} runs; `
-      + 'bundle, floor and unbundled runs take turns, after one warm-up round.',
-    'Floor: ncc -m bundle of an entry that imports @actions/core, calls core.getInput(\'app\') and sends the same token '
-      + 'exchange with undici. @actions/core already bundles undici (via @actions/http-client), so this floor loads nothing '
-      + 'more than @actions/core itself; global fetch would add Node\'s own undici to the floor and flatter the ratio.',
+    `Start-up: from spawn to the fake receiving the first request (the token exchange), median of ${STARTUP_RUNS} runs; ` +
+      'bundle, floor and unbundled runs take turns, after one warm-up round.',
+    "Floor: ncc -m bundle of an entry that imports @actions/core, calls core.getInput('app') and sends the same token " +
+      'exchange with undici. @actions/core already bundles undici (via @actions/http-client), so this floor loads nothing ' +
+      "more than @actions/core itself; global fetch would add Node's own undici to the floor and flatter the ratio.",
     'Unbundled: the sources compiled by tsc, loaded with their node_modules (no bundle).',
   );
   return [
     figure({
-      key: 'startup-ratio', figure: `start-up / @actions/core floor (median of ${STARTUP_RUNS})`, value: bundle / floor, unit: 'ratio',
-      measured: `${(bundle / floor).toFixed(2)} (${bundle} ms / ${floor} ms)`, limit: 1.15, target: '<= 1.15',
+      key: 'startup-ratio',
+      figure: `start-up / @actions/core floor (median of ${STARTUP_RUNS})`,
+      value: bundle / floor,
+      unit: 'ratio',
+      measured: `${(bundle / floor).toFixed(2)} (${bundle} ms / ${floor} ms)`,
+      limit: 1.15,
+      target: '<= 1.15',
     }),
     figure({
-      key: 'startup-unbundled', figure: `start-up unbundled (median of ${STARTUP_RUNS})`, value: unbundled, unit: 'ms',
-      measured: `${unbundled} ms = ${(unbundled / bundle).toFixed(2)} x bundle`, limit: null, target: 'info',
+      key: 'startup-unbundled',
+      figure: `start-up unbundled (median of ${STARTUP_RUNS})`,
+      value: unbundled,
+      unit: 'ms',
+      measured: `${unbundled} ms = ${(unbundled / bundle).toFixed(2)} x bundle`,
+      limit: null,
+      target: 'info',
     }),
   ];
 }
@@ -468,8 +524,16 @@ function requestName(request) {
     [`POST /v1/apps/${APP}/scm_repo_link/manual_deploy`]: 'trigger',
   };
   const [pathname = '', query = ''] = path.split('?');
-  if (method === 'GET' && pathname === `/v1/apps/${APP}/deployments` && new URLSearchParams(query).get('per_page') === '1') return 'newest deployment';
-  return names[`${method} ${path}`] ?? (isStatusRead(request) ? 'status read' : `${method} ${path.replace(/[0-9a-f-]{36}/, ':id')}`);
+  if (
+    method === 'GET' &&
+    pathname === `/v1/apps/${APP}/deployments` &&
+    new URLSearchParams(query).get('per_page') === '1'
+  )
+    return 'newest deployment';
+  return (
+    names[`${method} ${path}`] ??
+    (isStatusRead(request) ? 'status read' : `${method} ${path.replace(/[0-9a-f-]{36}/, ':id')}`)
+  );
 }
 
 /** How long the fake holds each request of the round-trip run: far longer than requests sent together take to arrive. */
@@ -501,7 +565,8 @@ function roundTripsBeforeTrigger(requests, endedAt) {
   }
   /** @type {RecordedRequest[][]} */
   const rounds = [];
-  for (const [index, request] of before.entries()) (rounds[/** @type {number} */ (roundOf[index])] ??= []).push(request);
+  for (const [index, request] of before.entries())
+    (rounds[/** @type {number} */ (roundOf[index])] ??= []).push(request);
   return rounds;
 }
 
@@ -513,10 +578,19 @@ async function roundTripRun(step) {
   /** @type {Map<RecordedRequest, number>} */
   const endedAt = new Map();
   const hold = { kind: /** @type {const} */ ('delay'), ms: ROUND_TRIP_HOLD_MS, times: Infinity };
-  const run = await runStep({ ...step, label: `${step.label} with every answer held ${ROUND_TRIP_HOLD_MS} ms` }, {
-    ...QUICK_PUSH,
-    fake: { faults: [{ ...hold, service: 'auth' }, { ...hold, service: 'api' }], onRequest: (record) => endedAt.set(record, Date.now()) },
-  });
+  const run = await runStep(
+    { ...step, label: `${step.label} with every answer held ${ROUND_TRIP_HOLD_MS} ms` },
+    {
+      ...QUICK_PUSH,
+      fake: {
+        faults: [
+          { ...hold, service: 'auth' },
+          { ...hold, service: 'api' },
+        ],
+        onRequest: (record) => endedAt.set(record, Date.now()),
+      },
+    },
+  );
   return roundTripsBeforeTrigger(run.requests, endedAt);
 }
 
@@ -567,33 +641,67 @@ async function measurePush(steps, probe, notes) {
   const lag = Math.max(...runs.map((run) => pollLag(run, 50)));
   const rounds = await roundTripRun(steps.bundle);
   const heldBefore = rounds.flat().length;
-  if (heldBefore !== beforeTrigger) throw new Error(`the round-trip run sent ${heldBefore} requests before the trigger, the push runs ${beforeTrigger}`);
+  if (heldBefore !== beforeTrigger)
+    throw new Error(
+      `the round-trip run sent ${heldBefore} requests before the trigger, the push runs ${beforeTrigger}`,
+    );
   const worstRun = /** @type {StepRun} */ (runs.find((run) => run.requests.length === total));
   notes.push(
-    `Push runs (${MEMORY_RUNS} of the bundle and ${MEMORY_RUNS} of the floor, worst of them shown): push of ${BRANCH}, link in step (the fake's default link, auto-deploy: false), `
-      + `deployment final on its first status read. Peak RSS: process.resourceUsage().maxRSS, read on exit by a module loaded with --import. `
-      + `Requests: ${worstRun.requests.map((r) => `${r.method} ${r.path.replace(/[0-9a-f-]{36}/, ':id')}`).join(', ')}. `
-      + 'The newest deployment is read before the trigger so that, after an answer to the trigger that is lost, the step adopts only a deployment newer than it. '
-      + `Round trips: one more push run with every answer held ${ROUND_TRIP_HOLD_MS} ms by the fake; a request that arrived after an earlier one's answer was over `
-      + `counts as sent after it: ${rounds.map((round) => round.map((r) => `${r.method} ${r.path}`).join(' + ')).join(', then ')}.`,
+    `Push runs (${MEMORY_RUNS} of the bundle and ${MEMORY_RUNS} of the floor, worst of them shown): push of ${BRANCH}, link in step (the fake's default link, auto-deploy: false), ` +
+      `deployment final on its first status read. Peak RSS: process.resourceUsage().maxRSS, read on exit by a module loaded with --import. ` +
+      `Requests: ${worstRun.requests.map((r) => `${r.method} ${r.path.replace(/[0-9a-f-]{36}/, ':id')}`).join(', ')}. ` +
+      'The newest deployment is read before the trigger so that, after an answer to the trigger that is lost, the step adopts only a deployment newer than it. ' +
+      `Round trips: one more push run with every answer held ${ROUND_TRIP_HOLD_MS} ms by the fake; a request that arrived after an earlier one's answer was over ` +
+      `counts as sent after it: ${rounds.map((round) => round.map((r) => `${r.method} ${r.path}`).join(' + ')).join(', then ')}.`,
   );
   const roundsInWords = rounds.map((round) => round.map(requestName).join(' + ')).join(', then ');
   return {
     lag,
     figures: [
-      figure({ key: 'peak-rss', figure: 'peak memory (RSS), push deploy', value: maxRss / MB, unit: 'MB', measured: megabytes(maxRss), limit: 80, target: '<= 80 MB' }),
-      figure({ key: 'peak-rss-floor', figure: 'peak memory (RSS), @actions/core floor', value: floorRss / MB, unit: 'MB', measured: megabytes(floorRss), limit: null, target: 'info' }),
       figure({
-        key: 'push-requests', figure: 'API requests, push in step, ends at once', value: total, unit: 'requests',
-        measured: `${total} (${worstRun.requests.map(requestName).join(', ')})`, limit: 6, target: '<= 6',
+        key: 'peak-rss',
+        figure: 'peak memory (RSS), push deploy',
+        value: maxRss / MB,
+        unit: 'MB',
+        measured: megabytes(maxRss),
+        limit: 80,
+        target: '<= 80 MB',
       }),
       figure({
-        key: 'requests-before-trigger', figure: 'requests before the deploy is triggered', value: beforeTrigger, unit: 'requests',
-        measured: `${beforeTrigger} (${roundsInWords})`, limit: 4, target: '<= 4',
+        key: 'peak-rss-floor',
+        figure: 'peak memory (RSS), @actions/core floor',
+        value: floorRss / MB,
+        unit: 'MB',
+        measured: megabytes(floorRss),
+        limit: null,
+        target: 'info',
       }),
       figure({
-        key: 'round-trips-before-trigger', figure: 'round trips before the deploy is triggered', value: rounds.length, unit: 'round trips',
-        measured: String(rounds.length), limit: 2, target: '<= 2',
+        key: 'push-requests',
+        figure: 'API requests, push in step, ends at once',
+        value: total,
+        unit: 'requests',
+        measured: `${total} (${worstRun.requests.map(requestName).join(', ')})`,
+        limit: 6,
+        target: '<= 6',
+      }),
+      figure({
+        key: 'requests-before-trigger',
+        figure: 'requests before the deploy is triggered',
+        value: beforeTrigger,
+        unit: 'requests',
+        measured: `${beforeTrigger} (${roundsInWords})`,
+        limit: 4,
+        target: '<= 4',
+      }),
+      figure({
+        key: 'round-trips-before-trigger',
+        figure: 'round trips before the deploy is triggered',
+        value: rounds.length,
+        unit: 'round trips',
+        measured: String(rounds.length),
+        limit: 2,
+        target: '<= 2',
       }),
     ],
   };
@@ -609,14 +717,23 @@ async function measurePush(steps, probe, notes) {
 async function finalToExit(intervalMs, lag, afterPollMs) {
   const script = { durationMs: intervalMs + Math.max(0, lag) + afterPollMs, final: 'success' };
   // The polling path (logs: false, or the stream unavailable): the live stream has figures of its own.
-  const run = await runStep(actionStep('dist/index.js following a deployment', ACTION), { script, inputs: { logs: 'false' } });
+  const run = await runStep(actionStep('dist/index.js following a deployment', ACTION), {
+    script,
+    inputs: { logs: 'false' },
+  });
   const { finalAt } = /** @type {DeploymentTimeline} */ (run.deployments[0]);
   if (finalAt === null) throw new Error('the deployment never ended');
   const reads = run.requests.filter(isStatusRead);
   const before = reads.filter((read) => read.at < finalAt).at(-1);
   const seen = reads.find((read) => read.at >= finalAt);
-  if (!before || !seen) throw new Error(`the deployment's end could not be placed after a poll (lag ${lag} ms): run the bench again`);
-  return { latency: run.exitedAt - finalAt, afterPoll: finalAt - before.at, seenAfter: seen.at - finalAt, exitAfterSeen: run.exitedAt - seen.at };
+  if (!before || !seen)
+    throw new Error(`the deployment's end could not be placed after a poll (lag ${lag} ms): run the bench again`);
+  return {
+    latency: run.exitedAt - finalAt,
+    afterPoll: finalAt - before.at,
+    seenAfter: seen.at - finalAt,
+    exitAfterSeen: run.exitedAt - seen.at,
+  };
 }
 
 /**
@@ -633,11 +750,20 @@ async function measureExitLatency(lag, notes) {
   const figures = [];
   for (const { key, name, afterPollMs } of cases) {
     const t = await finalToExit(intervalMs, lag, afterPollMs);
-    notes.push(`Final status -> exit, ${name}: the deployment ended ${t.afterPoll} ms after a poll; the next poll saw it ${seconds(t.seenAfter)} later, and the parent saw the step exit ${t.exitAfterSeen} ms after that poll.`);
-    figures.push(figure({
-      key, figure: `final status -> step exit, ${name} (poll ${intervalMs / 1000} s, logs: false)`, value: t.latency / 1000, unit: 's',
-      measured: seconds(t.latency), limit: limit / 1000, target: `<= ${seconds(limit)} (poll + 0.3 s)`,
-    }));
+    notes.push(
+      `Final status -> exit, ${name}: the deployment ended ${t.afterPoll} ms after a poll; the next poll saw it ${seconds(t.seenAfter)} later, and the parent saw the step exit ${t.exitAfterSeen} ms after that poll.`,
+    );
+    figures.push(
+      figure({
+        key,
+        figure: `final status -> step exit, ${name} (poll ${intervalMs / 1000} s, logs: false)`,
+        value: t.latency / 1000,
+        unit: 's',
+        measured: seconds(t.latency),
+        limit: limit / 1000,
+        target: `<= ${seconds(limit)} (poll + 0.3 s)`,
+      }),
+    );
   }
   return figures;
 }
@@ -664,13 +790,20 @@ async function measureLongFollow(runIt, notes) {
   } finally {
     await fake.close();
   }
-  notes.push(`5-minute deployment, logs: false, time-scaled x${TIME_SCALE}: the core in-process (the unbundled compilation), a ${durationMs} ms deployment polled every ${intervalSeconds} s, `
-    + `the step's request budget (60 per 61 s) scaled to 60 per ${61_000 / TIME_SCALE} ms; GET /v1/apps/${APP}/deployments/:id counted. `
-    + `${total} requests in all, at most ${busiest} in any scaled 61 s: the budget held none. `
-    + 'Polls are spaced from the start of one to the start of the next, so late timers can only lower the scaled count.');
+  notes.push(
+    `5-minute deployment, logs: false, time-scaled x${TIME_SCALE}: the core in-process (the unbundled compilation), a ${durationMs} ms deployment polled every ${intervalSeconds} s, ` +
+      `the step's request budget (60 per 61 s) scaled to 60 per ${61_000 / TIME_SCALE} ms; GET /v1/apps/${APP}/deployments/:id counted. ` +
+      `${total} requests in all, at most ${busiest} in any scaled 61 s: the budget held none. ` +
+      'Polls are spaced from the start of one to the start of the next, so late timers can only lower the scaled count.',
+  );
   return figure({
-    key: 'long-follow-polls', figure: `status requests, 5-min deployment, logs: false (time-scaled x${TIME_SCALE})`, value: polls, unit: 'requests',
-    measured: String(polls), limit: 60, target: '<= 60',
+    key: 'long-follow-polls',
+    figure: `status requests, 5-min deployment, logs: false (time-scaled x${TIME_SCALE})`,
+    value: polls,
+    unit: 'requests',
+    measured: String(polls),
+    limit: 60,
+    target: '<= 60',
   });
 }
 
@@ -705,16 +838,30 @@ async function runTimedStep(scenario) {
       child.on('close', (code) => {
         clearTimeout(timer);
         if (code === 0) resolvePromise(exited);
-        else reject(new Error(`dist/index.js with a live stream failed (exit code ${code}); its output ends with:\n${tail(chunks.map((c) => c.text).join(''))}`));
+        else
+          reject(
+            new Error(
+              `dist/index.js with a live stream failed (exit code ${code}); its output ends with:\n${tail(chunks.map((c) => c.text).join(''))}`,
+            ),
+          );
       });
     });
     const deployment = /** @type {DeploymentTimeline} */ (fake.deploymentsCreated()[0]);
     const stream = fake.stream;
-    if (!stream || deployment.finalAt === null) throw new Error('the live run did not follow a deployment to its end on the stream');
+    if (!stream || deployment.finalAt === null)
+      throw new Error('the live run did not follow a deployment to its end on the stream');
     const lines = stream.outputOf(deployment.app, deployment.id).replace(/\n$/, '').split('\n');
     const reads = fake.requests.filter(isStatusRead);
     const lastRead = reads.at(-1)?.at ?? NaN;
-    return { exitedAt, chunks, lines, finalAt: deployment.finalAt, endSentAt: fake.streamEndAt(deployment.id) ?? NaN, lastRead, reads: reads.length };
+    return {
+      exitedAt,
+      chunks,
+      lines,
+      finalAt: deployment.finalAt,
+      endSentAt: fake.streamEndAt(deployment.id) ?? NaN,
+      lastRead,
+      reads: reads.length,
+    };
   } finally {
     await fake.close();
   }
@@ -735,28 +882,46 @@ async function measureLiveEnd(notes) {
   let beforeEnd = Infinity;
   for (const run of runs) {
     const wanted = new Set(run.lines);
-    const shown = run.chunks.map((c) => c.text).join('').split('\n').filter((line) => wanted.has(line));
+    const shown = run.chunks
+      .map((c) => c.text)
+      .join('')
+      .split('\n')
+      .filter((line) => wanted.has(line));
     if (JSON.stringify(shown) !== JSON.stringify(run.lines)) allOnceInOrder = false;
     // Lines whose chunk arrived before the deployment ended (the last one comes with its end).
-    const early = run.lines.filter((line) => (run.chunks.find((c) => c.text.split('\n').includes(line))?.at ?? Infinity) < run.finalAt).length;
+    const early = run.lines.filter(
+      (line) => (run.chunks.find((c) => c.text.split('\n').includes(line))?.at ?? Infinity) < run.finalAt,
+    ).length;
     beforeEnd = Math.min(beforeEnd, early);
   }
   const total = runs[0]?.lines.length ?? 0;
-  notes.push(`Live output: ${runs.length} push deploys of dist/index.js with action.yml's defaults (poll-interval-seconds ${ACTION_DEFAULTS['poll-interval-seconds']}, logs ${ACTION_DEFAULTS.logs}), `
-    + `a 4 s deployment on the fake's stream (one log event per line, pings every ${STREAM_PING_MS / 1000} s); end = when the fake ended the deployment, exit = when the parent saw the step exit (worst run); `
-    + `lines: the build output of the fake's /output, looked for in stdout, each chunk timed as it arrived. `
-    + `End -> exit of each run: ${latencies.map((ms) => `${ms} ms`).join(', ')}; in the slowest, the stream sent the end ${slowest.endSentAt - slowest.finalAt} ms after it, `
-    + (slowest.reads === 0
-      ? `and the step, taking the stream's final status with no status read, exited ${slowest.exitedAt - slowest.endSentAt} ms after it.`
-      : `the confirming status read arrived ${slowest.lastRead - slowest.endSentAt} ms later, and the step exited ${slowest.exitedAt - slowest.lastRead} ms after that read (${slowest.reads} status read(s) in all).`));
+  notes.push(
+    `Live output: ${runs.length} push deploys of dist/index.js with action.yml's defaults (poll-interval-seconds ${ACTION_DEFAULTS['poll-interval-seconds']}, logs ${ACTION_DEFAULTS.logs}), ` +
+      `a 4 s deployment on the fake's stream (one log event per line, pings every ${STREAM_PING_MS / 1000} s); end = when the fake ended the deployment, exit = when the parent saw the step exit (worst run); ` +
+      `lines: the build output of the fake's /output, looked for in stdout, each chunk timed as it arrived. ` +
+      `End -> exit of each run: ${latencies.map((ms) => `${ms} ms`).join(', ')}; in the slowest, the stream sent the end ${slowest.endSentAt - slowest.finalAt} ms after it, ` +
+      (slowest.reads === 0
+        ? `and the step, taking the stream's final status with no status read, exited ${slowest.exitedAt - slowest.endSentAt} ms after it.`
+        : `the confirming status read arrived ${slowest.lastRead - slowest.endSentAt} ms later, and the step exited ${slowest.exitedAt - slowest.lastRead} ms after that read (${slowest.reads} status read(s) in all).`),
+  );
   return [
     figure({
-      key: 'live-end-to-exit', figure: 'deployment end -> step exit, live stream (defaults)', value: worst / 1000, unit: 's',
-      measured: seconds(worst), limit: 0.3, target: '<= 0.30 s',
+      key: 'live-end-to-exit',
+      figure: 'deployment end -> step exit, live stream (defaults)',
+      value: worst / 1000,
+      unit: 's',
+      measured: seconds(worst),
+      limit: 0.3,
+      target: '<= 0.30 s',
     }),
     figure({
-      key: 'live-lines', figure: 'build lines shown while the build runs', value: allOnceInOrder ? 0 : 1, unit: 'problems',
-      measured: `${allOnceInOrder ? 'all' : 'NOT all'} ${total}, each once, in order; ${beforeEnd} before the end`, limit: 0, target: 'all, each once, in order',
+      key: 'live-lines',
+      figure: 'build lines shown while the build runs',
+      value: allOnceInOrder ? 0 : 1,
+      unit: 'problems',
+      measured: `${allOnceInOrder ? 'all' : 'NOT all'} ${total}, each once, in order; ${beforeEnd} before the end`,
+      limit: 0,
+      target: 'all, each once, in order',
     }),
   ];
 }
@@ -779,23 +944,54 @@ async function measureLiveEnd(notes) {
 async function inProcessRunner(unbundledDir) {
   const load = (/** @type {string} */ path) => import(pathToFileURL(join(unbundledDir, path)).href);
   const [{ runStep }, { parseSettings }, { githubContext }] = await Promise.all([
-    load('src/core/step.js'), load('src/core/settings.js'), load('src/platform/github/event.js'),
+    load('src/core/step.js'),
+    load('src/core/settings.js'),
+    load('src/platform/github/event.js'),
   ]);
   /** @type {InProcessRun} */
   return async (fake, app, scale, extra = {}) => {
     /** @type {Record<string, string>} */
-    const inputs = pushInputs(fake, { app, 'poll-interval-seconds': String(Number(ACTION_DEFAULTS['poll-interval-seconds']) / scale), ...extra });
+    const inputs = pushInputs(fake, {
+      app,
+      'poll-interval-seconds': String(Number(ACTION_DEFAULTS['poll-interval-seconds']) / scale),
+      ...extra,
+    });
     const ctx = githubContext(
-      { GITHUB_EVENT_NAME: 'push', GITHUB_REF: `refs/heads/${BRANCH}`, GITHUB_SHA: '6113728f27ae82c7b1a177c8d03f9e96e0adf246', GITHUB_REPOSITORY: REPOSITORY, GITHUB_SERVER_URL: 'https://github.com' },
-      { ref: `refs/heads/${BRANCH}`, after: '6113728f27ae82c7b1a177c8d03f9e96e0adf246', deleted: false, repository: { full_name: REPOSITORY } },
+      {
+        GITHUB_EVENT_NAME: 'push',
+        GITHUB_REF: `refs/heads/${BRANCH}`,
+        GITHUB_SHA: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
+        GITHUB_REPOSITORY: REPOSITORY,
+        GITHUB_SERVER_URL: 'https://github.com',
+      },
+      {
+        ref: `refs/heads/${BRANCH}`,
+        after: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
+        deleted: false,
+        repository: { full_name: REPOSITORY },
+      },
     );
     const settings = parseSettings((/** @type {string} */ name) => inputs[name], { source: ctx.repositoryUrl });
-    const quiet = { info: () => {}, warning: () => {}, debug: () => {}, group: (/** @type {string} */ _, /** @type {() => Promise<unknown>} */ fn) => fn() };
+    const quiet = {
+      info: () => {},
+      warning: () => {},
+      debug: () => {},
+      group: (/** @type {string} */ _, /** @type {() => Promise<unknown>} */ fn) => fn(),
+    };
     const step = await runStep(settings, ctx, {
-      log: quiet, userAgent: 'scalingo-deploy/bench',
+      log: quiet,
+      userAgent: 'scalingo-deploy/bench',
       tuning: {
         rateLimit: { limit: 60, windowMs: 61_000 / scale },
-        followTimings: { safetyReadMs: SAFETY_READ_MS / scale, stream: { silenceMs: 30_000 / scale, stableMs: 30_000 / scale, firstBackoffMs: 500 / scale, maxBackoffMs: 8_000 / scale } },
+        followTimings: {
+          safetyReadMs: SAFETY_READ_MS / scale,
+          stream: {
+            silenceMs: 30_000 / scale,
+            stableMs: 30_000 / scale,
+            firstBackoffMs: 500 / scale,
+            maxBackoffMs: 8_000 / scale,
+          },
+        },
       },
     });
     const failed = step.runs.filter((/** @type {{ ok: boolean }} */ r) => !r.ok);
@@ -826,8 +1022,14 @@ async function measureLiveRequests(runIt, notes) {
   const apps = Array.from({ length: CONCURRENT_DEPLOYMENTS }, (_, i) => `app-${i + 1}`);
   const many = await startFakeScalingo({
     apps: Object.fromEntries(apps.map((name) => [name, {}])),
-    links: Object.fromEntries(apps.map((name) => [name, { source: `https://github.com/${REPOSITORY}`, branch: BRANCH, auto_deploy_enabled: false }])),
-    deployScript: { durationMs, final: 'success' }, stream: streamOptions,
+    links: Object.fromEntries(
+      apps.map((name) => [
+        name,
+        { source: `https://github.com/${REPOSITORY}`, branch: BRANCH, auto_deploy_enabled: false },
+      ]),
+    ),
+    deployScript: { durationMs, final: 'success' },
+    stream: streamOptions,
   });
   let perMinute = 0;
   let apiTotal;
@@ -835,7 +1037,10 @@ async function measureLiveRequests(runIt, notes) {
   try {
     await Promise.all(apps.map((app) => runIt(many, app, TIME_SCALE)));
     const scaledMinute = 60_000 / TIME_SCALE;
-    const times = many.requests.filter((r) => r.service === 'api').map((r) => r.at).sort((a, b) => a - b);
+    const times = many.requests
+      .filter((r) => r.service === 'api')
+      .map((r) => r.at)
+      .sort((a, b) => a - b);
     for (let i = 0, j = 0; i < times.length; i++) {
       while (/** @type {number} */ (times[i]) - /** @type {number} */ (times[j]) >= scaledMinute) j++;
       perMinute = Math.max(perMinute, i - j + 1);
@@ -845,18 +1050,30 @@ async function measureLiveRequests(runIt, notes) {
   } finally {
     await many.close();
   }
-  notes.push(`Live stream, time-scaled x${TIME_SCALE}: the core in-process (the unbundled compilation), 5-minute deployments of ${durationMs} ms, `
-    + `the safety read (${SAFETY_READ_MS / 1000} s), poll interval, stream silence and backoff, and the fake's pings all divided by ${TIME_SCALE}. `
-    + `Ten at once: ten push runs of ten apps under one API token, started together (each its own process's view: own bearer, own request budget); `
-    + `the most regional-API requests that arrived within any ${60_000 / TIME_SCALE} ms (a scaled minute): ${perMinute}, of ${apiTotal} in all over the five minutes, plus ${authTotal} token exchanges on the auth service.`);
+  notes.push(
+    `Live stream, time-scaled x${TIME_SCALE}: the core in-process (the unbundled compilation), 5-minute deployments of ${durationMs} ms, ` +
+      `the safety read (${SAFETY_READ_MS / 1000} s), poll interval, stream silence and backoff, and the fake's pings all divided by ${TIME_SCALE}. ` +
+      `Ten at once: ten push runs of ten apps under one API token, started together (each its own process's view: own bearer, own request budget); ` +
+      `the most regional-API requests that arrived within any ${60_000 / TIME_SCALE} ms (a scaled minute): ${perMinute}, of ${apiTotal} in all over the five minutes, plus ${authTotal} token exchanges on the auth service.`,
+  );
   return [
     figure({
-      key: 'live-status-reads', figure: `status reads, 5-min deployment, live stream (time-scaled x${TIME_SCALE})`, value: reads, unit: 'requests',
-      measured: String(reads), limit: 12, target: '<= 12',
+      key: 'live-status-reads',
+      figure: `status reads, 5-min deployment, live stream (time-scaled x${TIME_SCALE})`,
+      value: reads,
+      unit: 'requests',
+      measured: String(reads),
+      limit: 12,
+      target: '<= 12',
     }),
     figure({
-      key: 'live-ten-per-minute', figure: `API requests per minute, ${CONCURRENT_DEPLOYMENTS} deployments at once, one token`, value: perMinute, unit: 'requests',
-      measured: String(perMinute), limit: 60, target: '<= 60',
+      key: 'live-ten-per-minute',
+      figure: `API requests per minute, ${CONCURRENT_DEPLOYMENTS} deployments at once, one token`,
+      value: perMinute,
+      unit: 'requests',
+      measured: String(perMinute),
+      limit: 60,
+      target: '<= 60',
     }),
   ];
 }
@@ -877,7 +1094,12 @@ async function runManyStep(label, world, inputs, timeoutMs = 60_000) {
   try {
     const dir = runDir();
     const exit = await runNode(label, [ACTION], runnerEnv(dir, pushInputs(fake, inputs)), timeoutMs);
-    return { ...exit, requests: [...fake.requests], deployments: fake.deploymentsCreated(), outputs: readOutputs(join(dir, 'output')) };
+    return {
+      ...exit,
+      requests: [...fake.requests],
+      deployments: fake.deploymentsCreated(),
+      outputs: readOutputs(join(dir, 'output')),
+    };
   } finally {
     await fake.close();
   }
@@ -907,40 +1129,84 @@ function busiestWindow(requests, windowMs) {
 async function measureManyApps(notes) {
   /** @type {NonNullable<import('../support/fake-scalingo.js').FakeScalingoOptions['links']>} */
   const links = {};
-  for (let i = 0; i < 497; i++) links[`other-${i}`] = { source: `https://github.com/someone-${i % 13}/repo-${i}`, branch: BRANCH };
-  Object.assign(links, { 'svc-main': { branch: BRANCH }, 'svc-staging': { branch: 'staging' }, 'svc-docs': { branch: 'docs' } });
-  const world = { apps: Object.fromEntries(Object.keys(links).map((name) => [name, {}])), links, deployScript: ['queued', 'success'] };
+  for (let i = 0; i < 497; i++)
+    links[`other-${i}`] = { source: `https://github.com/someone-${i % 13}/repo-${i}`, branch: BRANCH };
+  Object.assign(links, {
+    'svc-main': { branch: BRANCH },
+    'svc-staging': { branch: 'staging' },
+    'svc-docs': { branch: 'docs' },
+  });
+  const world = {
+    apps: Object.fromEntries(Object.keys(links).map((name) => [name, {}])),
+    links,
+    deployScript: ['queued', 'success'],
+  };
   const quick = { 'poll-interval-seconds': '0.05', logs: 'false' };
   const named = await runManyStep('dist/index.js naming its app among 500 links', world, { ...quick, app: 'svc-main' });
   const found = await runManyStep('dist/index.js finding its app among 500 links', world, { ...quick, app: '' });
   const deployedFound = found.deployments.map((d) => d.app).join(',');
   if (deployedFound !== 'svc-main' || !/"app":"svc-main"/.test(found.outputs.apps ?? '')) {
-    throw new Error(`discovery deployed ${deployedFound || 'nothing'} instead of svc-main; outputs ${JSON.stringify(found.outputs)}`);
+    throw new Error(
+      `discovery deployed ${deployedFound || 'nothing'} instead of svc-main; outputs ${JSON.stringify(found.outputs)}`,
+    );
   }
   const pages = found.requests.filter((r) => r.path.startsWith('/v1/scm_repo_links')).length;
   const addedRequests = found.requests.length - named.requests.length;
-  const addedMs = (found.exitedAt - found.spawnedAt) - (named.exitedAt - named.spawnedAt);
-  notes.push(`Discovery: 500 links (497 of other repositories, 3 of this one on 3 branches) at 50 a page, push of ${BRANCH}; `
-    + `the same step naming its app is the reference. Added: ${addedRequests} request(s), ${pages} of them list pages `
-    + '(links name their app by id: the chosen app is read once for its name, and its deploy uses that read).');
+  const addedMs = found.exitedAt - found.spawnedAt - (named.exitedAt - named.spawnedAt);
+  notes.push(
+    `Discovery: 500 links (497 of other repositories, 3 of this one on 3 branches) at 50 a page, push of ${BRANCH}; ` +
+      `the same step naming its app is the reference. Added: ${addedRequests} request(s), ${pages} of them list pages ` +
+      '(links name their app by id: the chosen app is read once for its name, and its deploy uses that read).',
+  );
 
   const six = ['svc-1', 'svc-2', 'svc-3', 'svc-4', 'svc-5', 'svc-6'];
-  const budget = await runManyStep('dist/index.js deploying six apps under 60 requests a minute', {
-    apps: Object.fromEntries(six.map((name) => [name, {}])),
-    links: Object.fromEntries(six.map((name) => [name, { branch: BRANCH }])),
-    deployScript: { durationMs: 4000, final: 'success' },
-    rateLimitPerMinute: 60,
-  }, { app: six.join(','), 'poll-interval-seconds': '0.5', logs: 'false' }, 180_000);
+  const budget = await runManyStep(
+    'dist/index.js deploying six apps under 60 requests a minute',
+    {
+      apps: Object.fromEntries(six.map((name) => [name, {}])),
+      links: Object.fromEntries(six.map((name) => [name, { branch: BRANCH }])),
+      deployScript: { durationMs: 4000, final: 'success' },
+      rateLimitPerMinute: 60,
+    },
+    { app: six.join(','), 'poll-interval-seconds': '0.5', logs: 'false' },
+    180_000,
+  );
   const throttled = budget.requests.filter((r) => r.status === 429).length;
   const succeeded = budget.deployments.filter((d) => d.status === 'success').length;
   if (succeeded !== six.length) throw new Error(`six apps: ${succeeded} deployment(s) succeeded`);
-  notes.push(`Six apps: one step with \`app: ${six.join(',')}\`, 4-second deployments polled every 0.5 s, the fake limited to 60 requests `
-    + `a minute per credential (429 \`Retry later\` past it): ${budget.requests.length} requests in ${seconds(budget.exitedAt - budget.spawnedAt)}, `
-    + `at most ${busiestWindow(budget.requests, 60_000)} in any 60 s.`);
+  notes.push(
+    `Six apps: one step with \`app: ${six.join(',')}\`, 4-second deployments polled every 0.5 s, the fake limited to 60 requests ` +
+      `a minute per credential (429 \`Retry later\` past it): ${budget.requests.length} requests in ${seconds(budget.exitedAt - budget.spawnedAt)}, ` +
+      `at most ${busiestWindow(budget.requests, 60_000)} in any 60 s.`,
+  );
   return [
-    figure({ key: 'discovery-requests', figure: 'discovery over 500 links (10 pages): requests added', value: addedRequests, unit: 'requests', measured: `${addedRequests} (${pages} list pages)`, limit: 10, target: '<= 10' }),
-    figure({ key: 'discovery-time', figure: 'discovery over 500 links (10 pages): time added', value: addedMs, unit: 'ms', measured: seconds(addedMs), limit: 1000, target: '<= 1 s' }),
-    figure({ key: 'six-apps-429', figure: 'six apps in one step under 60 requests/minute: 429 answers', value: throttled, unit: 'responses', measured: String(throttled), limit: 0, target: '0' }),
+    figure({
+      key: 'discovery-requests',
+      figure: 'discovery over 500 links (10 pages): requests added',
+      value: addedRequests,
+      unit: 'requests',
+      measured: `${addedRequests} (${pages} list pages)`,
+      limit: 10,
+      target: '<= 10',
+    }),
+    figure({
+      key: 'discovery-time',
+      figure: 'discovery over 500 links (10 pages): time added',
+      value: addedMs,
+      unit: 'ms',
+      measured: seconds(addedMs),
+      limit: 1000,
+      target: '<= 1 s',
+    }),
+    figure({
+      key: 'six-apps-429',
+      figure: 'six apps in one step under 60 requests/minute: 429 answers',
+      value: throttled,
+      unit: 'responses',
+      measured: String(throttled),
+      limit: 0,
+      target: '0',
+    }),
   ];
 }
 
@@ -965,9 +1231,16 @@ async function manyAppsRun(runIt, count, floorMs) {
   const apps = Array.from({ length: count }, (_, i) => `app-${String(i + 1).padStart(2, '0')}`);
   const fake = await startFakeScalingo({
     apps: Object.fromEntries(apps.map((name) => [name, {}])),
-    links: Object.fromEntries(apps.map((name) => [name, { source: `https://github.com/${REPOSITORY}`, branch: BRANCH, auto_deploy_enabled: false }])),
+    links: Object.fromEntries(
+      apps.map((name) => [
+        name,
+        { source: `https://github.com/${REPOSITORY}`, branch: BRANCH, auto_deploy_enabled: false },
+      ]),
+    ),
     deployScript: { durationMs: MANY_DEPLOYMENT_MS / MANY_SCALE, final: 'success' },
-    rateLimitPerMinute: 60, rateLimitWindowMs: 60_000 / MANY_SCALE, maxRunningDeployments: 10,
+    rateLimitPerMinute: 60,
+    rateLimitWindowMs: 60_000 / MANY_SCALE,
+    maxRunningDeployments: 10,
     stream: { options: { pingIntervalMs: STREAM_PING_MS / MANY_SCALE } },
   });
   try {
@@ -975,7 +1248,10 @@ async function manyAppsRun(runIt, count, floorMs) {
     await runIt(fake, apps.join(','), MANY_SCALE);
     const wallMs = (Date.now() - started) * MANY_SCALE;
     return {
-      count, wallMs, floorMs, ratio: wallMs / floorMs,
+      count,
+      wallMs,
+      floorMs,
+      ratio: wallMs / floorMs,
       perApp: fake.requests.length / count,
       throttled: fake.requests.filter((r) => r.status === 429).length,
       busiest: busiestWindow(fake.requests, 60_000 / MANY_SCALE),
@@ -995,15 +1271,41 @@ async function measureManyAppsSpeed(runIt, notes) {
   // waves of 8 s run: the budget is the floor.
   const runs = [await manyAppsRun(runIt, 10, MANY_DEPLOYMENT_MS), await manyAppsRun(runIt, 25, 60_000)];
   for (const r of runs) {
-    notes.push(`${r.count} apps in one step, time-scaled x${MANY_SCALE} (figures given back in real time): the core in-process, deployments of ${MANY_DEPLOYMENT_MS / 1000} s, `
-      + `the fake running at most 10 deployments of the owner at once (the rest queued) and answering 429 past 60 requests a minute; `
-      + `${seconds(r.wallMs)} for a floor of ${seconds(r.floorMs)} (x${r.ratio.toFixed(2)}), ${r.perApp.toFixed(2)} requests an app (the token exchange and the list of links included), `
-      + `${r.throttled} 429 received, at most ${r.busiest} requests in any minute.`);
+    notes.push(
+      `${r.count} apps in one step, time-scaled x${MANY_SCALE} (figures given back in real time): the core in-process, deployments of ${MANY_DEPLOYMENT_MS / 1000} s, ` +
+        `the fake running at most 10 deployments of the owner at once (the rest queued) and answering 429 past 60 requests a minute; ` +
+        `${seconds(r.wallMs)} for a floor of ${seconds(r.floorMs)} (x${r.ratio.toFixed(2)}), ${r.perApp.toFixed(2)} requests an app (the token exchange and the list of links included), ` +
+        `${r.throttled} 429 received, at most ${r.busiest} requests in any minute.`,
+    );
   }
   return runs.flatMap((r) => [
-    figure({ key: `many-${r.count}-wall`, figure: `${r.count} apps, 10 running at once, 60 requests/minute: wall time / floor`, value: r.ratio, unit: 'x', measured: `${seconds(r.wallMs)} / ${seconds(r.floorMs)} = x${r.ratio.toFixed(2)}`, limit: 1.3, target: '<= x1.3' }),
-    figure({ key: `many-${r.count}-requests`, figure: `${r.count} apps: requests an app`, value: r.perApp, unit: 'requests', measured: r.perApp.toFixed(2), limit: 3.5, target: '<= 3.5' }),
-    figure({ key: `many-${r.count}-429`, figure: `${r.count} apps: 429 answers`, value: r.throttled, unit: 'responses', measured: String(r.throttled), limit: 0, target: '0' }),
+    figure({
+      key: `many-${r.count}-wall`,
+      figure: `${r.count} apps, 10 running at once, 60 requests/minute: wall time / floor`,
+      value: r.ratio,
+      unit: 'x',
+      measured: `${seconds(r.wallMs)} / ${seconds(r.floorMs)} = x${r.ratio.toFixed(2)}`,
+      limit: 1.3,
+      target: '<= x1.3',
+    }),
+    figure({
+      key: `many-${r.count}-requests`,
+      figure: `${r.count} apps: requests an app`,
+      value: r.perApp,
+      unit: 'requests',
+      measured: r.perApp.toFixed(2),
+      limit: 3.5,
+      target: '<= 3.5',
+    }),
+    figure({
+      key: `many-${r.count}-429`,
+      figure: `${r.count} apps: 429 answers`,
+      value: r.throttled,
+      unit: 'responses',
+      measured: String(r.throttled),
+      limit: 0,
+      target: '0',
+    }),
   ]);
 }
 
@@ -1030,7 +1332,8 @@ function machine() {
  */
 function renderTable(rows) {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
-  const line = (/** @type {string[]} */ row) => `| ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  const line = (/** @type {string[]} */ row) =>
+    `| ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
   const [header = [], ...body] = rows;
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...body.map(line)].join('\n');
 }
@@ -1042,7 +1345,10 @@ function renderTable(rows) {
  */
 function report(figures, notes, host) {
   const ok = (/** @type {boolean | null} */ value) => (value === null ? '-' : value ? 'yes' : 'NO');
-  const rows = [['figure', 'measured', 'target', 'ok?'], ...figures.map((f) => [f.figure, f.measured, f.target, ok(f.ok)])];
+  const rows = [
+    ['figure', 'measured', 'target', 'ok?'],
+    ...figures.map((f) => [f.figure, f.measured, f.target, ok(f.ok)]),
+  ];
   return [
     `Measured with Node ${host.node}${host.dist === 'dist' ? '' : `, build in ${host.dist}`}:`,
     '',

@@ -49,14 +49,24 @@ export function contractFakeOptions() {
  * @param {RawAnswer} raw
  * @returns {FakeAnswer}
  */
-const answerOf = (raw) => ({ request: `${raw.method} ${raw.path.split('?')[0]}`, status: raw.status, content: raw.content, body: raw.body });
+const answerOf = (raw) => ({
+  request: `${raw.method} ${raw.path.split('?')[0]}`,
+  status: raw.status,
+  content: raw.content,
+  body: raw.body,
+});
 
 /**
  * @param {StreamFrame} frame
  * @param {string} url
  * @returns {FakeAnswer}
  */
-const frameAnswer = (frame, url) => ({ request: `frame on ${new URL(url).pathname}`, status: FRAME_STATUS, content: 'json', body: frame.json });
+const frameAnswer = (frame, url) => ({
+  request: `frame on ${new URL(url).pathname}`,
+  status: FRAME_STATUS,
+  content: 'json',
+  body: frame.json,
+});
 
 /**
  * Asks a started fake for every documented answer.
@@ -87,9 +97,15 @@ async function askFake(fake) {
   const bearer = isRecord(exchange.body) && typeof exchange.body.token === 'string' ? exchange.body.token : '';
   const authorization = `Bearer ${bearer}`;
   /** @param {'auth' | 'api'} service @param {string} method @param {string} path @param {unknown} [body] */
-  const ask = (service, method, path, body) => call(service === 'auth' ? authUrl : apiUrl, method, path, { authorization, body });
+  const ask = (service, method, path, body) =>
+    call(service === 'auth' ? authUrl : apiUrl, method, path, { authorization, body });
 
-  add('error-401', answerOf(await call(authUrl, 'POST', '/v1/tokens/exchange', { authorization: basic('tk-us-not-a-token'), body: {} })));
+  add(
+    'error-401',
+    answerOf(
+      await call(authUrl, 'POST', '/v1/tokens/exchange', { authorization: basic('tk-us-not-a-token'), body: {} }),
+    ),
+  );
   add('error-401', answerOf(await call(apiUrl, 'GET', '/v1/apps/my-app', { authorization: 'Bearer not-a-bearer' })));
 
   add('users-self', answerOf(await ask('auth', 'GET', '/v1/users/self')));
@@ -101,7 +117,8 @@ async function askFake(fake) {
   const deployments = await ask('api', 'GET', '/v1/apps/my-app/deployments?page=1&per_page=10');
   add('deployments-list', answerOf(deployments));
   add('deployments-list', answerOf(await ask('api', 'GET', '/v1/apps/my-app/deployments?page=1&per_page=1')));
-  const past = isRecord(deployments.body) && Array.isArray(deployments.body.deployments) ? deployments.body.deployments : [];
+  const past =
+    isRecord(deployments.body) && Array.isArray(deployments.body.deployments) ? deployments.body.deployments : [];
   const pastId = isRecord(past[0]) ? String(past[0].id) : 'none';
   add('deployment-show', answerOf(await ask('api', 'GET', `/v1/apps/my-app/deployments/${pastId}`)));
   add('deployment-output', answerOf(await ask('api', 'GET', `/v1/apps/my-app/deployments/${pastId}/output`)));
@@ -113,7 +130,10 @@ async function askFake(fake) {
   add('review-apps-list', answerOf(await ask('api', 'GET', '/v1/apps/my-app/scm_repo_link/review_apps')));
 
   // The stream, opened as the Go client opens it, around a manual deploy followed to its end.
-  const streamUrl = isRecord(app.body) && isRecord(app.body.app) && isRecord(app.body.app.links) ? String(app.body.app.links.deployments_stream ?? '') : '';
+  const streamUrl =
+    isRecord(app.body) && isRecord(app.body.app) && isRecord(app.body.app.links)
+      ? String(app.body.app.links.deployments_stream ?? '')
+      : '';
   if (streamUrl === '') throw new Error('the fake gives my-app no links.deployments_stream');
   const stream = await openStream(streamUrl, { origin: STREAM_ORIGIN });
   try {
@@ -123,12 +143,21 @@ async function askFake(fake) {
     const deploy = await ask('api', 'POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: 'main' });
     add('manual-deploy', answerOf(deploy));
     const id = isRecord(deploy.body) && isRecord(deploy.body.deployment) ? deploy.body.deployment.id : undefined;
-    const isFinal = (/** @type {StreamFrame} */ f) => isRecord(f.json) && f.json.type === 'status' && f.json.id === id
-      && isRecord(f.json.data) && !['queued', 'building', 'pushing', 'starting'].includes(String(f.json.data.status));
+    const isFinal = (/** @type {StreamFrame} */ f) =>
+      isRecord(f.json) &&
+      f.json.type === 'status' &&
+      f.json.id === id &&
+      isRecord(f.json.data) &&
+      !['queued', 'building', 'pushing', 'starting'].includes(String(f.json.data.status));
     await stream.waitFor(isFinal, 10_000);
     await stream.waitFor((f) => isRecord(f.json) && f.json.type === 'ping', 5_000);
     const accepted = fake.stream?.auths.some((a) => a.accepted && a.token === bearer) ?? false;
-    add('stream-auth', { request: `auth frame on ${new URL(streamUrl).pathname}`, status: accepted ? FRAME_STATUS : 0, content: 'json', body: auth });
+    add('stream-auth', {
+      request: `auth frame on ${new URL(streamUrl).pathname}`,
+      status: accepted ? FRAME_STATUS : 0,
+      content: 'json',
+      body: auth,
+    });
     for (const frame of stream.frames) {
       const type = isRecord(frame.json) ? frame.json.type : undefined;
       add(`stream-${typeof type === 'string' ? type : 'unreadable'}`, frameAnswer(frame, streamUrl));
@@ -137,12 +166,30 @@ async function askFake(fake) {
     await stream.close();
   }
 
-  add('manual-review-app', answerOf(await ask('api', 'POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 7 })));
+  add(
+    'manual-review-app',
+    answerOf(await ask('api', 'POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', { pull_request_id: 7 })),
+  );
 
-  const integrationList = isRecord(integrations.body) && Array.isArray(integrations.body.scm_integrations) ? integrations.body.scm_integrations : [];
+  const integrationList =
+    isRecord(integrations.body) && Array.isArray(integrations.body.scm_integrations)
+      ? integrations.body.scm_integrations
+      : [];
   const integration = isRecord(integrationList[0]) ? String(integrationList[0].id) : '';
-  add('link-create', answerOf(await ask('api', 'POST', '/v1/apps/new-app/scm_repo_link', { scm_repo_link: { source: SOURCE, auth_integration_uuid: integration } })));
-  add('link-update', answerOf(await ask('api', 'PATCH', '/v1/apps/my-app/scm_repo_link', { scm_repo_link: { auto_deploy_enabled: false } })));
+  add(
+    'link-create',
+    answerOf(
+      await ask('api', 'POST', '/v1/apps/new-app/scm_repo_link', {
+        scm_repo_link: { source: SOURCE, auth_integration_uuid: integration },
+      }),
+    ),
+  );
+  add(
+    'link-update',
+    answerOf(
+      await ask('api', 'PATCH', '/v1/apps/my-app/scm_repo_link', { scm_repo_link: { auto_deploy_enabled: false } }),
+    ),
+  );
   add('link-delete', answerOf(await ask('api', 'DELETE', '/v1/apps/new-app/scm_repo_link')));
 
   add('error-404', answerOf(await ask('api', 'GET', '/v1/apps/no-such-app')));
@@ -152,7 +199,14 @@ async function askFake(fake) {
   add('error-422', answerOf(await ask('api', 'POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: '' })));
 
   fake.fault({ kind: 'status', status: 402, method: 'POST', path: '/v1/apps/bad-app/scm_repo_link' });
-  add('error-402', answerOf(await ask('api', 'POST', '/v1/apps/bad-app/scm_repo_link', { scm_repo_link: { source: SOURCE, auth_integration_uuid: integration } })));
+  add(
+    'error-402',
+    answerOf(
+      await ask('api', 'POST', '/v1/apps/bad-app/scm_repo_link', {
+        scm_repo_link: { source: SOURCE, auth_integration_uuid: integration },
+      }),
+    ),
+  );
   fake.fault({ kind: 'status', status: 500, method: 'GET', path: '/v1/apps/my-app' });
   add('error-500', answerOf(await ask('api', 'GET', '/v1/apps/my-app')));
 

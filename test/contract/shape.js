@@ -73,7 +73,8 @@ export function shapeOf(value, maps = new Set(), path = '') {
     return { t: 'array', of: mergeAll(value.map((item) => shapeOf(item, maps, `${path}[]`))) };
   }
   const record = /** @type {Record<string, unknown>} */ (value);
-  if (maps.has(path)) return { t: 'map', of: mergeAll(Object.values(record).map((item) => shapeOf(item, maps, join(path, '*')))) };
+  if (maps.has(path))
+    return { t: 'map', of: mergeAll(Object.values(record).map((item) => shapeOf(item, maps, join(path, '*')))) };
   /** @type {Record<string, Shape>} */
   const keys = {};
   for (const [key, item] of Object.entries(record)) keys[key] = shapeOf(item, maps, join(path, key));
@@ -91,13 +92,20 @@ export function shapeOf(value, maps = new Set(), path = '') {
 export function shapeFromModel(notation, maps = new Set(), path = '') {
   if (typeof notation === 'string') {
     switch (notation) {
-      case 'string': return { t: 'string' };
-      case 'date': return { t: 'string', date: true };
-      case 'number': return { t: 'number' };
-      case 'boolean': return { t: 'boolean' };
-      case 'null': return { t: 'null' };
-      case 'any': return { t: 'any' };
-      default: throw new TypeError(`unknown type "${notation}" in a model at ${path || 'the root'}`);
+      case 'string':
+        return { t: 'string' };
+      case 'date':
+        return { t: 'string', date: true };
+      case 'number':
+        return { t: 'number' };
+      case 'boolean':
+        return { t: 'boolean' };
+      case 'null':
+        return { t: 'null' };
+      case 'any':
+        return { t: 'any' };
+      default:
+        throw new TypeError(`unknown type "${notation}" in a model at ${path || 'the root'}`);
     }
   }
   if (Array.isArray(notation)) {
@@ -120,7 +128,10 @@ export function shapeFromModel(notation, maps = new Set(), path = '') {
  * @returns {Shape | null}
  */
 function mergeAll(shapes) {
-  return shapes.reduce(/** @param {Shape | null} merged */ (merged, shape) => (merged === null ? shape : merge(merged, shape)), null);
+  return shapes.reduce(
+    /** @param {Shape | null} merged */ (merged, shape) => (merged === null ? shape : merge(merged, shape)),
+    null,
+  );
 }
 
 /**
@@ -156,12 +167,18 @@ function merge(a, b) {
 export function describe(shape) {
   if (!shape) return 'nothing';
   switch (shape.t) {
-    case 'string': return shape.date ? 'date' : 'string';
-    case 'array': return `list of ${shape.of ? describe(shape.of) : 'nothing (empty)'}`;
-    case 'map': return `map of ${shape.of ? describe(shape.of) : 'nothing (empty)'}`;
-    case 'object': return `object {${Object.keys(shape.keys).join(', ')}}`;
-    case 'mixed': return shape.of.map(describe).join(' | ');
-    default: return shape.t;
+    case 'string':
+      return shape.date ? 'date' : 'string';
+    case 'array':
+      return `list of ${shape.of ? describe(shape.of) : 'nothing (empty)'}`;
+    case 'map':
+      return `map of ${shape.of ? describe(shape.of) : 'nothing (empty)'}`;
+    case 'object':
+      return `object {${Object.keys(shape.keys).join(', ')}}`;
+    case 'mixed':
+      return shape.of.map(describe).join(' | ');
+    default:
+      return shape.t;
   }
 }
 
@@ -182,41 +199,59 @@ const kindOf = (shape) => (shape.t === 'map' ? 'object' : shape.t);
 export function compareShapes(expected, actual, rules = {}, path = '') {
   if (expected.t === 'null' || expected.t === 'any') return [];
   if (actual.t === 'null') {
-    return rules.nullable && Object.hasOwn(rules.nullable, path) ? [] : [{ path, kind: 'null', expected: describe(expected), actual: 'null' }];
+    return rules.nullable && Object.hasOwn(rules.nullable, path)
+      ? []
+      : [{ path, kind: 'null', expected: describe(expected), actual: 'null' }];
   }
   if (expected.t === 'mixed') {
     return expected.of.some((member) => compareShapes(member, actual, rules, path).length === 0)
       ? []
       : [{ path, kind: 'type', expected: describe(expected), actual: describe(actual) }];
   }
-  if (kindOf(expected) !== kindOf(actual) || (actual.t === 'mixed')) {
+  if (kindOf(expected) !== kindOf(actual) || actual.t === 'mixed') {
     return [{ path, kind: 'type', expected: describe(expected), actual: describe(actual) }];
   }
   if (expected.t === 'string' && actual.t === 'string') {
-    return expected.date && !actual.date ? [{ path, kind: 'format', expected: 'an ISO 8601 date', actual: 'another string' }] : [];
+    return expected.date && !actual.date
+      ? [{ path, kind: 'format', expected: 'an ISO 8601 date', actual: 'another string' }]
+      : [];
   }
   if (expected.t === 'object' && actual.t === 'object') {
     /** @type {Difference[]} */
     const differences = [];
     for (const [key, shape] of Object.entries(expected.keys)) {
       const other = actual.keys[key];
-      if (other === undefined) differences.push({ path: join(path, key), kind: 'missing', expected: describe(shape), actual: 'absent' });
+      if (other === undefined)
+        differences.push({ path: join(path, key), kind: 'missing', expected: describe(shape), actual: 'absent' });
       else differences.push(...compareShapes(shape, other, rules, join(path, key)));
     }
     for (const [key, shape] of Object.entries(actual.keys)) {
-      if (!Object.hasOwn(expected.keys, key)) differences.push({ path: join(path, key), kind: 'extra', expected: 'absent', actual: describe(shape) });
+      if (!Object.hasOwn(expected.keys, key))
+        differences.push({ path: join(path, key), kind: 'extra', expected: 'absent', actual: describe(shape) });
     }
     return differences;
   }
   if ((expected.t === 'array' && actual.t === 'array') || (expected.t === 'map' && actual.t === 'map')) {
     const inner = expected.t === 'array' ? `${path}[]` : join(path, '*');
     if (expected.of === null) return [];
-    if (actual.of === null) return [{ path, kind: 'empty', expected: describe(expected), actual: `empty ${expected.t === 'array' ? 'list' : 'map'}` }];
+    if (actual.of === null)
+      return [
+        {
+          path,
+          kind: 'empty',
+          expected: describe(expected),
+          actual: `empty ${expected.t === 'array' ? 'list' : 'map'}`,
+        },
+      ];
     return compareShapes(expected.of, actual.of, rules, inner);
   }
   // An object where a map is expected, or the reverse, compares as objects: a map's keys are data.
   if (expected.t === 'map' && actual.t === 'object') {
-    return expected.of === null ? [] : Object.entries(actual.keys).flatMap(([key, shape]) => compareShapes(/** @type {Shape} */ (expected.of), shape, rules, join(path, key)));
+    return expected.of === null
+      ? []
+      : Object.entries(actual.keys).flatMap(([key, shape]) =>
+          compareShapes(/** @type {Shape} */ (expected.of), shape, rules, join(path, key)),
+        );
   }
   return [];
 }
@@ -233,7 +268,16 @@ export function valuesAt(value, path) {
   const next = rest.join('.');
   const list = head.endsWith('[]');
   const key = list ? head.slice(0, -2) : head;
-  let found = key === '' ? [value] : key === '*' ? (isRecord(value) ? Object.values(value) : []) : isRecord(value) && Object.hasOwn(value, key) ? [value[key]] : [];
+  let found =
+    key === ''
+      ? [value]
+      : key === '*'
+        ? isRecord(value)
+          ? Object.values(value)
+          : []
+        : isRecord(value) && Object.hasOwn(value, key)
+          ? [value[key]]
+          : [];
   if (list) found = found.flatMap((item) => (Array.isArray(item) ? item : []));
   return found.flatMap((item) => valuesAt(item, next));
 }
@@ -246,15 +290,23 @@ export function valuesAt(value, path) {
  * @returns {Difference[]}
  */
 export function compareAnswer(expected, actual, rules = {}) {
-  if (expected.status !== actual.status) return [{ path: '', kind: 'status', expected: String(expected.status), actual: String(actual.status) }];
-  if (expected.content !== actual.content) return [{ path: '', kind: 'content', expected: expected.content, actual: actual.content }];
+  if (expected.status !== actual.status)
+    return [{ path: '', kind: 'status', expected: String(expected.status), actual: String(actual.status) }];
+  if (expected.content !== actual.content)
+    return [{ path: '', kind: 'content', expected: expected.content, actual: actual.content }];
   if (actual.content !== 'json' || !expected.shape) return [];
   const maps = new Set(Object.keys(rules.maps ?? {}));
   const differences = compareShapes(expected.shape, shapeOf(actual.body, maps), rules);
   for (const format of rules.formats ?? []) {
     const pattern = new RegExp(format.pattern, 'u');
     const bad = valuesAt(actual.body, format.path).filter((value) => typeof value === 'string' && !pattern.test(value));
-    if (bad.length > 0) differences.push({ path: format.path, kind: 'format', expected: `/${format.pattern}/ (${format.reason})`, actual: JSON.stringify(bad[0]) });
+    if (bad.length > 0)
+      differences.push({
+        path: format.path,
+        kind: 'format',
+        expected: `/${format.pattern}/ (${format.reason})`,
+        actual: JSON.stringify(bad[0]),
+      });
   }
   return differences;
 }

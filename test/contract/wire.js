@@ -102,7 +102,10 @@ export function openStream(url, options = {}) {
     const frames = [];
     /** @type {Set<() => void>} */
     const watchers = new Set();
-    const ws = new WebSocket(url, { ...(options.origin !== undefined && { origin: options.origin }), handshakeTimeout: options.timeoutMs ?? 15_000 });
+    const ws = new WebSocket(url, {
+      ...(options.origin !== undefined && { origin: options.origin }),
+      handshakeTimeout: options.timeoutMs ?? 15_000,
+    });
     /** @type {StreamSession} */
     const session = {
       outcome: 'error',

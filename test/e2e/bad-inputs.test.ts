@@ -13,9 +13,21 @@ const push = () => webhook('push', byRef('refs/heads/'));
 
 describe('GitHub Action', () => {
   it.each([
-    ['auto-deploy', 'yes', '::error::Input `auto-deploy` has value "yes": allowed: true or false (true, True, TRUE, false, False, FALSE).'],
-    ['app', 'a/b', '::error::Input `app` has value "a/b": allowed: an app name of lower-case letters, digits and hyphens (e.g. my-app).'],
-    ['comment', 'sure', '::error::Input `comment` has value "sure": allowed: true or false (true, True, TRUE, false, False, FALSE).'],
+    [
+      'auto-deploy',
+      'yes',
+      '::error::Input `auto-deploy` has value "yes": allowed: true or false (true, True, TRUE, false, False, FALSE).',
+    ],
+    [
+      'app',
+      'a/b',
+      '::error::Input `app` has value "a/b": allowed: an app name of lower-case letters, digits and hyphens (e.g. my-app).',
+    ],
+    [
+      'comment',
+      'sure',
+      '::error::Input `comment` has value "sure": allowed: true or false (true, True, TRUE, false, False, FALSE).',
+    ],
   ])('%s: %s is one error line, exit 1, no request', async (input, value, line) => {
     const w = await world();
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { [input]: value } });
@@ -26,12 +38,28 @@ describe('GitHub Action', () => {
 
   it('a URL with credentials is refused without showing them, and every output is set (empty)', async () => {
     const w = await world();
-    const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { source: 'https://deploy-bot:s3cr3t-pw@github.com/octo-org/octo-repo' } });
+    const r = await w.action({
+      event: 'push',
+      ref: 'refs/heads/master',
+      payload: push(),
+      inputs: { source: 'https://deploy-bot:s3cr3t-pw@github.com/octo-org/octo-repo' },
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('::error::Input `source` has value "https://***@github.com/octo-org/octo-repo"');
     expect(r.everything).not.toContain('s3cr3t-pw');
     expect(r.everything).not.toContain('deploy-bot');
-    expect(r.outputs).toEqual({ app: '', 'app-url': '', 'deployment-id': '', 'deployment-status': '', 'review-app': '', link: '', 'timed-out': 'false', 'dashboard-url': '', 'git-ref': '', apps: '[]' });
+    expect(r.outputs).toEqual({
+      app: '',
+      'app-url': '',
+      'deployment-id': '',
+      'deployment-status': '',
+      'review-app': '',
+      link: '',
+      'timed-out': 'false',
+      'dashboard-url': '',
+      'git-ref': '',
+      apps: '[]',
+    });
     expect(w.fake.requests).toEqual([]);
   });
 
@@ -39,7 +67,9 @@ describe('GitHub Action', () => {
     const w = await world({ links: { 'my-app': { source: 'https://github.com/someone/else' } } });
     const r = await w.action({ event: 'push', ref: 'refs/heads/master', payload: push(), inputs: { app: '' } });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/::error::No Scalingo app is linked to https:\/\/github.com\/Codertocat\/Hello-World among the links made by the token's user( test-user)? in osc-fr1 \(Scalingo's list of links holds only those\): set `app` to the app\(s\) to deploy, or link an app to this repository/);
+    expect(r.stdout).toMatch(
+      /::error::No Scalingo app is linked to https:\/\/github.com\/Codertocat\/Hello-World among the links made by the token's user( test-user)? in osc-fr1 \(Scalingo's list of links holds only those\): set `app` to the app\(s\) to deploy, or link an app to this repository/,
+    );
     expect(w.fake.mutating()).toEqual([]);
     expect(r.outputs.apps).toBe('[]');
   });
@@ -51,7 +81,9 @@ describe('command line', () => {
     const r = await w.cli({ args: ['--app', 'my-app', '--command', 'deploy', '--timeout-minutes=0'] });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^scalingo-deploy: .*timeout-minutes.*"0".*allowed: a number of minutes greater than 0 and at most 360/);
+    expect(r.stderr).toMatch(
+      /^scalingo-deploy: .*timeout-minutes.*"0".*allowed: a number of minutes greater than 0 and at most 360/,
+    );
     expect(w.fake.requests).toEqual([]);
   });
 
@@ -76,7 +108,9 @@ describe('command line', () => {
     const w = await world();
     const r = await w.cli({ args: ['--app', 'my-app', '--command', 'deploy'], env: { SCALINGO_API_TOKEN: '' } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('scalingo-deploy: No Scalingo API token: set the SCALINGO_API_TOKEN environment variable (GitLab: a masked CI/CD variable).');
+    expect(r.stderr).toContain(
+      'scalingo-deploy: No Scalingo API token: set the SCALINGO_API_TOKEN environment variable (GitLab: a masked CI/CD variable).',
+    );
     expect(w.fake.requests).toEqual([]);
   });
 });

@@ -9,7 +9,19 @@ import { startFakeScalingo } from '../support/fake-scalingo.js';
 import { leaks, runAction, runCli, TOKEN, type ActionRun, type CliRun, type RunResult } from '../support/runner.js';
 import { fastInputs, secretsOf, type Fake, type FakeOptions } from '../support/requests.js';
 
-export { calls, IN_STEP_LINK, pollsOf, REPO, requestsOf, secretsOf, sortedCalls, TOKEN, writes, type Fake, type FakeOptions } from '../support/requests.js';
+export {
+  calls,
+  IN_STEP_LINK,
+  pollsOf,
+  REPO,
+  requestsOf,
+  secretsOf,
+  sortedCalls,
+  TOKEN,
+  writes,
+  type Fake,
+  type FakeOptions,
+} from '../support/requests.js';
 
 const DEBUG_ENV = { RUNNER_DEBUG: '1', ACTIONS_STEP_DEBUG: 'true', SCALINGO_DEBUG: 'true' };
 
@@ -55,7 +67,13 @@ export async function world(options: FakeOptions = {}): Promise<World> {
       return result;
     },
     async cli(run) {
-      const env = { SCALINGO_API_TOKEN: TOKEN, SCALINGO_API_URL: fake.apiUrl, SCALINGO_AUTH_URL: fake.authUrl, ...DEBUG_ENV, ...run.env };
+      const env = {
+        SCALINGO_API_TOKEN: TOKEN,
+        SCALINGO_API_URL: fake.apiUrl,
+        SCALINGO_AUTH_URL: fake.authUrl,
+        ...DEBUG_ENV,
+        ...run.env,
+      };
       const result = await runCli({ ...run, env });
       results.push({ result, extraSecrets: [env.SCALINGO_API_TOKEN].filter(Boolean) });
       return result;

@@ -18,8 +18,13 @@ checkEveryRun();
 
 const push = () => webhook('push', byRef('refs/heads/'));
 const GITLAB_PUSH = {
-  GITLAB_CI: 'true', CI: 'true', CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'master', CI_COMMIT_SHA: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
-  CI_PROJECT_URL: 'https://github.com/Codertocat/Hello-World', CI_SERVER_URL: 'https://github.com',
+  GITLAB_CI: 'true',
+  CI: 'true',
+  CI_PIPELINE_SOURCE: 'push',
+  CI_COMMIT_BRANCH: 'master',
+  CI_COMMIT_SHA: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
+  CI_PROJECT_URL: 'https://github.com/Codertocat/Hello-World',
+  CI_SERVER_URL: 'https://github.com',
 };
 
 type Chunk = { text: string; at: number };
@@ -48,14 +53,23 @@ function expectEachOnceInOrder(stdout: string, lines: string[]): void {
 }
 
 async function fakeWith(durationMs: number, faults: StreamFaultRule[] = []) {
-  return world({ links: { 'my-app': IN_STEP_LINK }, deployScript: { durationMs, final: 'success' }, stream: { faults } });
+  return world({
+    links: { 'my-app': IN_STEP_LINK },
+    deployScript: { durationMs, final: 'success' },
+    stream: { faults },
+  });
 }
 
 describe('the GitHub action (dist/index.js), live build output', () => {
   it('prints the build lines inside the follow group while the build runs, and ends right after the deployment', async () => {
     const w = await fakeWith(2500);
     const t = timed();
-    const r = await w.action({ event: 'push', payload: push(), inputs: { branch: 'master', 'auto-deploy': 'false', 'poll-interval-seconds': '5' }, onOutput: t.onOutput });
+    const r = await w.action({
+      event: 'push',
+      payload: push(),
+      inputs: { branch: 'master', 'auto-deploy': 'false', 'poll-interval-seconds': '5' },
+      onOutput: t.onOutput,
+    });
     expect(r.code).toBe(0);
     const { lines, endedAt } = followed(w.fake);
     expectEachOnceInOrder(r.stdout, lines);
@@ -96,24 +110,53 @@ describe('the packed CLI (npx ./package.tgz), live build output', () => {
   let tarball = '';
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'scalingo-live-'));
-    const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { filename: string }[];
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    ) as { filename: string }[];
     tarball = packed[0]!.filename;
     // Install it once, offline, as `npx --yes ./package.tgz` does on first use.
-    execFileSync('npm', ['install', '--no-save', '--offline', '--no-audit', '--no-fund', `./${tarball}`], { cwd: dir, env: npmEnv(), stdio: 'ignore' });
+    execFileSync('npm', ['install', '--no-save', '--offline', '--no-audit', '--no-fund', `./${tarball}`], {
+      cwd: dir,
+      env: npmEnv(),
+      stdio: 'ignore',
+    });
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   function npmEnv(): Record<string, string> {
-    return { PATH: process.env.PATH ?? '', HOME: dir, npm_config_cache: join(dir, 'cache'), npm_config_offline: 'true', npm_config_update_notifier: 'false' };
+    return {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      npm_config_cache: join(dir, 'cache'),
+      npm_config_offline: 'true',
+      npm_config_update_notifier: 'false',
+    };
   }
 
   async function cli(fake: Fake, env: Record<string, string> = {}) {
     const t = timed();
     const bin = join(dir, 'node_modules/scalingo-deploy/dist/cli.js');
-    expect(JSON.parse(readFileSync(join(dir, 'node_modules/scalingo-deploy/package.json'), 'utf8')).name).toBe('scalingo-deploy');
-    const r = await spawnNode(bin, ['--app', 'my-app'], {
-      ...npmEnv(), ...GITLAB_PUSH, SCALINGO_API_TOKEN: TOKEN, SCALINGO_API_URL: fake.apiUrl, SCALINGO_AUTH_URL: fake.authUrl, SCALINGO_DEBUG: 'true', ...env,
-    }, { cwd: dir, onOutput: t.onOutput });
+    expect(JSON.parse(readFileSync(join(dir, 'node_modules/scalingo-deploy/package.json'), 'utf8')).name).toBe(
+      'scalingo-deploy',
+    );
+    const r = await spawnNode(
+      bin,
+      ['--app', 'my-app'],
+      {
+        ...npmEnv(),
+        ...GITLAB_PUSH,
+        SCALINGO_API_TOKEN: TOKEN,
+        SCALINGO_API_URL: fake.apiUrl,
+        SCALINGO_AUTH_URL: fake.authUrl,
+        SCALINGO_DEBUG: 'true',
+        ...env,
+      },
+      { cwd: dir, onOutput: t.onOutput },
+    );
     scanToo([r.stdout, r.stderr].join('\n'));
     return { ...r, chunks: t.chunks };
   }

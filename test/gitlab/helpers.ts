@@ -3,7 +3,17 @@
  * that includes the template) run by gitlab-ci-local, and GitLab's own CI JSON schema.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import vm from 'node:vm';
@@ -25,9 +35,18 @@ export const TOKEN = 'tk-us-test-0123456789abcdef';
 export const PROJECT_URL = 'https://gitlab.com/group/project';
 
 /** Template inputs that are not scalingo-deploy settings. */
-export const TEMPLATE_ONLY_INPUTS = ['stage', 'job-prefix', 'image', 'package', 'deployment-tier', 'auto-stop-in'] as const;
+export const TEMPLATE_ONLY_INPUTS = [
+  'stage',
+  'job-prefix',
+  'image',
+  'package',
+  'deployment-tier',
+  'auto-stop-in',
+] as const;
 /** The settings the template exposes: every GitLab input but secrets (the token is a CI/CD variable). */
-export const SETTING_INPUTS: readonly InputSpec[] = INPUTS.filter((i) => i.platforms.includes('gitlab') && i.type !== 'secret');
+export const SETTING_INPUTS: readonly InputSpec[] = INPUTS.filter(
+  (i) => i.platforms.includes('gitlab') && i.type !== 'secret',
+);
 
 export { yaml };
 
@@ -63,7 +82,12 @@ export interface TemplateHeader {
 }
 
 /** The template's two documents: the `spec:` header and the jobs. */
-export function readTemplate(): { text: string; header: TemplateHeader; inputs: Record<string, InputDefinition>; jobs: Record<string, Json> } {
+export function readTemplate(): {
+  text: string;
+  header: TemplateHeader;
+  inputs: Record<string, InputDefinition>;
+  jobs: Record<string, Json>;
+} {
   const text = readFileSync(TEMPLATE, 'utf8');
   const [header, jobs] = yaml.loadAll(text) as [TemplateHeader, Record<string, Json>];
   return { text, header, inputs: header.spec.inputs, jobs };
@@ -136,10 +160,18 @@ export class Project {
     mkdirSync(this.home, { recursive: true });
     if (options.template === 'component') cpSync(TEMPLATE, join(this.dir, 'templates/scalingo.yml'));
     else writeFileSync(join(this.dir, 'templates/scalingo.yml'), standaloneTemplate());
-    writeFileSync(join(this.dir, '.gitlab-ci.yml'), typeof ciConfig === 'string' ? ciConfig : yaml.dump(ciConfig, { lineWidth: -1 }));
+    writeFileSync(
+      join(this.dir, '.gitlab-ci.yml'),
+      typeof ciConfig === 'string' ? ciConfig : yaml.dump(ciConfig, { lineWidth: -1 }),
+    );
     writeFileSync(join(this.dir, '.gitignore'), '.gitlab-ci-local/\n');
     const git = (...args: string[]): string => {
-      return execFileSync('git', args, { cwd: this.dir, env: { PATH: process.env.PATH ?? '', HOME: this.home }, encoding: 'utf8', stdio: 'pipe' });
+      return execFileSync('git', args, {
+        cwd: this.dir,
+        env: { PATH: process.env.PATH ?? '', HOME: this.home },
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
     };
     git('init', '-q', '-b', 'main');
     git('config', 'user.name', 'Test User');
@@ -167,15 +199,18 @@ export class Project {
     const variables = options.variables ?? {};
     const names = [...Object.keys(variables), ...(options.unset ?? [])];
     const predefined = names.filter((n) => n.startsWith('CI_') || n.startsWith('GITLAB_'));
-    return this.gitlabCiLocal([
-      '--force-shell-executor',
-      '--shell-isolation',
-      '--no-artifacts-to-source',
-      ...(predefined.length ? ['--ignore-predefined-vars', predefined.join(',')] : []),
-      ...Object.entries(variables).flatMap(([k, v]) => ['--variable', `${k}=${v}`]),
-      ...(options.unset ?? []).flatMap((k) => ['--unset-variable', k]),
-      ...(options.jobs ?? []),
-    ], options);
+    return this.gitlabCiLocal(
+      [
+        '--force-shell-executor',
+        '--shell-isolation',
+        '--no-artifacts-to-source',
+        ...(predefined.length ? ['--ignore-predefined-vars', predefined.join(',')] : []),
+        ...Object.entries(variables).flatMap(([k, v]) => ['--variable', `${k}=${v}`]),
+        ...(options.unset ?? []).flatMap((k) => ['--unset-variable', k]),
+        ...(options.jobs ?? []),
+      ],
+      options,
+    );
   }
 
   /** The configuration as GitLab would run it: includes, inputs and extends expanded. */
@@ -186,15 +221,20 @@ export class Project {
   }
 
   /** The jobs a pipeline would have, with their `when` (`never` for the ones its rules leave out). */
-  async jobs(options: Pick<PipelineOptions, 'variables' | 'unset'> & { schema?: SchemaCheck } = {}): Promise<Record<string, string>> {
+  async jobs(
+    options: Pick<PipelineOptions, 'variables' | 'unset'> & { schema?: SchemaCheck } = {},
+  ): Promise<Record<string, string>> {
     const variables = options.variables ?? {};
     const names = [...Object.keys(variables), ...(options.unset ?? [])];
-    const result = await this.gitlabCiLocal([
-      '--list-json',
-      ...(names.length ? ['--ignore-predefined-vars', names.join(',')] : []),
-      ...Object.entries(variables).flatMap(([k, v]) => ['--variable', `${k}=${v}`]),
-      ...(options.unset ?? []).flatMap((k) => ['--unset-variable', k]),
-    ], options);
+    const result = await this.gitlabCiLocal(
+      [
+        '--list-json',
+        ...(names.length ? ['--ignore-predefined-vars', names.join(',')] : []),
+        ...Object.entries(variables).flatMap(([k, v]) => ['--variable', `${k}=${v}`]),
+        ...(options.unset ?? []).flatMap((k) => ['--unset-variable', k]),
+      ],
+      options,
+    );
     if (result.code !== 0) throw new Error(`gitlab-ci-local --list-json failed (${result.code}):\n${result.output}`);
     const list = JSON.parse(result.stdout) as { name: string; when: string }[];
     return Object.fromEntries(list.map((j) => [j.name, j.when]));
@@ -205,7 +245,10 @@ export class Project {
     const file = join(this.dir, '.gitlab-ci-local/artifacts', job, '.gitlab-ci-reports/dotenv/scalingo.env');
     if (!existsSync(file)) return undefined;
     return Object.fromEntries(
-      readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
   }
 
@@ -213,7 +256,10 @@ export class Project {
     rmSync(this.base, { recursive: true, force: true });
   }
 
-  private async gitlabCiLocal(args: string[], options: Pick<PipelineOptions, 'env' | 'timeoutMs'> & { schema?: SchemaCheck } = {}): Promise<RunResult> {
+  private async gitlabCiLocal(
+    args: string[],
+    options: Pick<PipelineOptions, 'env' | 'timeoutMs'> & { schema?: SchemaCheck } = {},
+  ): Promise<RunResult> {
     const checkSchema = (options.schema ?? 'auto') === 'auto' && !this.schemaChecked;
     if (checkSchema) this.schemaChecked = true;
     await gitlabCiLocalSlot();
@@ -224,7 +270,11 @@ export class Project {
     }
   }
 
-  private spawnGitlabCiLocal(args: string[], checkSchema: boolean, options: Pick<PipelineOptions, 'env' | 'timeoutMs'>): Promise<RunResult> {
+  private spawnGitlabCiLocal(
+    args: string[],
+    checkSchema: boolean,
+    options: Pick<PipelineOptions, 'env' | 'timeoutMs'>,
+  ): Promise<RunResult> {
     // The jobs' npx runs the node found first on PATH: the one the end-to-end runs use (SCALINGO_TEST_NODE, e.g.
     // Node 24), while gitlab-ci-local itself keeps the node of the tests.
     const env = {
@@ -234,7 +284,11 @@ export class Project {
     };
     return new Promise((resolvePromise, reject) => {
       const flags = ['--no-color', '--home', this.home, ...(checkSchema ? [] : ['--no-json-schema-validation'])];
-      const child = spawn(process.execPath, [GITLAB_CI_LOCAL, ...args, ...flags], { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [GITLAB_CI_LOCAL, ...args, ...flags], {
+        cwd: this.dir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let output = '';
       let stdout = '';
       const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
@@ -278,7 +332,11 @@ function releaseGitlabCiLocalSlot(): void {
 
 /** `npm pack` of this repository (its built dist/) into `dir`: what the npm registry would serve. */
 export function packPackage(dir: string): string {
-  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const [packed] = JSON.parse(out) as { filename: string }[];
   if (!packed) throw new Error(`npm pack printed no file: ${out}`);
   return join(dir, packed.filename);
@@ -307,7 +365,7 @@ export function gitlabCiSchema(): Json {
   const bundle = readFileSync(join(ROOT, 'node_modules/gitlab-ci-local/dist/index.js'), 'utf8');
   const id = bundle.indexOf('$id:"https://gitlab.com/.gitlab-ci.yml"');
   const start = bundle.lastIndexOf('{$schema:', id);
-  if (id < 0 || start < 0) throw new Error('GitLab CI schema not found in gitlab-ci-local\'s bundle');
+  if (id < 0 || start < 0) throw new Error("GitLab CI schema not found in gitlab-ci-local's bundle");
   const literal = bundle.slice(start, matchingBrace(bundle, start) + 1);
   return JSON.parse(JSON.stringify(vm.runInNewContext(`(${literal})`))) as Json;
 }

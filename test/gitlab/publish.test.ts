@@ -17,7 +17,13 @@ const CATALOG_FILES: Record<string, string> = {
   'README.md': 'gitlab/README.md',
   'templates/scalingo.yml': 'gitlab/templates/scalingo.yml',
 };
-const SOURCE_FILES = [...Object.values(CATALOG_FILES), 'gitlab/publish.sh', 'gitlab/remote/scalingo.yml', 'package.json', 'README.md'];
+const SOURCE_FILES = [
+  ...Object.values(CATALOG_FILES),
+  'gitlab/publish.sh',
+  'gitlab/remote/scalingo.yml',
+  'package.json',
+  'README.md',
+];
 
 describe('gitlab/publish.sh', () => {
   let work: string;
@@ -25,10 +31,15 @@ describe('gitlab/publish.sh', () => {
   let catalog: string;
   let env: Record<string, string>;
 
-  const git = (cwd: string, ...args: string[]): string => execFileSync('git', args, { cwd, env, encoding: 'utf8' }).trim();
+  const git = (cwd: string, ...args: string[]): string =>
+    execFileSync('git', args, { cwd, env, encoding: 'utf8' }).trim();
 
   function publish(...args: string[]) {
-    const result = spawnSync('sh', [join(source, 'gitlab/publish.sh'), ...args], { cwd: source, env, encoding: 'utf8' });
+    const result = spawnSync('sh', [join(source, 'gitlab/publish.sh'), ...args], {
+      cwd: source,
+      env,
+      encoding: 'utf8',
+    });
     return { code: result.status, out: result.stdout, err: result.stderr };
   }
 
@@ -64,7 +75,7 @@ describe('gitlab/publish.sh', () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('pushes the component project\'s tree to an empty catalog project, and tags it without the v', () => {
+  it("pushes the component project's tree to an empty catalog project, and tags it without the v", () => {
     const from = git(source, 'rev-parse', 'HEAD');
     const result = publish('v1.2.3', catalog);
 
@@ -74,14 +85,21 @@ describe('gitlab/publish.sh', () => {
     expect(git(catalog, 'rev-parse', 'refs/tags/1.2.3^{commit}')).toBe(main);
     expect(git(catalog, 'tag', '--list')).toBe('1.2.3');
     expect(git(catalog, 'rev-list', '--count', main)).toBe('1');
-    const expected = Object.fromEntries(Object.entries(CATALOG_FILES).map(([path, file]) => [path, readFileSync(join(ROOT, file), 'utf8').trimEnd()]));
+    const expected = Object.fromEntries(
+      Object.entries(CATALOG_FILES).map(([path, file]) => [path, readFileSync(join(ROOT, file), 'utf8').trimEnd()]),
+    );
     expect(treeOf(catalog, main)).toEqual(expected);
-    expect(git(catalog, 'log', '-1', '--format=%s%n%b', main)).toBe(`scalingo-deploy component 1.2.3\nFrom ${from} of the scalingo-deploy repository (gitlab/).`);
+    expect(git(catalog, 'log', '-1', '--format=%s%n%b', main)).toBe(
+      `scalingo-deploy component 1.2.3\nFrom ${from} of the scalingo-deploy repository (gitlab/).`,
+    );
   });
 
-  it('adds the next version on top of the catalog project\'s history', () => {
+  it("adds the next version on top of the catalog project's history", () => {
     const before = git(catalog, 'rev-parse', 'refs/heads/main');
-    writeFileSync(join(source, 'gitlab/README.md'), `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nA change.\n`);
+    writeFileSync(
+      join(source, 'gitlab/README.md'),
+      `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nA change.\n`,
+    );
     commitSource('A change to the component');
 
     expect(publish('1.3.0', catalog).code).toBe(0);
@@ -114,9 +132,16 @@ describe('gitlab/publish.sh', () => {
   });
 
   it('re-runs after a push of main whose tag push failed: tags the commit main already has', () => {
-    writeFileSync(join(source, 'gitlab/README.md'), `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nA change for 1.3.2.\n`);
+    writeFileSync(
+      join(source, 'gitlab/README.md'),
+      `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nA change for 1.3.2.\n`,
+    );
     commitSource('A change for 1.3.2');
-    const commit = spawnSync('sh', [join(source, 'gitlab/publish.sh'), '1.3.2', catalog], { cwd: source, env: { ...env, PUBLISH_DRY_RUN: '1' }, encoding: 'utf8' }).stdout.trim();
+    const commit = spawnSync('sh', [join(source, 'gitlab/publish.sh'), '1.3.2', catalog], {
+      cwd: source,
+      env: { ...env, PUBLISH_DRY_RUN: '1' },
+      encoding: 'utf8',
+    }).stdout.trim();
     // The first attempt pushed main, then failed before the tag.
     git(source, 'push', '-q', catalog, `${commit}:refs/heads/main`);
 
@@ -126,14 +151,22 @@ describe('gitlab/publish.sh', () => {
   });
 
   it('publishes a pre-release under its own tag', () => {
-    writeFileSync(join(source, 'gitlab/README.md'), `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nA change for 1.4.0.\n`);
+    writeFileSync(
+      join(source, 'gitlab/README.md'),
+      `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nA change for 1.4.0.\n`,
+    );
     commitSource('A change for 1.4.0');
     expect(publish('v1.4.0-rc.1', catalog).code).toBe(0);
-    expect(git(catalog, 'rev-parse', 'refs/tags/1.4.0-rc.1^{commit}')).toBe(git(catalog, 'rev-parse', 'refs/heads/main'));
+    expect(git(catalog, 'rev-parse', 'refs/tags/1.4.0-rc.1^{commit}')).toBe(
+      git(catalog, 'rev-parse', 'refs/heads/main'),
+    );
   });
 
   it('never moves a released version, nor publishes something that is not a version', () => {
-    writeFileSync(join(source, 'gitlab/README.md'), `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nAnother change.\n`);
+    writeFileSync(
+      join(source, 'gitlab/README.md'),
+      `${readFileSync(join(source, 'gitlab/README.md'), 'utf8')}\nAnother change.\n`,
+    );
     commitSource('Another change');
     const tagged = git(catalog, 'rev-parse', 'refs/tags/1.3.1');
     const main = git(catalog, 'rev-parse', 'refs/heads/main');
@@ -150,7 +183,9 @@ describe('gitlab/publish.sh', () => {
   });
 
   it('remote: writes the copy for include: remote: and sets its version and integrity in both READMEs', () => {
-    const before = Object.fromEntries(['README.md', 'gitlab/README.md'].map((f) => [f, readFileSync(join(source, f), 'utf8')]));
+    const before = Object.fromEntries(
+      ['README.md', 'gitlab/README.md'].map((f) => [f, readFileSync(join(source, f), 'utf8')]),
+    );
     const result = publish('remote', '2.3.4');
     expect(result.code).toBe(0);
     const copy = readFileSync(join(source, 'gitlab/remote/scalingo.yml'));
@@ -158,7 +193,9 @@ describe('gitlab/publish.sh', () => {
     const integrity = `sha256-${createHash('sha256').update(copy).digest('base64')}`;
     for (const readme of ['README.md', 'gitlab/README.md']) {
       const text = readFileSync(join(source, readme), 'utf8');
-      expect(text, readme).toContain(`- remote: https://raw.githubusercontent.com/scalingo-deploy/scalingo-deploy/v2.3.4/gitlab/remote/scalingo.yml\n    integrity: ${integrity}\n`);
+      expect(text, readme).toContain(
+        `- remote: https://raw.githubusercontent.com/scalingo-deploy/scalingo-deploy/v2.3.4/gitlab/remote/scalingo.yml\n    integrity: ${integrity}\n`,
+      );
       // Nothing else changed.
       const original = (before[readme] ?? '').split('\n');
       expect(text.split('\n').filter((line, i) => line !== original[i]).length, readme).toBe(2);
@@ -167,7 +204,11 @@ describe('gitlab/publish.sh', () => {
 
   it('only prints the commit it would push with PUBLISH_DRY_RUN=1', () => {
     const main = git(catalog, 'rev-parse', 'refs/heads/main');
-    const result = spawnSync('sh', [join(source, 'gitlab/publish.sh'), '2.0.0', catalog], { cwd: source, env: { ...env, PUBLISH_DRY_RUN: '1' }, encoding: 'utf8' });
+    const result = spawnSync('sh', [join(source, 'gitlab/publish.sh'), '2.0.0', catalog], {
+      cwd: source,
+      env: { ...env, PUBLISH_DRY_RUN: '1' },
+      encoding: 'utf8',
+    });
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toMatch(/^[0-9a-f]{40}$/);
     expect(git(catalog, 'rev-parse', 'refs/heads/main')).toBe(main);

@@ -7,7 +7,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { README, ROOT, Project, readTemplate, schemaErrors, yaml, type InputDefinition, type Json, type ProjectOptions } from './helpers.js';
+import {
+  README,
+  ROOT,
+  Project,
+  readTemplate,
+  schemaErrors,
+  yaml,
+  type InputDefinition,
+  type Json,
+  type ProjectOptions,
+} from './helpers.js';
 
 const { inputs: SPEC } = readTemplate();
 const SELF_COMPONENT = '$CI_SERVER_FQDN/$CI_PROJECT_PATH/scalingo@$CI_COMMIT_SHA';
@@ -43,10 +53,13 @@ function inputProblems(inputs: Json): string[] {
     }
     const type = (def.type as string | undefined) ?? 'string';
     if (typeof value !== type) problems.push(`${name}: ${JSON.stringify(value)} is not a ${type}`);
-    if (Array.isArray(def.options) && !def.options.includes(value)) problems.push(`${name}: ${JSON.stringify(value)} is not one of the options`);
-    if (typeof def.regex === 'string' && !new RegExp(def.regex).test(String(value))) problems.push(`${name}: ${JSON.stringify(value)} does not match ${def.regex}`);
+    if (Array.isArray(def.options) && !def.options.includes(value))
+      problems.push(`${name}: ${JSON.stringify(value)} is not one of the options`);
+    if (typeof def.regex === 'string' && !new RegExp(def.regex).test(String(value)))
+      problems.push(`${name}: ${JSON.stringify(value)} does not match ${def.regex}`);
   }
-  for (const [name, def] of Object.entries(SPEC)) if (!('default' in def) && !(name in inputs)) problems.push(`required input ${name} missing`);
+  for (const [name, def] of Object.entries(SPEC))
+    if (!('default' in def) && !(name in inputs)) problems.push(`required input ${name} missing`);
   return problems;
 }
 
@@ -68,8 +81,14 @@ describe.concurrent('GitLab CI schema', () => {
   });
 
   it('accepts the component interpolated with its defaults', async () => {
-    const { config } = await project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }] }).preview({ schema: false });
-    expect(Object.keys(config).filter((k) => k !== 'stages')).toEqual(['scalingo-deploy', 'scalingo-review', 'scalingo-stop-review']);
+    const { config } = await project({
+      include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }],
+    }).preview({ schema: false });
+    expect(Object.keys(config).filter((k) => k !== 'stages')).toEqual([
+      'scalingo-deploy',
+      'scalingo-review',
+      'scalingo-stop-review',
+    ]);
     expect(errorsOf(config)).toEqual([]);
   }, 60_000);
 
@@ -112,23 +131,35 @@ describe.concurrent('GitLab CI schema', () => {
     };
     expect(Object.keys(every).sort()).toEqual(Object.keys(SPEC).sort());
     expect(inputProblems(every)).toEqual([]);
-    const { config } = await project({ stages: ['build', 'release'], include: [{ local: 'templates/scalingo.yml', inputs: every }] }).preview({ schema: false });
+    const { config } = await project({
+      stages: ['build', 'release'],
+      include: [{ local: 'templates/scalingo.yml', inputs: every }],
+    }).preview({ schema: false });
     expect(errorsOf(config)).toEqual([]);
     const deploy = config['prod-deploy'] as Json;
-    expect(deploy).toMatchObject({ stage: 'release', image: { name: 'node:22-alpine' }, resource_group: 'scalingo-my-app', environment: { deployment_tier: 'staging' } });
+    expect(deploy).toMatchObject({
+      stage: 'release',
+      image: { name: 'node:22-alpine' },
+      resource_group: 'scalingo-my-app',
+      environment: { deployment_tier: 'staging' },
+    });
     expect((deploy.script as string[]).join('\n')).toContain('--wait=false --dry-run=true --fail-without-token=true');
     expect((deploy.script as string[]).join('\n')).toContain('--fail-on-newer-commit=true');
-    expect((config['prod-review'] as Json).environment).toMatchObject({ on_stop: 'prod-stop-review', auto_stop_in: 'never' });
+    expect((config['prod-review'] as Json).environment).toMatchObject({
+      on_stop: 'prod-stop-review',
+      auto_stop_in: 'never',
+    });
   }, 60_000);
 });
 
-describe('The catalog project\'s CI configuration (gitlab/catalog-ci.yml)', () => {
+describe("The catalog project's CI configuration (gitlab/catalog-ci.yml)", () => {
   it('is valid, loads the component of its commit and runs none of its jobs', async () => {
     const config = yaml.load(readFileSync(join(ROOT, 'gitlab/catalog-ci.yml'), 'utf8')) as Json;
     expect(errorsOf(config)).toEqual([]);
     // One project for both runs: the job list expands the same configuration, already checked.
     const catalog = project(config, { template: 'component' });
-    const tagged = (tag: string) => catalog.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: tag }, schema: false });
+    const tagged = (tag: string) =>
+      catalog.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: tag }, schema: false });
     const [{ config: expanded }, jobs, preRelease, notAVersion] = await Promise.all([
       catalog.preview({ schema: false }),
       tagged('1.2.3'),
@@ -137,7 +168,10 @@ describe('The catalog project\'s CI configuration (gitlab/catalog-ci.yml)', () =
     ]);
     expect(errorsOf(expanded)).toEqual([]);
     expect(jobs).toEqual({
-      'scalingo-deploy': 'never', 'scalingo-review': 'never', 'scalingo-stop-review': 'never', 'create-release': 'on_success',
+      'scalingo-deploy': 'never',
+      'scalingo-review': 'never',
+      'scalingo-stop-review': 'never',
+      'create-release': 'on_success',
     });
     // A pre-release tag is released too (the Catalog keeps it out of ~latest); a tag that is no version is not.
     expect(preRelease['create-release']).toBe('on_success');
@@ -146,7 +180,8 @@ describe('The catalog project\'s CI configuration (gitlab/catalog-ci.yml)', () =
 });
 
 describe('README pipelines', () => {
-  const blocks = (path: string) => [...readFileSync(path, 'utf8').matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+  const blocks = (path: string) =>
+    [...readFileSync(path, 'utf8').matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
   // Every block of gitlab/README.md, and the GitLab blocks of the project's README (the others are GitHub workflows).
   const snippets = [...blocks(README), ...blocks(join(ROOT, 'README.md')).filter((b) => /^include:/m.test(b))];
 
@@ -155,26 +190,37 @@ describe('README pipelines', () => {
   });
 
   // Each snippet has its own project: they run at once (gitlab-ci-local runs a few at a time, see helpers.ts).
-  it.concurrent.each(snippets.map((text, i) => [i + 1, text] as const))('snippet %i is a valid .gitlab-ci.yml, with valid inputs, also once included', async (_, text) => {
-    const config = yaml.load(text) as Json;
-    expect(errorsOf(config)).toEqual([]);
+  it.concurrent.each(snippets.map((text, i) => [i + 1, text] as const))(
+    'snippet %i is a valid .gitlab-ci.yml, with valid inputs, also once included',
+    async (_, text) => {
+      const config = yaml.load(text) as Json;
+      expect(errorsOf(config)).toEqual([]);
 
-    // Include a copy of the component (as gitlab-ci-local can) wherever the snippet includes the published one.
-    const include = (config.include ?? []) as Json[];
-    expect(Array.isArray(include)).toBe(true);
-    const ours = include.filter(includesComponent);
-    for (const entry of ours) expect(inputProblems((entry.inputs ?? {}) as Json), JSON.stringify(entry)).toEqual([]);
-    // A component include gets the component itself, included at the project's commit; a remote one the copy made
-    // for remote includes (component context exists for components only), included as a local file.
-    const asComponent = ours.some((e) => typeof e.component === 'string');
-    const self = asComponent ? { component: SELF_COMPONENT } : { local: 'templates/scalingo.yml' };
-    const local = { ...config, include: include.map((e) => (includesComponent(e) ? { ...self, inputs: e.inputs } : e)) };
+      // Include a copy of the component (as gitlab-ci-local can) wherever the snippet includes the published one.
+      const include = (config.include ?? []) as Json[];
+      expect(Array.isArray(include)).toBe(true);
+      const ours = include.filter(includesComponent);
+      for (const entry of ours) expect(inputProblems((entry.inputs ?? {}) as Json), JSON.stringify(entry)).toEqual([]);
+      // A component include gets the component itself, included at the project's commit; a remote one the copy made
+      // for remote includes (component context exists for components only), included as a local file.
+      const asComponent = ours.some((e) => typeof e.component === 'string');
+      const self = asComponent ? { component: SELF_COMPONENT } : { local: 'templates/scalingo.yml' };
+      const local = {
+        ...config,
+        include: include.map((e) => (includesComponent(e) ? { ...self, inputs: e.inputs } : e)),
+      };
 
-    const { config: expanded } = await project(local, { template: asComponent ? 'component' : 'standalone' }).preview({ schema: false });
-    expect(errorsOf(expanded)).toEqual([]);
-    for (const entry of ours) {
-      const prefix = ((entry.inputs as Json | undefined)?.['job-prefix'] as string | undefined) ?? 'scalingo';
-      expect(Object.keys(expanded), `jobs of ${prefix}`).toEqual(expect.arrayContaining([`${prefix}-deploy`, `${prefix}-review`, `${prefix}-stop-review`]));
-    }
-  }, 120_000);
+      const { config: expanded } = await project(local, { template: asComponent ? 'component' : 'standalone' }).preview(
+        { schema: false },
+      );
+      expect(errorsOf(expanded)).toEqual([]);
+      for (const entry of ours) {
+        const prefix = ((entry.inputs as Json | undefined)?.['job-prefix'] as string | undefined) ?? 'scalingo';
+        expect(Object.keys(expanded), `jobs of ${prefix}`).toEqual(
+          expect.arrayContaining([`${prefix}-deploy`, `${prefix}-review`, `${prefix}-stop-review`]),
+        );
+      }
+    },
+    120_000,
+  );
 });

@@ -5,7 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/core/inputs.js';
-import { Project, README, REMOTE_TEMPLATE, ROOT, SETTING_INPUTS, TEMPLATE_ONLY_INPUTS, hasCommand, readTemplate, schemaErrors, standaloneTemplate, yaml, type Json } from './helpers.js';
+import {
+  Project,
+  README,
+  REMOTE_TEMPLATE,
+  ROOT,
+  SETTING_INPUTS,
+  TEMPLATE_ONLY_INPUTS,
+  hasCommand,
+  readTemplate,
+  schemaErrors,
+  standaloneTemplate,
+  yaml,
+  type Json,
+} from './helpers.js';
 
 const { text, header, inputs, jobs } = readTemplate();
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -55,8 +68,14 @@ describe('GitLab component: spec:inputs', () => {
           expect(def.type, where).toBe('string');
           expect(def.default, where).toBe(spec.default ?? '');
           const regex = new RegExp(String(def.regex));
-          expect(['', '1', '24', '240'].every((v) => regex.test(v)), where).toBe(true);
-          expect(['-1', '1.5', 'x', ' 2'].some((v) => regex.test(v)), where).toBe(false);
+          expect(
+            ['', '1', '24', '240'].every((v) => regex.test(v)),
+            where,
+          ).toBe(true);
+          expect(
+            ['-1', '1.5', 'x', ' 2'].some((v) => regex.test(v)),
+            where,
+          ).toBe(false);
           break;
         }
         case 'enum':
@@ -86,7 +105,11 @@ describe('GitLab component: spec:inputs', () => {
     expect(inputs['job-prefix']).toMatchObject({ type: 'string', default: 'scalingo' });
     expect(inputs.image).toMatchObject({ type: 'string', default: 'node:24-alpine' });
     expect(inputs.package).toMatchObject({ type: 'string', default: '' });
-    expect(inputs['deployment-tier']).toMatchObject({ type: 'string', options: ['production', 'staging', 'testing', 'development', 'other'], default: 'production' });
+    expect(inputs['deployment-tier']).toMatchObject({
+      type: 'string',
+      options: ['production', 'staging', 'testing', 'development', 'other'],
+      default: 'production',
+    });
     expect(inputs['auto-stop-in']).toMatchObject({ type: 'string', default: '1 week' });
     // An empty package input runs the npm package of the component's own version (GitLab's component context).
     expect(header.spec.component).toEqual(['version']);
@@ -105,10 +128,13 @@ describe('GitLab component: spec:inputs', () => {
     expect(standaloneHeader.spec).toEqual({ inputs });
     expect(standaloneJobs).toEqual(JSON.parse(JSON.stringify(jobs).replaceAll('$[[ component.version ]]', '9.8.7')));
     // The committed copy is the one of this version: regenerate it with `sh gitlab/publish.sh remote`.
-    expect(readFileSync(REMOTE_TEMPLATE, 'utf8'), 'gitlab/remote/scalingo.yml is stale: run sh gitlab/publish.sh remote').toBe(standaloneTemplate());
+    expect(
+      readFileSync(REMOTE_TEMPLATE, 'utf8'),
+      'gitlab/remote/scalingo.yml is stale: run sh gitlab/publish.sh remote',
+    ).toBe(standaloneTemplate());
   });
 
-  it('is included in the READMEs from this release\'s tag, with the integrity of the committed copy', () => {
+  it("is included in the READMEs from this release's tag, with the integrity of the committed copy", () => {
     const integrity = `sha256-${createHash('sha256').update(readFileSync(REMOTE_TEMPLATE)).digest('base64')}`;
     const url = `https://raw.githubusercontent.com/scalingo-deploy/scalingo-deploy/v${pkg.version}/gitlab/remote/scalingo.yml`;
     for (const file of [README, join(ROOT, 'README.md')]) {
@@ -116,7 +142,9 @@ describe('GitLab component: spec:inputs', () => {
       expect(includes.length, `remote includes in ${file}`).toBeGreaterThan(0);
       for (const [, remote, hash] of includes) {
         expect(remote, `${file} (sh gitlab/publish.sh remote sets it)`).toBe(url);
-        expect(hash, `${file}: integrity of gitlab/remote/scalingo.yml (sh gitlab/publish.sh remote sets it)`).toBe(integrity);
+        expect(hash, `${file}: integrity of gitlab/remote/scalingo.yml (sh gitlab/publish.sh remote sets it)`).toBe(
+          integrity,
+        );
       }
       // Every remote include of the component carries its integrity.
       expect(readFileSync(file, 'utf8').match(/- remote: \S*scalingo\.yml/g)?.length, file).toBe(includes.length);
@@ -135,7 +163,11 @@ describe('GitLab component: jobs', () => {
   const stop = jobs['$[[ inputs.job-prefix ]]-stop-review'] as Json;
 
   it('defines three jobs named after job-prefix, in the stage and image of the inputs, and no global keyword', () => {
-    expect(Object.keys(jobs)).toEqual(['$[[ inputs.job-prefix ]]-deploy', '$[[ inputs.job-prefix ]]-review', '$[[ inputs.job-prefix ]]-stop-review']);
+    expect(Object.keys(jobs)).toEqual([
+      '$[[ inputs.job-prefix ]]-deploy',
+      '$[[ inputs.job-prefix ]]-review',
+      '$[[ inputs.job-prefix ]]-stop-review',
+    ]);
     for (const job of [deploy, review, stop]) {
       expect(job.stage).toBe('$[[ inputs.stage ]]');
       expect(job.image).toBe('$[[ inputs.image ]]');
@@ -153,10 +185,17 @@ describe('GitLab component: jobs', () => {
   });
 
   it('records environments, with the review app URL from the dotenv report and a stop job', () => {
-    expect(deploy.environment).toEqual({ name: '$SCALINGO_ENVIRONMENT_NAME', url: '$SCALINGO_APP_URL', deployment_tier: '$[[ inputs.deployment-tier ]]' });
+    expect(deploy.environment).toEqual({
+      name: '$SCALINGO_ENVIRONMENT_NAME',
+      url: '$SCALINGO_APP_URL',
+      deployment_tier: '$[[ inputs.deployment-tier ]]',
+    });
     // Named after the app by the job's variables; after the job prefix by the rules when the app is empty.
     expect(deploy.variables).toMatchObject({ SCALINGO_ENVIRONMENT_NAME: '$[[ inputs.app ]]' });
-    for (const job of [review, stop]) expect(job.variables).toMatchObject({ SCALINGO_ENVIRONMENT_NAME: 'review/$[[ inputs.app ]]-pr$CI_MERGE_REQUEST_IID' });
+    for (const job of [review, stop])
+      expect(job.variables).toMatchObject({
+        SCALINGO_ENVIRONMENT_NAME: 'review/$[[ inputs.app ]]-pr$CI_MERGE_REQUEST_IID',
+      });
     expect(review.environment).toEqual({
       name: '$SCALINGO_ENVIRONMENT_NAME',
       url: '$SCALINGO_APP_URL',
@@ -165,9 +204,14 @@ describe('GitLab component: jobs', () => {
       deployment_tier: 'development',
     });
     expect(stop.environment).toEqual({ name: '$SCALINGO_ENVIRONMENT_NAME', action: 'stop' });
-    for (const job of [deploy, review]) expect(job.artifacts).toEqual({ when: 'always', reports: { dotenv: 'scalingo.env' } });
+    for (const job of [deploy, review])
+      expect(job.artifacts).toEqual({ when: 'always', reports: { dotenv: 'scalingo.env' } });
     expect(stop.allow_failure).toBe(true);
-    expect(stop.variables).toMatchObject({ SCALINGO_MERGE_REQUEST_STATE: 'closed', SCALINGO_INPUT_COMMAND: 'auto', GIT_STRATEGY: 'none' });
+    expect(stop.variables).toMatchObject({
+      SCALINGO_MERGE_REQUEST_STATE: 'closed',
+      SCALINGO_INPUT_COMMAND: 'auto',
+      GIT_STRATEGY: 'none',
+    });
   });
 
   it('never runs two deployments of one app, or of one review app, at once', () => {
@@ -210,18 +254,24 @@ describe('GitLab component: the script, interpolated', () => {
   /** Runs the job's script with its own variables and an npx that prints the arguments it gets, one a line. */
   function runScript(variables: Record<string, string>) {
     writeFileSync(join(work, 'npx'), '#!/bin/sh\nfor a in "$@"; do printf \'%s\\n\' "$a"; done\n', { mode: 0o755 });
-    const result = spawnSync('sh', ['-c', script()], { env: { PATH: `${work}:/usr/bin:/bin`, ...variables }, encoding: 'utf8' });
+    const result = spawnSync('sh', ['-c', script()], {
+      env: { PATH: `${work}:/usr/bin:/bin`, ...variables },
+      encoding: 'utf8',
+    });
     return { ...result, args: result.stdout.split('\n').slice(0, -1) };
   }
 
-  const jobVariables = (): Record<string, string> => Object.fromEntries(Object.entries(job.variables as Json).map(([k, v]) => [k, String(v)]));
+  const jobVariables = (): Record<string, string> =>
+    Object.fromEntries(Object.entries(job.variables as Json).map(([k, v]) => [k, String(v)]));
 
   it('turns every input into one flag, values intact, the empty ones too (POSIX sh)', () => {
     const result = runScript(jobVariables());
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.args.slice(0, 4)).toEqual(['--yes', '--package=scalingo-deploy@9.9.9', '--', 'scalingo-deploy']);
-    const flags = result.args.slice(4).map((arg) => /^--([a-z-]+)=(.*)$/s.exec(arg)?.slice(1) ?? [arg, '(not --name=value)']);
+    const flags = result.args
+      .slice(4)
+      .map((arg) => /^--([a-z-]+)=(.*)$/s.exec(arg)?.slice(1) ?? [arg, '(not --name=value)']);
     // One flag per setting, with the include's value, else the input's default: an empty flag is "not given" for
     // scalingo-deploy, as an empty input is, and its SCALINGO_* variable still applies.
     const given: Record<string, string> = {
@@ -234,12 +284,15 @@ describe('GitLab component: the script, interpolated', () => {
       wait: 'false',
       'poll-interval-seconds': '0.5',
     };
-    const expected = SETTING_INPUTS.map((spec) => [spec.name, given[spec.name] ?? (inputs[spec.name]?.default === undefined ? '' : String(inputs[spec.name]?.default))]);
+    const expected = SETTING_INPUTS.map((spec) => [
+      spec.name,
+      given[spec.name] ?? (inputs[spec.name]?.default === undefined ? '' : String(inputs[spec.name]?.default)),
+    ]);
     expect(flags.filter(([name]) => name !== 'dotenv').sort()).toEqual(expected.sort());
     expect(flags.filter(([name]) => name === 'dotenv')).toEqual([['dotenv', 'scalingo.env']]);
   });
 
-  it('runs the package of the component\'s version when the package input is empty, and stops when there is none', () => {
+  it("runs the package of the component's version when the package input is empty, and stops when there is none", () => {
     const variables: Record<string, string> = { ...jobVariables(), SCALINGO_INPUT_PACKAGE: '' };
     // Included by remote or local (this project): the version written in the copy, package.json's.
     expect(variables.SCALINGO_COMPONENT_PACKAGE).toBe(`${pkg.name}@${pkg.version}`);
@@ -251,16 +304,26 @@ describe('GitLab component: the script, interpolated', () => {
     expect(unversioned.stderr).toContain('set its package input');
   });
 
-  it('leaves out a SCALINGO_APP of an earlier job\'s dotenv report when the app is empty (the apps are found), not otherwise', () => {
+  it("leaves out a SCALINGO_APP of an earlier job's dotenv report when the app is empty (the apps are found), not otherwise", () => {
     // An npx that says which SCALINGO_APP the command would see, and its --app flag.
-    writeFileSync(join(work, 'npx'), '#!/bin/sh\nprintf \'SCALINGO_APP=%s\\n\' "${SCALINGO_APP-(unset)}"\nfor a in "$@"; do case "$a" in --app=*) printf \'%s\\n\' "$a" ;; esac; done\n', { mode: 0o755 });
+    writeFileSync(
+      join(work, 'npx'),
+      '#!/bin/sh\nprintf \'SCALINGO_APP=%s\\n\' "${SCALINGO_APP-(unset)}"\nfor a in "$@"; do case "$a" in --app=*) printf \'%s\\n\' "$a" ;; esac; done\n',
+      { mode: 0o755 },
+    );
     const run = (variables: Record<string, string>) => {
-      const result = spawnSync('sh', ['-c', script()], { env: { PATH: `${work}:/usr/bin:/bin`, ...jobVariables(), ...variables }, encoding: 'utf8' });
+      const result = spawnSync('sh', ['-c', script()], {
+        env: { PATH: `${work}:/usr/bin:/bin`, ...jobVariables(), ...variables },
+        encoding: 'utf8',
+      });
       expect(result.stderr).toBe('');
       return result.stdout.split('\n').slice(0, -1);
     };
     expect(run({ SCALINGO_INPUT_APP: '', SCALINGO_APP: 'other-app' })).toEqual(['SCALINGO_APP=(unset)', '--app=']);
-    expect(run({ SCALINGO_INPUT_APP: 'my-app', SCALINGO_APP: 'other-app' })).toEqual(['SCALINGO_APP=other-app', '--app=my-app']);
+    expect(run({ SCALINGO_INPUT_APP: 'my-app', SCALINGO_APP: 'other-app' })).toEqual([
+      'SCALINGO_APP=other-app',
+      '--app=my-app',
+    ]);
   });
 
   it.runIf(hasCommand('shellcheck'))('is clean for shellcheck as POSIX sh', () => {
@@ -280,21 +343,32 @@ describe.concurrent('GitLab component: component context', () => {
   });
 
   it('gets the package of its own version when included as a component', async () => {
-    const project = new Project({ include: [{ component: '$CI_SERVER_FQDN/$CI_PROJECT_PATH/scalingo@$CI_COMMIT_SHA', inputs: { app: 'my-app' } }] }, { template: 'component' });
+    const project = new Project(
+      {
+        include: [{ component: '$CI_SERVER_FQDN/$CI_PROJECT_PATH/scalingo@$CI_COMMIT_SHA', inputs: { app: 'my-app' } }],
+      },
+      { template: 'component' },
+    );
     projects.push(project);
     const { config } = await project.preview();
     // gitlab-ci-local gives a component included at the project's own commit that commit as its version; GitLab gives
     // the release's version to `@1.2.3`, `@1.2`, `@1` and `@~latest`, and nothing to a commit or a branch (the job
     // then asks for the package input, as tested above).
     for (const job of ['scalingo-deploy', 'scalingo-review', 'scalingo-stop-review']) {
-      expect((config[job] as Json).variables, job).toMatchObject({ SCALINGO_INPUT_PACKAGE: '', SCALINGO_COMPONENT_PACKAGE: `scalingo-deploy@${project.sha}` });
+      expect((config[job] as Json).variables, job).toMatchObject({
+        SCALINGO_INPUT_PACKAGE: '',
+        SCALINGO_COMPONENT_PACKAGE: `scalingo-deploy@${project.sha}`,
+      });
     }
     expect((config['scalingo-deploy'] as Json).environment).toMatchObject({ deployment_tier: 'production' });
     expect((config['scalingo-review'] as Json).environment).toMatchObject({ deployment_tier: 'development' });
   }, 120_000);
 
   it('cannot be included other than as a component, hence the copy for include: remote:', async () => {
-    const project = new Project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }] }, { template: 'component' });
+    const project = new Project(
+      { include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }] },
+      { template: 'component' },
+    );
     projects.push(project);
     await expect(project.preview()).rejects.toThrow(/component\.version/);
   }, 120_000);
@@ -328,7 +402,9 @@ describe.concurrent('GitLab component: which pipelines run which job', () => {
       ...sources.map((source) => project.jobs({ variables: { CI_PIPELINE_SOURCE: source } })),
     ]);
     expect(push).toEqual({
-      'scalingo-deploy': 'on_success', 'scalingo-review': 'never', 'scalingo-stop-review': 'never',
+      'scalingo-deploy': 'on_success',
+      'scalingo-review': 'never',
+      'scalingo-stop-review': 'never',
     });
     sources.forEach((source, i) => {
       expect(others[i]?.['scalingo-deploy'], source).toBe('on_success');
@@ -338,7 +414,11 @@ describe.concurrent('GitLab component: which pipelines run which job', () => {
   }, 120_000);
 
   it('makes review apps in merge request pipelines, with a manual stop job', async () => {
-    expect(await project.jobs(MR)).toEqual({ 'scalingo-deploy': 'never', 'scalingo-review': 'on_success', 'scalingo-stop-review': 'manual' });
+    expect(await project.jobs(MR)).toEqual({
+      'scalingo-deploy': 'never',
+      'scalingo-review': 'on_success',
+      'scalingo-stop-review': 'manual',
+    });
   }, 120_000);
 
   it('deploys the branch given as input instead of the default branch', async () => {
@@ -375,7 +455,10 @@ describe.concurrent('GitLab component: no app, the apps linked to the project (d
   };
 
   it('is valid for GitLab, with environments named after the job prefix by the rules that match an empty app', async () => {
-    const [{ config }, { config: bare }] = await Promise.all([project.preview({ schema: false }), noInputs.preview({ schema: false })]);
+    const [{ config }, { config: bare }] = await Promise.all([
+      project.preview({ schema: false }),
+      noInputs.preview({ schema: false }),
+    ]);
     expect(schemaErrors(config)).toEqual([]);
     expect(bare).toEqual(config);
     const deploy = config['scalingo-deploy'] as Json;
@@ -388,7 +471,10 @@ describe.concurrent('GitLab component: no app, the apps linked to the project (d
       variables: { SCALINGO_ENVIRONMENT_NAME: 'scalingo/$CI_COMMIT_REF_SLUG' },
     });
     for (const job of [review, stop]) {
-      expect((job.rules as Json[])[0]).toMatchObject({ if: '$CI_PIPELINE_SOURCE == "merge_request_event" && "" == ""', variables: { SCALINGO_ENVIRONMENT_NAME: 'review/scalingo-pr$CI_MERGE_REQUEST_IID' } });
+      expect((job.rules as Json[])[0]).toMatchObject({
+        if: '$CI_PIPELINE_SOURCE == "merge_request_event" && "" == ""',
+        variables: { SCALINGO_ENVIRONMENT_NAME: 'review/scalingo-pr$CI_MERGE_REQUEST_IID' },
+      });
     }
     expect((stop.rules as Json[])[0]).toMatchObject({ when: 'manual' });
     // The resource groups keep their names: one for the deploy jobs of every branch, one per merge request.
@@ -405,10 +491,18 @@ describe.concurrent('GitLab component: no app, the apps linked to the project (d
       project.jobs({ variables: { CI_PIPELINE_SOURCE: 'push', CI_COMMIT_TAG: 'v1.0.0' }, unset: ['CI_COMMIT_BRANCH'] }),
       project.jobs(MR),
     ]);
-    expect(main).toEqual({ 'scalingo-deploy': 'on_success', 'scalingo-review': 'never', 'scalingo-stop-review': 'never' });
+    expect(main).toEqual({
+      'scalingo-deploy': 'on_success',
+      'scalingo-review': 'never',
+      'scalingo-stop-review': 'never',
+    });
     expect(feature['scalingo-deploy']).toBe('on_success');
     expect(tag['scalingo-deploy']).toBe('never');
-    expect(mr).toEqual({ 'scalingo-deploy': 'never', 'scalingo-review': 'on_success', 'scalingo-stop-review': 'manual' });
+    expect(mr).toEqual({
+      'scalingo-deploy': 'never',
+      'scalingo-review': 'on_success',
+      'scalingo-stop-review': 'manual',
+    });
   }, 120_000);
 
   it('only deploys the branch given as input, when one is', async () => {
@@ -427,31 +521,44 @@ describe.concurrent('GitLab component: no app, the apps linked to the project (d
 
   // The names GitLab gives the environments once the variables are expanded: the jobs' scripts replaced by one that
   // prints it (a job of .gitlab-ci.yml is merged into the included one of the same name).
-  it.runIf(hasCommand('rsync'))('names the environments after the branch or the merge request, and after the app when there is one', async () => {
-    const print = { script: ['echo "environment=$CI_ENVIRONMENT_NAME"'] };
-    const jobs = { 'scalingo-deploy': print, 'scalingo-review': print, 'scalingo-stop-review': print };
-    const discovery = new Project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: '', 'job-prefix': 'scalingo' } }], ...jobs });
-    const named = new Project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }], ...jobs });
-    try {
-      // The two projects run side by side; the two pipelines of one project one after the other, since they share
-      // its build folder.
-      const runs = (await Promise.all([discovery, named].map(async (p) => [
-        await p.pipeline({ variables: { CI_PIPELINE_SOURCE: 'push' } }),
-        await p.pipeline({ ...MR, jobs: ['scalingo-review', 'scalingo-stop-review'] }),
-      ]))).flat();
-      for (const run of runs) expect(run.code, run.output).toBe(0);
-      const printed = runs.map((run) => [...run.output.matchAll(/^(\S+) +> environment=(.*)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort());
-      expect(printed).toEqual([
-        ['scalingo-deploy scalingo/main'],
-        ['scalingo-review review/scalingo-pr42', 'scalingo-stop-review review/scalingo-pr42'],
-        ['scalingo-deploy my-app'],
-        ['scalingo-review review/my-app-pr42', 'scalingo-stop-review review/my-app-pr42'],
-      ]);
-    } finally {
-      discovery.remove();
-      named.remove();
-    }
-  }, 240_000);
+  it.runIf(hasCommand('rsync'))(
+    'names the environments after the branch or the merge request, and after the app when there is one',
+    async () => {
+      const print = { script: ['echo "environment=$CI_ENVIRONMENT_NAME"'] };
+      const jobs = { 'scalingo-deploy': print, 'scalingo-review': print, 'scalingo-stop-review': print };
+      const discovery = new Project({
+        include: [{ local: 'templates/scalingo.yml', inputs: { app: '', 'job-prefix': 'scalingo' } }],
+        ...jobs,
+      });
+      const named = new Project({ include: [{ local: 'templates/scalingo.yml', inputs: { app: 'my-app' } }], ...jobs });
+      try {
+        // The two projects run side by side; the two pipelines of one project one after the other, since they share
+        // its build folder.
+        const runs = (
+          await Promise.all(
+            [discovery, named].map(async (p) => [
+              await p.pipeline({ variables: { CI_PIPELINE_SOURCE: 'push' } }),
+              await p.pipeline({ ...MR, jobs: ['scalingo-review', 'scalingo-stop-review'] }),
+            ]),
+          )
+        ).flat();
+        for (const run of runs) expect(run.code, run.output).toBe(0);
+        const printed = runs.map((run) =>
+          [...run.output.matchAll(/^(\S+) +> environment=(.*)$/gm)].map((m) => `${m[1]} ${m[2]}`).sort(),
+        );
+        expect(printed).toEqual([
+          ['scalingo-deploy scalingo/main'],
+          ['scalingo-review review/scalingo-pr42', 'scalingo-stop-review review/scalingo-pr42'],
+          ['scalingo-deploy my-app'],
+          ['scalingo-review review/my-app-pr42', 'scalingo-stop-review review/my-app-pr42'],
+        ]);
+      } finally {
+        discovery.remove();
+        named.remove();
+      }
+    },
+    240_000,
+  );
 });
 
 describe('GitLab component: README', () => {
@@ -460,18 +567,37 @@ describe('GitLab component: README', () => {
     const rows = new Map<string, string[]>();
     for (const line of readme.split('\n')) {
       const m = /^\| `([a-z-]+)` \|(.*)\|\s*$/.exec(line);
-      if (m) rows.set(m[1]!, m[2]!.split('|').map((c) => c.trim()));
+      if (m)
+        rows.set(
+          m[1]!,
+          m[2]!.split('|').map((c) => c.trim()),
+        );
     }
     for (const [name, def] of Object.entries(inputs)) {
       const row = rows.get(name);
       expect(row, `README row of input ${name}`).toBeDefined();
       const [type, dflt] = row!;
-      const expectedType = def.options ? (def.options as string[]).map((o) => `\`${JSON.stringify(o).slice(1, -1) || "''"}\``).join(', ') : `${String(def.type)}`;
+      const expectedType = def.options
+        ? (def.options as string[]).map((o) => `\`${JSON.stringify(o).slice(1, -1) || "''"}\``).join(', ')
+        : `${String(def.type)}`;
       expect(type, `type of ${name}`).toBe(expectedType);
-      const expectedDefault = !('default' in def) ? 'required' : def.default === '' ? "`''`" : `\`${String(def.default)}\``;
+      const expectedDefault = !('default' in def)
+        ? 'required'
+        : def.default === ''
+          ? "`''`"
+          : `\`${String(def.default)}\``;
       expect(dflt, `default of ${name}`).toBe(expectedDefault);
     }
-    for (const key of ['SCALINGO_APP', 'SCALINGO_APP_URL', 'SCALINGO_DEPLOYMENT_ID', 'SCALINGO_DEPLOYMENT_STATUS', 'SCALINGO_REVIEW_APP', 'SCALINGO_LINK', 'SCALINGO_TIMED_OUT', 'SCALINGO_DASHBOARD_URL']) {
+    for (const key of [
+      'SCALINGO_APP',
+      'SCALINGO_APP_URL',
+      'SCALINGO_DEPLOYMENT_ID',
+      'SCALINGO_DEPLOYMENT_STATUS',
+      'SCALINGO_REVIEW_APP',
+      'SCALINGO_LINK',
+      'SCALINGO_TIMED_OUT',
+      'SCALINGO_DASHBOARD_URL',
+    ]) {
       expect(readme, key).toContain(`| \`${key}\` |`);
     }
   });

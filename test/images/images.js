@@ -51,7 +51,11 @@ export function demoSources() {
   const dir = mkdtempSync(join(tmpdir(), 'scalingo-images-'));
   try {
     const results = join(dir, 'results.json');
-    const run = spawnSync(process.execPath, [join(ROOT, 'test/demo.js')], { env: { ...process.env, DEMO_RESULTS: results }, encoding: 'utf8', timeout: 120_000 });
+    const run = spawnSync(process.execPath, [join(ROOT, 'test/demo.js')], {
+      env: { ...process.env, DEMO_RESULTS: results },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (run.status !== 0) throw new Error(`the demo failed (exit ${run.status}):\n${run.stdout}\n${run.stderr}`);
     const { summary, comment } = JSON.parse(readFileSync(results, 'utf8'));
     return { summary: steady(summary), comment: steady(comment) };
@@ -82,7 +86,9 @@ function chromium() {
 async function main() {
   const browser = chromium();
   const sources = demoSources();
-  const record = /** @type {Record<string, string>} */ ({ 'style.css': sha256(readFileSync(join(IMAGES, 'style.css'))) });
+  const record = /** @type {Record<string, string>} */ ({
+    'style.css': sha256(readFileSync(join(IMAGES, 'style.css'))),
+  });
   const dir = mkdtempSync(join(tmpdir(), 'scalingo-images-'));
   try {
     for (const picture of PICTURES) {
@@ -91,10 +97,21 @@ async function main() {
       const html = join(dir, `${picture.name}.html`);
       writeFileSync(html, await page(markdown, picture.title));
       const png = join(IMAGES, `${picture.name}.png`);
-      execFileSync(browser, [
-        '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--force-device-scale-factor=1', '--font-render-hinting=none',
-        `--window-size=${picture.width},${picture.height}`, `--screenshot=${png}`, pathToFileURL(html).href,
-      ], { stdio: 'pipe' });
+      execFileSync(
+        browser,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--hide-scrollbars',
+          '--force-device-scale-factor=1',
+          '--font-render-hinting=none',
+          `--window-size=${picture.width},${picture.height}`,
+          `--screenshot=${png}`,
+          pathToFileURL(html).href,
+        ],
+        { stdio: 'pipe' },
+      );
       record[`${picture.name}.md`] = sha256(markdown);
       record[`${picture.name}.png`] = sha256(readFileSync(png));
       console.log(`docs/images/${picture.name}.png (${picture.width}x${picture.height})`);

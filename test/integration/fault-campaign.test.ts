@@ -31,7 +31,13 @@ const RA_DEPLOY = `/v1/apps/${REVIEW_APP}/scm_repo_link/manual_deploy`;
  * The backoff of the retries, twenty times shorter than the product's (same growth, same number of attempts, a 429
  * without Retry-After still backs off until its budget is spent), so that a run waits on its faults, not on backoff.
  */
-const QUICK_RETRY = { baseDelayMs: 25, maxDelayMs: 400, rateLimitBaseDelayMs: 100, rateLimitMaxDelayMs: 800, rateLimitBudgetMs: 3250 };
+const QUICK_RETRY = {
+  baseDelayMs: 25,
+  maxDelayMs: 400,
+  rateLimitBaseDelayMs: 100,
+  rateLimitMaxDelayMs: 800,
+  rateLimitBudgetMs: 3250,
+};
 
 /** mulberry32: small, fast, good enough to spread faults; the same seed gives the same campaign. */
 function prng(seed: number): () => number {
@@ -79,22 +85,25 @@ const REVIEW_TARGETS: Pick<FaultRule, 'service' | 'method' | 'path'>[] = [
 /** A synchronize run creates no review app: its faults go to the requests it makes. */
 const SYNCHRONIZE_TARGETS = REVIEW_TARGETS.filter((t) => !String(t.path).endsWith('/manual_review_app'));
 
-function randomFault(rand: () => number, targets: readonly Pick<FaultRule, 'service' | 'method' | 'path'>[]): FaultRule {
+function randomFault(
+  rand: () => number,
+  targets: readonly Pick<FaultRule, 'service' | 'method' | 'path'>[],
+): FaultRule {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
   const target = pick(targets);
   const times = 1 + Math.floor(rand() * 3);
   const after = Math.floor(rand() * 3);
   const kinds: (() => FaultRule)[] = [
-    () => ({ kind: 'status', status: pick([500, 502, 503]) } as FaultRule),
-    () => ({ kind: 'html' } as FaultRule),
-    () => ({ kind: 'reset-before' } as FaultRule),
-    () => ({ kind: 'reset-after' } as FaultRule),
-    () => ({ kind: 'cut-body' } as FaultRule),
-    () => ({ kind: 'malformed-json' } as FaultRule),
-    () => ({ kind: 'rate-limit', ...(rand() < 0.7 ? { retryAfter: 0 } : {}) } as FaultRule),
+    () => ({ kind: 'status', status: pick([500, 502, 503]) }) as FaultRule,
+    () => ({ kind: 'html' }) as FaultRule,
+    () => ({ kind: 'reset-before' }) as FaultRule,
+    () => ({ kind: 'reset-after' }) as FaultRule,
+    () => ({ kind: 'cut-body' }) as FaultRule,
+    () => ({ kind: 'malformed-json' }) as FaultRule,
+    () => ({ kind: 'rate-limit', ...(rand() < 0.7 ? { retryAfter: 0 } : {}) }) as FaultRule,
     // Slower than the 1 s request timeout, but processed before the looks after a timeout are over.
-    () => ({ kind: 'delay', ms: 200 + Math.floor(rand() * 1300) } as FaultRule),
-    () => ({ kind: 'hang-after' } as FaultRule),
+    () => ({ kind: 'delay', ms: 200 + Math.floor(rand() * 1300) }) as FaultRule,
+    () => ({ kind: 'hang-after' }) as FaultRule,
   ];
   return { ...pick(kinds)(), ...target, times, after };
 }
@@ -123,7 +132,12 @@ function campaign(): Case[] {
     return {
       n,
       flow,
-      faults: Array.from({ length: 1 + Math.floor(rand() * 4) }, () => randomFault(rand, { push: TARGETS, 'review-opened': REVIEW_TARGETS, 'review-synchronize': SYNCHRONIZE_TARGETS }[flow])),
+      faults: Array.from({ length: 1 + Math.floor(rand() * 4) }, () =>
+        randomFault(
+          rand,
+          { push: TARGETS, 'review-opened': REVIEW_TARGETS, 'review-synchronize': SYNCHRONIZE_TARGETS }[flow],
+        ),
+      ),
       script: rand() < 0.2 ? ['queued', 'building', 'build-error'] : ['queued', 'building', 'success'],
       seeded: rand() < 0.5,
       checksPassed: rand() < 0.4,
@@ -144,7 +158,9 @@ function worldOf(c: Case): FakeOptions {
       return { ...base, ...(c.seeded ? { deployments: { 'my-app': past } } : {}) };
     case 'review-opened':
       return {
-        ...base, pulls: { 2: { head_branch: 'changes' } }, reviewAppCreationMs: c.creationMs,
+        ...base,
+        pulls: { 2: { head_branch: 'changes' } },
+        reviewAppCreationMs: c.creationMs,
         ...(c.checksPassed ? { reviewAppChecks: 'passed', reviewAppDeploymentDelayMs: c.firstDeploymentDelayMs } : {}),
       };
     case 'review-synchronize':
@@ -168,7 +184,11 @@ async function runCase(c: Case): Promise<string[]> {
   const started = Date.now();
   const r = await w.run({
     ctx: ctxOf(c),
-    inputs: { 'timeout-minutes': String(DEADLINE_MS / 60_000), 'request-timeout-seconds': '1', 'poll-interval-seconds': '0.05' },
+    inputs: {
+      'timeout-minutes': String(DEADLINE_MS / 60_000),
+      'request-timeout-seconds': '1',
+      'poll-interval-seconds': '0.05',
+    },
     deps: { retry: QUICK_RETRY },
   });
   const took = Date.now() - started;
@@ -183,21 +203,33 @@ async function runCase(c: Case): Promise<string[]> {
   const said = r.warnings.filter((w) => w.startsWith('Second deployment::'));
   const perApp = new Map<string, number>();
   for (const d of sent) perApp.set(d.app, (perApp.get(d.app) ?? 0) + 1);
-  for (const [app, count] of perApp) if (count > 1 && said.length === 0) broken.push(`${count} deployments sent to ${app}, and not a word`);
+  for (const [app, count] of perApp)
+    if (count > 1 && said.length === 0) broken.push(`${count} deployments sent to ${app}, and not a word`);
   const elsewhere = created.filter((d) => d.app !== target);
-  if (elsewhere.length > 0) broken.push(`deployments started on ${elsewhere.map((d) => d.app).join(', ')}, not only on ${target}`);
+  if (elsewhere.length > 0)
+    broken.push(`deployments started on ${elsewhere.map((d) => d.app).join(', ')}, not only on ${target}`);
   const followed = created.find((d) => d.id === id);
   if (id !== '' && !followed) broken.push(`outputs name deployment ${id}, which no one started`);
   // Scalingo's own first deployment besides the one followed, there when the run last looked: the run says so.
-  const lastLook = w.fake.requests.filter((q) => q.path.startsWith(`/v1/apps/${REVIEW_APP}/deployments?`) && q.status === 200).at(-1)?.at ?? 0;
+  const lastLook =
+    w.fake.requests.filter((q) => q.path.startsWith(`/v1/apps/${REVIEW_APP}/deployments?`) && q.status === 200).at(-1)
+      ?.at ?? 0;
   const unsaid = itsOwn.filter((d) => d.id !== id && d.createdAt < lastLook);
-  if (unsaid.length > 0 && said.length === 0 && r.report.ok) broken.push(`Scalingo's own deployment ${unsaid[0]!.id} besides the one followed, and not a word`);
+  if (unsaid.length > 0 && said.length === 0 && r.report.ok)
+    broken.push(`Scalingo's own deployment ${unsaid[0]!.id} besides the one followed, and not a word`);
   const ours = followed;
-  if (r.report.ok !== (status === 'success')) broken.push(`verdict ok=${r.report.ok} but deployment status "${status}" (${r.report.outcome}: ${r.report.message})`);
-  if (r.report.ok && ours?.status !== 'success') broken.push(`reported success, but the deployment is ${ours?.status ?? 'missing'}`);
+  if (r.report.ok !== (status === 'success'))
+    broken.push(
+      `verdict ok=${r.report.ok} but deployment status "${status}" (${r.report.outcome}: ${r.report.message})`,
+    );
+  if (r.report.ok && ours?.status !== 'success')
+    broken.push(`reported success, but the deployment is ${ours?.status ?? 'missing'}`);
   if (took > DEADLINE_MS + SLACK_MS) broken.push(`ended ${took} ms after its start (deadline ${DEADLINE_MS} ms)`);
   if (/answered 200/.test(r.report.message)) broken.push(`a 200 reported as a failure: ${r.report.message}`);
-  return broken.map((b) => `run ${c.n} (${c.flow}, faults ${JSON.stringify(c.faults, (_k, v: unknown) => (v instanceof RegExp ? String(v) : v))}): ${b}`);
+  return broken.map(
+    (b) =>
+      `run ${c.n} (${c.flow}, faults ${JSON.stringify(c.faults, (_k, v: unknown) => (v instanceof RegExp ? String(v) : v))}): ${b}`,
+  );
 }
 
 describe('randomized fault campaign', () => {
@@ -206,12 +238,14 @@ describe('randomized fault campaign', () => {
     const broken: string[][] = [];
     // AT_ONCE runs at any time: a new one starts as soon as one ends.
     let next = 0;
-    await Promise.all(Array.from({ length: AT_ONCE }, async () => {
-      while (next < cases.length) {
-        const c = cases[next++]!;
-        broken[c.n] = await runCase(c);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: AT_ONCE }, async () => {
+        while (next < cases.length) {
+          const c = cases[next++]!;
+          broken[c.n] = await runCase(c);
+        }
+      }),
+    );
     expect(broken.flat()).toEqual([]);
   }, 180_000);
 });

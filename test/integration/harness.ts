@@ -18,7 +18,19 @@ import { CancelledError } from '../../src/core/errors.js';
 import { githubContext, type GitHubPayload } from '../../src/platform/github/event.js';
 import { gitlabContext } from '../../src/platform/gitlab/event.js';
 
-export { calls, IN_STEP_LINK, pollsOf, REPO, requestsOf, secretsOf, sortedCalls, TOKEN, writes, type Fake, type FakeOptions } from '../support/requests.js';
+export {
+  calls,
+  IN_STEP_LINK,
+  pollsOf,
+  REPO,
+  requestsOf,
+  secretsOf,
+  sortedCalls,
+  TOKEN,
+  writes,
+  type Fake,
+  type FakeOptions,
+} from '../support/requests.js';
 export type { AppReport, StepReport };
 
 type CiContext = Parameters<typeof runStep>[1];
@@ -145,7 +157,8 @@ export async function world(options: FakeOptions = {}): Promise<World> {
     async run(r) {
       const result = await step(r);
       const [report] = result.step.runs;
-      if (!report || result.step.runs.length !== 1) throw new Error(`a step of one app gave ${result.step.runs.length} app report(s)`);
+      if (!report || result.step.runs.length !== 1)
+        throw new Error(`a step of one app gave ${result.step.runs.length} app report(s)`);
       return { ...result, report };
     },
   };

@@ -13,7 +13,15 @@ const push = () => webhook('push', byRef('refs/heads/'));
 /** Quick reconnections and a quick give-up, so that fallbacks show within a test. */
 const FAST_STREAM = { stream: { firstBackoffMs: 20, maxBackoffMs: 80, silenceMs: 5000, closeGraceMs: 50 } };
 
-async function deployWith(options: { durationMs?: number; final?: string; faults?: StreamFaultRule[]; inputs?: Record<string, string>; safetyReadMs?: number } = {}) {
+async function deployWith(
+  options: {
+    durationMs?: number;
+    final?: string;
+    faults?: StreamFaultRule[];
+    inputs?: Record<string, string>;
+    safetyReadMs?: number;
+  } = {},
+) {
   const w = await world({
     links: { 'my-app': IN_STEP_LINK },
     deployScript: { durationMs: options.durationMs ?? 1200, final: options.final ?? 'success' },
@@ -22,7 +30,12 @@ async function deployWith(options: { durationMs?: number; final?: string; faults
   const r = await w.run({
     ctx: onGitHub('push', 'refs/heads/master', push()),
     inputs: { branch: 'master', 'auto-deploy': 'false', 'poll-interval-seconds': '0.05', ...options.inputs },
-    deps: { followTimings: { ...FAST_STREAM, ...(options.safetyReadMs !== undefined ? { safetyReadMs: options.safetyReadMs } : {}) } },
+    deps: {
+      followTimings: {
+        ...FAST_STREAM,
+        ...(options.safetyReadMs !== undefined ? { safetyReadMs: options.safetyReadMs } : {}),
+      },
+    },
   });
   return { w, f: w.fake, r, endedAt: Date.now() };
 }
@@ -74,7 +87,11 @@ describe('live build output', () => {
   });
 
   it('reads the status every safety interval while the stream is live', async () => {
-    const { f, r } = await deployWith({ durationMs: 1500, safetyReadMs: 400, inputs: { 'poll-interval-seconds': '0.05' } });
+    const { f, r } = await deployWith({
+      durationMs: 1500,
+      safetyReadMs: 400,
+      inputs: { 'poll-interval-seconds': '0.05' },
+    });
     expect(r.report.ok).toBe(true);
     // 1.5 s at one read per 0.4 s (not one per 0.05 s: that would be 30).
     expect(pollsOf(f)).toBeGreaterThanOrEqual(2);
@@ -118,11 +135,14 @@ describe('live build output', () => {
 
   it('reconnects a silent stream and goes on', async () => {
     const w = await world({
-      links: { 'my-app': IN_STEP_LINK }, deployScript: { durationMs: 1500, final: 'success' }, stream: { faults: [{ kind: 'silence', afterFrames: 2 }] },
+      links: { 'my-app': IN_STEP_LINK },
+      deployScript: { durationMs: 1500, final: 'success' },
+      stream: { faults: [{ kind: 'silence', afterFrames: 2 }] },
     });
     const f = w.fake;
     const r = await w.run({
-      ctx: onGitHub('push', 'refs/heads/master', push()), inputs: { branch: 'master', 'auto-deploy': 'false', 'poll-interval-seconds': '5' },
+      ctx: onGitHub('push', 'refs/heads/master', push()),
+      inputs: { branch: 'master', 'auto-deploy': 'false', 'poll-interval-seconds': '5' },
       deps: { followTimings: { stream: { ...FAST_STREAM.stream, silenceMs: 150 } } },
     });
     expect(r.report.ok).toBe(true);
@@ -131,7 +151,7 @@ describe('live build output', () => {
     expect(f.stream!.counters().connections).toBeGreaterThanOrEqual(2);
   });
 
-  it('prints only the followed deployment\'s lines when several deploy at once on the app', async () => {
+  it("prints only the followed deployment's lines when several deploy at once on the app", async () => {
     const w = await world({ links: { 'my-app': IN_STEP_LINK }, deployScript: { durationMs: 1200, final: 'success' } });
     const f = w.fake;
     // Another deployment of the same app writes on the same stream all along.

@@ -7,8 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { byRef, webhook } from '../support/payloads.js';
 import { calls, IN_STEP_LINK, onGitHub, world, type FakeOptions } from './harness.js';
 
-const onPush = (branch: string) => onGitHub('push', `refs/heads/${branch}`, { ...webhook('push', byRef('refs/heads/')), ref: `refs/heads/${branch}` });
-const names = (n: number, prefix = 'app') => Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(3, '0')}`);
+const onPush = (branch: string) =>
+  onGitHub('push', `refs/heads/${branch}`, { ...webhook('push', byRef('refs/heads/')), ref: `refs/heads/${branch}` });
+const names = (n: number, prefix = 'app') =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i + 1).padStart(3, '0')}`);
 
 /** `n` apps, each linked as the step wants it, following master. */
 function apps(list: string[], extra: FakeOptions = {}): FakeOptions {
@@ -21,13 +23,22 @@ function apps(list: string[], extra: FakeOptions = {}): FakeOptions {
 
 const statuses = (f: { requests: { status?: number }[] }) => f.requests.map((r) => r.status);
 
-describe('many apps under Scalingo\'s request budget (scaled: 60 requests per window)', () => {
+describe("many apps under Scalingo's request budget (scaled: 60 requests per window)", () => {
   it('ten apps: all started at once, each deploy sent in the first round trips, at most 3.5 requests an app, no 429', async () => {
     const list = names(10);
     const windowMs = 4000;
-    const w = await world({ ...apps(list), rateLimitPerMinute: 60, rateLimitWindowMs: windowMs, deployScript: { durationMs: 600, final: 'success' } });
+    const w = await world({
+      ...apps(list),
+      rateLimitPerMinute: 60,
+      rateLimitWindowMs: windowMs,
+      deployScript: { durationMs: 600, final: 'success' },
+    });
     const started = Date.now();
-    const r = await w.step({ ctx: onPush('master'), inputs: { app: list.join(','), 'poll-interval-seconds': '5' }, deps: { rateLimit: { limit: 60, windowMs: windowMs + 300 } } });
+    const r = await w.step({
+      ctx: onPush('master'),
+      inputs: { app: list.join(','), 'poll-interval-seconds': '5' },
+      deps: { rateLimit: { limit: 60, windowMs: windowMs + 300 } },
+    });
 
     expect(r.step.ok).toBe(true);
     expect(statuses(w.fake)).not.toContain(429);
@@ -44,12 +55,22 @@ describe('many apps under Scalingo\'s request budget (scaled: 60 requests per wi
   it('twenty-five apps: the budget starts as many as it can hold at once, the rest as it frees; never a 429', async () => {
     const list = names(25);
     const windowMs = 2000;
-    const w = await world({ ...apps(list), rateLimitPerMinute: 60, rateLimitWindowMs: windowMs, deployScript: { durationMs: 300, final: 'success' } });
+    const w = await world({
+      ...apps(list),
+      rateLimitPerMinute: 60,
+      rateLimitWindowMs: windowMs,
+      deployScript: { durationMs: 300, final: 'success' },
+    });
     // Node's process warnings (a listener count past 10 on the step's signal, ...) would land in the user's log.
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
     process.on('warning', onWarning);
-    const r = await w.step({ ctx: onPush('master'), inputs: { app: list.join(','), 'timeout-minutes': '1', 'poll-interval-seconds': '5' }, deps: { rateLimit: { limit: 60, windowMs: windowMs + 200 } } })
+    const r = await w
+      .step({
+        ctx: onPush('master'),
+        inputs: { app: list.join(','), 'timeout-minutes': '1', 'poll-interval-seconds': '5' },
+        deps: { rateLimit: { limit: 60, windowMs: windowMs + 200 } },
+      })
       .finally(() => process.off('warning', onWarning));
 
     expect(warnings).toEqual([]);
@@ -62,22 +83,33 @@ describe('many apps under Scalingo\'s request budget (scaled: 60 requests per wi
     expect(r.step.runs.every((x) => x.outcome === 'success')).toBe(true);
   });
 
-  it('says once per wait that the step\'s own budget holds requests back, and how long', async () => {
+  it("says once per wait that the step's own budget holds requests back, and how long", async () => {
     const list = names(3);
     const w = await world({ ...apps(list), deployScript: ['queued', 'success'] });
     // A budget of 7 requests per 3.5 s: the step's eleven requests wait for it once.
-    const r = await w.step({ ctx: onPush('master'), inputs: { app: list.join(','), logs: 'false', 'poll-interval-seconds': '0.05' }, deps: { rateLimit: { limit: 7, windowMs: 3500 } } });
+    const r = await w.step({
+      ctx: onPush('master'),
+      inputs: { app: list.join(','), logs: 'false', 'poll-interval-seconds': '0.05' },
+      deps: { rateLimit: { limit: 7, windowMs: 3500 } },
+    });
 
     expect(r.step.ok).toBe(true);
-    const waits = r.lines.filter((l) => l.startsWith('Scalingo\'s request budget'));
+    const waits = r.lines.filter((l) => l.startsWith("Scalingo's request budget"));
     expect(waits).toHaveLength(1);
-    expect(waits[0]).toMatch(/^Scalingo's request budget \(7 requests a minute, this step's 3 apps together\): \d+ request\(s\) wait, about [34] s for the next$/);
+    expect(waits[0]).toMatch(
+      /^Scalingo's request budget \(7 requests a minute, this step's 3 apps together\): \d+ request\(s\) wait, about [34] s for the next$/,
+    );
   });
 });
 
 describe('a poll far faster than Scalingo allows', () => {
   it('against a local API at 0.02 s: slows down as the budget fills, never empties it, and reports a 2 s deployment as 2 s', async () => {
-    const w = await world({ links: { 'my-app': IN_STEP_LINK }, rateLimitPerMinute: 60, deployScript: { durationMs: 2000, final: 'success' }, stream: false });
+    const w = await world({
+      links: { 'my-app': IN_STEP_LINK },
+      rateLimitPerMinute: 60,
+      deployScript: { durationMs: 2000, final: 'success' },
+      stream: false,
+    });
     const r = await w.run({ ctx: onPush('master'), inputs: { logs: 'false', 'poll-interval-seconds': '0.02' } });
 
     expect(r.report.ok).toBe(true);
@@ -94,7 +126,11 @@ describe('the deadline holds for the whole step, budget waits included', () => {
     const w = await world({ ...apps(list), deployScript: { durationMs: 400, final: 'success' } });
     const started = Date.now();
     // Scalingo's budget scaled: 60 requests per 10 s; the deadline, 3 s.
-    const r = await w.step({ ctx: onPush('master'), inputs: { app: list.join(','), 'timeout-minutes': '0.05' }, deps: { rateLimit: { limit: 60, windowMs: 10_000 } } });
+    const r = await w.step({
+      ctx: onPush('master'),
+      inputs: { app: list.join(','), 'timeout-minutes': '0.05' },
+      deps: { rateLimit: { limit: 60, windowMs: 10_000 } },
+    });
     const took = Date.now() - started;
 
     expect(took).toBeLessThan(3000 + 2500);
@@ -103,7 +139,9 @@ describe('the deadline holds for the whole step, budget waits included', () => {
     // Those the budget held are timed out, saying why; none says Scalingo did not answer.
     expect(outcomes.filter((o) => o === 'success').length).toBeGreaterThanOrEqual(15);
     expect(r.step.runs.filter((x) => x.outcome !== 'success').every((x) => x.outcome === 'timed-out')).toBe(true);
-    expect(r.step.runs.some((x) => /^Stopped by the deadline while waiting for the step's request budget/.test(x.message))).toBe(true);
+    expect(
+      r.step.runs.some((x) => /^Stopped by the deadline while waiting for the step's request budget/.test(x.message)),
+    ).toBe(true);
     expect(r.step.runs.map((x) => x.message).join('\n')).not.toContain('Scalingo did not answer');
     // Nothing was sent past the deadline.
     expect(Math.max(...w.fake.requests.map((q) => q.at)) - started).toBeLessThan(3000 + 500);
@@ -111,12 +149,21 @@ describe('the deadline holds for the whole step, budget waits included', () => {
 });
 
 describe('discovery over a long list of links', () => {
-  it('6,000 links: every page read (with progress lines), the repository\'s apps on the last page found and deployed', async () => {
+  it("6,000 links: every page read (with progress lines), the repository's apps on the last page found and deployed", async () => {
     const links: NonNullable<FakeOptions['links']> = {};
-    for (let i = 0; i < 6000; i++) links[`other-${i}`] = { source: `https://github.com/someone-${i % 50}/repo-${i}`, branch: 'master' };
+    for (let i = 0; i < 6000; i++)
+      links[`other-${i}`] = { source: `https://github.com/someone-${i % 50}/repo-${i}`, branch: 'master' };
     links['late-app'] = IN_STEP_LINK;
-    const w = await world({ apps: Object.fromEntries(Object.keys(links).map((n) => [n, {}])), links, deployScript: ['queued', 'success'] });
-    const r = await w.step({ ctx: onPush('master'), inputs: { app: '', logs: 'false' }, deps: { rateLimit: { limit: 60, windowMs: 150 } } });
+    const w = await world({
+      apps: Object.fromEntries(Object.keys(links).map((n) => [n, {}])),
+      links,
+      deployScript: ['queued', 'success'],
+    });
+    const r = await w.step({
+      ctx: onPush('master'),
+      inputs: { app: '', logs: 'false' },
+      deps: { rateLimit: { limit: 60, windowMs: 150 } },
+    });
 
     expect(r.step.ok).toBe(true);
     expect(r.step.discovery).toMatchObject({ pages: 121, links: 6001 });

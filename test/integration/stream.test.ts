@@ -2,8 +2,15 @@ import http from 'node:http';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  DEFAULT_STREAM_TIMINGS, REAL_CLOCK, STREAM_ORIGIN, followStream, missingLines,
-  type FollowStreamOptions, type StreamClock, type StreamHandle, type StreamState,
+  DEFAULT_STREAM_TIMINGS,
+  REAL_CLOCK,
+  STREAM_ORIGIN,
+  followStream,
+  missingLines,
+  type FollowStreamOptions,
+  type StreamClock,
+  type StreamHandle,
+  type StreamState,
 } from '../../src/scalingo/stream.js';
 import { startFakeStream, type FakeStreamOptions } from '../support/fake-stream.js';
 
@@ -13,7 +20,14 @@ const DEP = 'dep-1';
  * The product's own timings (a 30 s silence limit, reconnections 0.5 s to 8 s apart, four failed attempts in a row),
  * on a virtual clock: the tests move it forward, so that they take no more time than the sockets' own traffic.
  */
-const { silenceMs: SILENCE, firstBackoffMs: FIRST, maxBackoffMs: MAX, stableMs: STABLE, maxFailedAttempts: MAX_FAILED, closeGraceMs: GRACE } = DEFAULT_STREAM_TIMINGS;
+const {
+  silenceMs: SILENCE,
+  firstBackoffMs: FIRST,
+  maxBackoffMs: MAX,
+  stableMs: STABLE,
+  maxFailedAttempts: MAX_FAILED,
+  closeGraceMs: GRACE,
+} = DEFAULT_STREAM_TIMINGS;
 
 /** A clock that only moves when a test says so; its timers run, in order, as it passes their time. */
 class VirtualClock implements StreamClock {
@@ -85,7 +99,14 @@ interface Followed {
 
 function follow(url: string, options: Partial<FollowStreamOptions> = {}): Followed {
   const clock = new VirtualClock();
-  const seen: Omit<Followed, 'handle' | 'clock' | 'retried'> = { lines: [], statuses: [], states: [], news: [], debug: [], tokens: [] };
+  const seen: Omit<Followed, 'handle' | 'clock' | 'retried'> = {
+    lines: [],
+    statuses: [],
+    states: [],
+    news: [],
+    debug: [],
+    tokens: [],
+  };
   const handle = followStream({
     url,
     deploymentId: DEP,
@@ -182,7 +203,13 @@ describe('followStream against the fake stream', () => {
     fake.status(APP, DEP, 'success');
 
     const outcome = await followed.handle.done;
-    expect(outcome).toEqual({ end: 'finished', status: 'success', linesEmitted: 5, gapPossible: false, connections: 1 });
+    expect(outcome).toEqual({
+      end: 'finished',
+      status: 'success',
+      linesEmitted: 5,
+      gapPossible: false,
+      connections: 1,
+    });
     expect(followed.lines).toEqual([
       '-----> Cloning',
       '-----> Building with buildpack',
@@ -194,7 +221,12 @@ describe('followStream against the fake stream', () => {
     expect(followed.states).toEqual(['live', 'ended']);
     // What the client sent: the Origin header, no Authorization, the bearer in the first frame.
     expect(fake.upgrades).toHaveLength(1);
-    expect(fake.upgrades[0]).toMatchObject({ app: APP, origin: STREAM_ORIGIN, authorization: undefined, userAgent: 'scalingo-deploy/1.0.0' });
+    expect(fake.upgrades[0]).toMatchObject({
+      app: APP,
+      origin: STREAM_ORIGIN,
+      authorization: undefined,
+      userAgent: 'scalingo-deploy/1.0.0',
+    });
     expect(fake.auths.map((auth) => auth.frame)).toEqual([{ type: 'auth', data: { token: followed.tokens[0] } }]);
     expect(fake.counters()).toEqual({ connections: 1, authFrames: 1, origins: [STREAM_ORIGIN] });
     expect(missingLines(fake.outputOf(APP, DEP), outcome.linesEmitted)).toEqual([]);
@@ -310,7 +342,12 @@ describe('followStream against the fake stream', () => {
     }
     await until(() => fake.auths.length === MAX_FAILED, 'the last attempt');
     followed.clock.advance(SILENCE);
-    expect(await followed.handle.done).toEqual({ end: 'gave-up', linesEmitted: 0, gapPossible: true, connections: MAX_FAILED });
+    expect(await followed.handle.done).toEqual({
+      end: 'gave-up',
+      linesEmitted: 0,
+      gapPossible: true,
+      connections: MAX_FAILED,
+    });
     expect(failed).toBe(MAX_FAILED);
     expect(followed.states).toEqual(['gave-up']);
     expect(followed.debug.filter((m) => m.endsWith(`no frame for ${SILENCE} ms`))).toHaveLength(MAX_FAILED);
@@ -341,7 +378,13 @@ describe('followStream against the fake stream', () => {
     for (const delay of [FIRST, 2 * FIRST, 4 * FIRST, 8 * FIRST, MAX, MAX]) await retryAfter(followed, delay);
     await until(() => fake.authenticated() === 1, 'the seventh connection');
     fake.status(APP, DEP, 'success');
-    expect(await followed.handle.done).toEqual({ end: 'finished', status: 'success', linesEmitted: 1, gapPossible: true, connections: 7 });
+    expect(await followed.handle.done).toEqual({
+      end: 'finished',
+      status: 'success',
+      linesEmitted: 1,
+      gapPossible: true,
+      connections: 7,
+    });
     expect(followed.lines).toEqual(['l1']);
     expect(followed.debug.join('\n')).not.toContain('giving up');
   });
@@ -381,7 +424,11 @@ describe('followStream against the fake stream', () => {
     const followed = follow(fake.urlFor(APP));
     for (const delay of [FIRST, 2 * FIRST, 4 * FIRST]) await retryAfter(followed, delay);
     expect(await followed.handle.done).toMatchObject({ end: 'gave-up', connections: MAX_FAILED });
-    expect(fake.counters()).toEqual({ connections: MAX_FAILED, authFrames: 0, origins: Array<string>(MAX_FAILED).fill(STREAM_ORIGIN) });
+    expect(fake.counters()).toEqual({
+      connections: MAX_FAILED,
+      authFrames: 0,
+      origins: Array<string>(MAX_FAILED).fill(STREAM_ORIGIN),
+    });
   });
 
   it('gives up after maxFailedAttempts attempts in a row that are refused, the delay doubling between them', async () => {

@@ -42,7 +42,6 @@ import { closedOf, errorAnswer, field, IN_PROGRESS, jwtClaims, KEPT_HEADERS, ok,
  * @property {StreamFrame[]} frames
  */
 
-
 /** The run: its settings, what it recorded and saw, and how it speaks. */
 export class LiveRun {
   /** @type {Recorded[]} */
@@ -86,7 +85,8 @@ export class LiveRun {
    */
   async request(label, answer, service, method, path, options = {}) {
     const base = service === 'auth' ? this.config.authUrl : this.config.apiUrl;
-    const send = () => call(base, method, path, { authorization: options.authorization ?? `Bearer ${this.bearer}`, body: options.body });
+    const send = () =>
+      call(base, method, path, { authorization: options.authorization ?? `Bearer ${this.bearer}`, body: options.body });
     let raw;
     try {
       raw = await send();
@@ -104,8 +104,20 @@ export class LiveRun {
     // An error is compared with the documented error of its status, unless the request was meant to provoke one.
     const compared = raw.status >= 400 && !answer?.startsWith('error-') ? errorAnswer(raw.status, raw.body) : answer;
     this.records = this.records.filter((r) => r.label !== label);
-    this.records.push({ label, answer: compared, request: { service, method, path }, status: raw.status, headers, content: raw.content, body: raw.body, ms: raw.ms });
-    if (!options.quiet) this.say(`  ${method} ${path.split('?')[0]} -> ${raw.status}${raw.content === 'json' ? '' : ` (${raw.content})`}`);
+    this.records.push({
+      label,
+      answer: compared,
+      request: { service, method, path },
+      status: raw.status,
+      headers,
+      content: raw.content,
+      body: raw.body,
+      ms: raw.ms,
+    });
+    if (!options.quiet)
+      this.say(
+        `  ${method} ${path.split('?')[0]} -> ${raw.status}${raw.content === 'json' ? '' : ` (${raw.content})`}`,
+      );
     return raw;
   }
 
@@ -120,17 +132,28 @@ export class LiveRun {
    * @param {string} label
    */
   async exchange(label) {
-    const raw = await this.request(label, 'token-exchange', 'auth', 'POST', '/v1/tokens/exchange', { body: {}, authorization: basic(this.config.token) });
+    const raw = await this.request(label, 'token-exchange', 'auth', 'POST', '/v1/tokens/exchange', {
+      body: {},
+      authorization: basic(this.config.token),
+    });
     const token = text(raw?.body, 'token');
-    if (!ok(raw) || !token) throw new Error(`the token exchange answered ${raw?.status ?? 'nothing'}: check SCALINGO_API_TOKEN and SCALINGO_AUTH_URL`);
+    if (!ok(raw) || !token)
+      throw new Error(
+        `the token exchange answered ${raw?.status ?? 'nothing'}: check SCALINGO_API_TOKEN and SCALINGO_AUTH_URL`,
+      );
     this.bearer = token;
     this.redactor.secret(token, 'bearer');
     const claims = jwtClaims(token);
     const exp = field(claims, 'exp');
     const iat = field(claims, 'iat');
-    this.obs.bearer = typeof exp === 'number'
-      ? { claims: true, ...(typeof iat === 'number' ? { lifetimeSeconds: exp - iat } : {}), expiresInSeconds: Math.round(exp - Date.now() / 1000) }
-      : { claims: false };
+    this.obs.bearer =
+      typeof exp === 'number'
+        ? {
+            claims: true,
+            ...(typeof iat === 'number' ? { lifetimeSeconds: exp - iat } : {}),
+            expiresInSeconds: Math.round(exp - Date.now() / 1000),
+          }
+        : { claims: false };
   }
 
   /**
@@ -143,7 +166,16 @@ export class LiveRun {
     this.redactor.host(url, 'stream-host');
     const session = await openStream(url, origin ? { origin: STREAM_ORIGIN } : {});
     /** @type {RecordedStream} */
-    const record = { label, url, origin, outcome: session.outcome, httpStatus: session.httpStatus, refusal: session.refusal, closed: session.closed, frames: session.frames };
+    const record = {
+      label,
+      url,
+      origin,
+      outcome: session.outcome,
+      httpStatus: session.httpStatus,
+      refusal: session.refusal,
+      closed: session.closed,
+      frames: session.frames,
+    };
     this.streams = this.streams.filter((s) => s.label !== label);
     this.streams.push(record);
     if (session.outcome === 'open') {
@@ -151,7 +183,9 @@ export class LiveRun {
       if (isRecord(auth.data)) auth.data.token = this.bearer;
       session.send(JSON.stringify(auth));
     }
-    this.say(`  stream ${origin ? 'with' : 'without'} Origin: ${session.outcome}${session.httpStatus && session.outcome !== 'open' ? ` (HTTP ${session.httpStatus})` : ''}`);
+    this.say(
+      `  stream ${origin ? 'with' : 'without'} Origin: ${session.outcome}${session.httpStatus && session.outcome !== 'open' ? ` (HTTP ${session.httpStatus})` : ''}`,
+    );
     return { session, record };
   }
 
@@ -166,25 +200,52 @@ export class LiveRun {
   async follow(app, id, stream, label) {
     const started = Date.now();
     const deadline = started + this.config.deployTimeoutSeconds * 1000;
-    const isEnd = (/** @type {StreamFrame} */ f) => isRecord(f.json) && f.json.type === 'status' && f.json.id === id && !IN_PROGRESS.includes(String(field(f.json.data, 'status')));
+    const isEnd = (/** @type {StreamFrame} */ f) =>
+      isRecord(f.json) &&
+      f.json.type === 'status' &&
+      f.json.id === id &&
+      !IN_PROGRESS.includes(String(field(f.json.data, 'status')));
     let current = stream;
     while (Date.now() < deadline) {
       const wait = Math.min(this.config.pollSeconds * 1000, Math.max(0, deadline - Date.now()));
       if (current && !current.session.closed) {
         const end = await current.session.waitFor(isEnd, wait);
         if (end) {
-          const shown = await this.request(`${label}-show`, 'deployment-show', 'api', 'GET', `/v1/apps/${encodeURIComponent(app)}/deployments/${encodeURIComponent(id)}`);
-          return { finalStatus: String(field(field(end.json, 'data'), 'status')), seconds: Math.round((Date.now() - started) / 1000), followedBy: 'the stream', gitRef: text(field(shown?.body, 'deployment'), 'git_ref') };
+          const shown = await this.request(
+            `${label}-show`,
+            'deployment-show',
+            'api',
+            'GET',
+            `/v1/apps/${encodeURIComponent(app)}/deployments/${encodeURIComponent(id)}`,
+          );
+          return {
+            finalStatus: String(field(field(end.json, 'data'), 'status')),
+            seconds: Math.round((Date.now() - started) / 1000),
+            followedBy: 'the stream',
+            gitRef: text(field(shown?.body, 'deployment'), 'git_ref'),
+          };
         }
         const closed = closedOf(current.session);
         if (closed) this.say(`  the stream closed (${closed.code} ${closed.reason}): reading the deployment instead`);
       } else {
         await sleep(wait);
       }
-      const raw = await this.request(`${label}-show`, 'deployment-show', 'api', 'GET', `/v1/apps/${encodeURIComponent(app)}/deployments/${encodeURIComponent(id)}`, { quiet: true });
+      const raw = await this.request(
+        `${label}-show`,
+        'deployment-show',
+        'api',
+        'GET',
+        `/v1/apps/${encodeURIComponent(app)}/deployments/${encodeURIComponent(id)}`,
+        { quiet: true },
+      );
       const status = text(field(raw?.body, 'deployment'), 'status');
       if (status && !IN_PROGRESS.includes(status)) {
-        return { finalStatus: status, seconds: Math.round((Date.now() - started) / 1000), followedBy: 'polling', gitRef: text(field(raw?.body, 'deployment'), 'git_ref') };
+        return {
+          finalStatus: status,
+          seconds: Math.round((Date.now() - started) / 1000),
+          followedBy: 'polling',
+          gitRef: text(field(raw?.body, 'deployment'), 'git_ref'),
+        };
       }
     }
     this.fail(`deployment ${id} of ${app} did not end within ${this.config.deployTimeoutSeconds} s`);
@@ -204,7 +265,13 @@ export class LiveRun {
     let perPageKey = false;
     let page = 1;
     for (let pages = 1; pages <= 100; pages++) {
-      const raw = await this.request(`${label}-page-${pages}`, 'links-list', 'api', 'GET', `/v1/scm_repo_links?page=${page}&per_page=50`);
+      const raw = await this.request(
+        `${label}-page-${pages}`,
+        'links-list',
+        'api',
+        'GET',
+        `/v1/scm_repo_links?page=${page}&per_page=50`,
+      );
       const items = field(raw?.body, 'scm_repo_links');
       if (!ok(raw) || !Array.isArray(items)) break;
       links.push(...items);
@@ -213,7 +280,8 @@ export class LiveRun {
       next.push(field(pagination, 'next_page'));
       perPageKey ||= isRecord(pagination) && 'per_page' in pagination;
       const nextPage = field(pagination, 'next_page');
-      if (typeof nextPage !== 'number' || nextPage <= page || items.length === 0) return { links, prev, next, pages, perPageKey };
+      if (typeof nextPage !== 'number' || nextPage <= page || items.length === 0)
+        return { links, prev, next, pages, perPageKey };
       page = nextPage;
     }
     return { links, prev, next, pages: prev.length, perPageKey };
@@ -226,4 +294,3 @@ export class LiveRun {
     this.redactor.literal(text(field(link, 'linker'), 'username'), 'username');
   }
 }
-

@@ -59,7 +59,9 @@ export function configFrom(env) {
   const app = env.SCALINGO_LIVE_APP?.trim() ?? '';
   const missing = [!token && 'SCALINGO_API_TOKEN', !app && 'SCALINGO_LIVE_APP'].filter(Boolean);
   if (missing.length > 0) {
-    return { skip: `Live suite skipped: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set. It needs an API token (SCALINGO_API_TOKEN) and a scratch app linked to a scratch repository (SCALINGO_LIVE_APP); nothing was sent to Scalingo.` };
+    return {
+      skip: `Live suite skipped: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set. It needs an API token (SCALINGO_API_TOKEN) and a scratch app linked to a scratch repository (SCALINGO_LIVE_APP); nothing was sent to Scalingo.`,
+    };
   }
   /** @param {string} name @param {number} fallback */
   const number = (name, fallback) => {
@@ -90,13 +92,16 @@ export function configFrom(env) {
     reviewAppWaitSeconds: number('SCALINGO_LIVE_REVIEW_APP_WAIT_SECONDS', 60),
     rateLimitRequests: number('SCALINGO_LIVE_RATE_LIMIT_REQUESTS', 100),
   };
-  const bad = Object.entries(config).filter(([, v]) => typeof v === 'number' && Number.isNaN(v)).map(([k]) => k);
+  const bad = Object.entries(config)
+    .filter(([, v]) => typeof v === 'number' && Number.isNaN(v))
+    .map(([k]) => k);
   if (bad.length > 0) return { error: `invalid number in the settings: ${bad.join(', ')}` };
-  if (pr !== undefined && !(Number.isSafeInteger(pr) && pr > 0)) return { error: 'SCALINGO_LIVE_PR must be the number of an open pull request of the scratch repository' };
-  if (pr !== undefined && !write) return { error: 'SCALINGO_LIVE_PR creates a review app: it needs SCALINGO_LIVE_WRITE=1' };
+  if (pr !== undefined && !(Number.isSafeInteger(pr) && pr > 0))
+    return { error: 'SCALINGO_LIVE_PR must be the number of an open pull request of the scratch repository' };
+  if (pr !== undefined && !write)
+    return { error: 'SCALINGO_LIVE_PR creates a review app: it needs SCALINGO_LIVE_WRITE=1' };
   return { config };
 }
-
 
 /**
  * Runs the live suite with these variables; returns the exit status.
@@ -109,7 +114,11 @@ export async function runLive(env, print = (line) => process.stdout.write(`${lin
   const parsed = configFrom(env);
   if ('skip' in parsed) {
     print(parsed.skip);
-    if (summary) appendFileSync(summary, `## Live check against Scalingo\n\nNothing was done. ${parsed.skip.replace(/^Live suite skipped: /, '')} Set the secret SCALINGO_API_TOKEN and the variable SCALINGO_LIVE_APP in the environment of this workflow to run it.\n`);
+    if (summary)
+      appendFileSync(
+        summary,
+        `## Live check against Scalingo\n\nNothing was done. ${parsed.skip.replace(/^Live suite skipped: /, '')} Set the secret SCALINGO_API_TOKEN and the variable SCALINGO_LIVE_APP in the environment of this workflow to run it.\n`,
+      );
     return 0;
   }
   if ('error' in parsed) {
@@ -118,10 +127,15 @@ export async function runLive(env, print = (line) => process.stdout.write(`${lin
   }
   const run = new LiveRun(parsed.config, print);
   const { config } = run;
-  run.say(`Live suite against ${config.apiUrl} (auth ${config.authUrl}), app ${config.app}, ${config.write ? `WRITE mode${config.pr !== undefined ? `, pull request #${config.pr}` : ''}` : 'read-only'}`);
+  run.say(
+    `Live suite against ${config.apiUrl} (auth ${config.authUrl}), app ${config.app}, ${config.write ? `WRITE mode${config.pr !== undefined ? `, pull request #${config.pr}` : ''}` : 'read-only'}`,
+  );
   try {
     await readOnly(run);
-    const url = text(field(field(run.records.find((r) => r.label === 'app-show')?.body, 'app'), 'links'), 'deployments_stream');
+    const url = text(
+      field(field(run.records.find((r) => r.label === 'app-show')?.body, 'app'), 'links'),
+      'deployments_stream',
+    );
     const stream = url ? await streamProbe(run, url) : undefined;
     if (!url) run.fail('the app gives no links.deployments_stream');
     try {
@@ -148,10 +162,14 @@ export async function runLive(env, print = (line) => process.stdout.write(`${lin
   const files = writeRecords(run, { questions, shapes });
 
   run.say('');
-  run.say(`Where Scalingo's answers differ from the documented ones (${shapes.againstDocs.length}; the docs are behind, nothing to fix here):`);
+  run.say(
+    `Where Scalingo's answers differ from the documented ones (${shapes.againstDocs.length}; the docs are behind, nothing to fix here):`,
+  );
   for (const line of shapes.againstDocs) run.say(`  ${line}`);
   run.say(`Where the fake differs from Scalingo as test/contract/differences.js says (${shapes.listed.length})`);
-  run.say(`Where the fake differs from Scalingo and test/contract/differences.js does not say so (${shapes.unlisted.length}):`);
+  run.say(
+    `Where the fake differs from Scalingo and test/contract/differences.js does not say so (${shapes.unlisted.length}):`,
+  );
   for (const line of shapes.unlisted) run.say(`  ${line}`);
   run.say('');
   run.say('Open questions');
@@ -160,19 +178,23 @@ export async function runLive(env, print = (line) => process.stdout.write(`${lin
   run.say(`Recorded ${files} files, redacted, in ${config.recordDir}`);
   if (run.failures.length > 0) run.say(`${run.failures.length} step(s) failed: ${run.failures.join('; ')}`);
   if (summary) {
-    appendFileSync(summary, run.redactor.text([
-      `## Live check against Scalingo (${run.obs.mode})`,
-      '',
-      questionsMarkdown(questions),
-      '',
-      `Differences between Scalingo and the fake not listed in test/contract/differences.js: ${shapes.unlisted.length}${shapes.unlisted.length ? `\n\n${shapes.unlisted.map((l) => `- ${l}`).join('\n')}` : ''}`,
-      run.failures.length ? `\nFailed steps: ${run.failures.join('; ')}` : '',
-      '',
-    ].join('\n')));
+    appendFileSync(
+      summary,
+      run.redactor.text(
+        [
+          `## Live check against Scalingo (${run.obs.mode})`,
+          '',
+          questionsMarkdown(questions),
+          '',
+          `Differences between Scalingo and the fake not listed in test/contract/differences.js: ${shapes.unlisted.length}${shapes.unlisted.length ? `\n\n${shapes.unlisted.map((l) => `- ${l}`).join('\n')}` : ''}`,
+          run.failures.length ? `\nFailed steps: ${run.failures.join('; ')}` : '',
+          '',
+        ].join('\n'),
+      ),
+    );
   }
   return run.failures.length > 0 || shapes.unlisted.length > 0 ? 1 : 0;
 }
-
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   runLive(process.env).then(

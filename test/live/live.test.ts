@@ -36,10 +36,15 @@ interface Result {
 /** `node test/live/live.js`, what `npm run test:live` runs, with only these variables (and PATH). */
 function live(env: Record<string, string>): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [LIVE], { env: { PATH: process.env.PATH ?? '', ...env }, cwd: ROOT, timeout: 90_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [LIVE],
+      { env: { PATH: process.env.PATH ?? '', ...env }, cwd: ROOT, timeout: 90_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -92,7 +97,19 @@ function leaksIn(text: string, fake: FakeScalingo): string[] {
   const secrets = [TOKEN, ...bearers].flatMap((s) => [s, Buffer.from(`:${s}`).toString('base64')]);
   const found = [
     ...secrets.filter((s) => text.includes(s)).map(() => 'a token or a bearer'),
-    ...[USER_EMAIL, 'test-user@example.com', 'deploy-scm@scalingo.com', '127.0.0.1', 'github.com', 'scalingo.io', 'scalingo.com', 'octo-org', 'octo-repo', '583231', APP].filter((s) => text.includes(s)),
+    ...[
+      USER_EMAIL,
+      'test-user@example.com',
+      'deploy-scm@scalingo.com',
+      '127.0.0.1',
+      'github.com',
+      'scalingo.io',
+      'scalingo.com',
+      'octo-org',
+      'octo-repo',
+      '583231',
+      APP,
+    ].filter((s) => text.includes(s)),
   ];
   const email = /[\w.+-]+@\S+/.exec(text);
   if (email) found.push(`an e-mail (${email[0]})`);
@@ -114,7 +131,9 @@ describe('npm run test:live', () => {
     writeFileSync(summary, '');
     const none = await live({ GITHUB_STEP_SUMMARY: summary });
     expect(none.code).toBe(0);
-    expect(none.stdout).toMatch(/^Live suite skipped: SCALINGO_API_TOKEN and SCALINGO_LIVE_APP are not set\b.*nothing was sent to Scalingo/);
+    expect(none.stdout).toMatch(
+      /^Live suite skipped: SCALINGO_API_TOKEN and SCALINGO_LIVE_APP are not set\b.*nothing was sent to Scalingo/,
+    );
     expect(readFileSync(summary, 'utf8')).toMatch(/Nothing was done/);
     const tokenOnly = await live({ SCALINGO_API_TOKEN: TOKEN });
     expect(tokenOnly.code).toBe(0);
@@ -123,8 +142,18 @@ describe('npm run test:live', () => {
   });
 
   it('refuses settings it cannot use, before sending anything', async () => {
-    expect(await live({ SCALINGO_API_TOKEN: TOKEN, SCALINGO_LIVE_APP: APP, SCALINGO_LIVE_PR: '7' })).toMatchObject({ code: 2, stdout: expect.stringMatching(/needs SCALINGO_LIVE_WRITE=1/) });
-    expect(await live({ SCALINGO_API_TOKEN: TOKEN, SCALINGO_LIVE_APP: APP, SCALINGO_LIVE_WRITE: '1', SCALINGO_LIVE_PR: 'abc' })).toMatchObject({ code: 2 });
+    expect(await live({ SCALINGO_API_TOKEN: TOKEN, SCALINGO_LIVE_APP: APP, SCALINGO_LIVE_PR: '7' })).toMatchObject({
+      code: 2,
+      stdout: expect.stringMatching(/needs SCALINGO_LIVE_WRITE=1/),
+    });
+    expect(
+      await live({
+        SCALINGO_API_TOKEN: TOKEN,
+        SCALINGO_LIVE_APP: APP,
+        SCALINGO_LIVE_WRITE: '1',
+        SCALINGO_LIVE_PR: 'abc',
+      }),
+    ).toMatchObject({ code: 2 });
   });
 });
 
@@ -142,18 +171,49 @@ describe('the live suite against the fake', () => {
     // Nothing but the token exchange changed anything on the platform.
     expect(fake.mutating()).toEqual([]);
     const files = recorded(dir);
-    for (const name of ['token-exchange', 'users-self', 'integrations-list', 'app-show', 'link-show', 'links-list-page-1', 'deployments-list', 'deployment-show',
-      'deployment-output', 'review-apps-list', 'review-apps-list-link-1', 'error-401-bearer', 'error-404', 'unknown-route', 'stream', 'stream-without-origin', 'rate-limited']) {
+    for (const name of [
+      'token-exchange',
+      'users-self',
+      'integrations-list',
+      'app-show',
+      'link-show',
+      'links-list-page-1',
+      'deployments-list',
+      'deployment-show',
+      'deployment-output',
+      'review-apps-list',
+      'review-apps-list-link-1',
+      'error-401-bearer',
+      'error-404',
+      'unknown-route',
+      'stream',
+      'stream-without-origin',
+      'rate-limited',
+    ]) {
       expect(Object.keys(files), name).toContain(`${name}.json`);
     }
     expect(Object.keys(files).filter((f) => /manual|update/.test(f))).toEqual([]);
     expect(readdirSync(join(ROOT, 'test/contract/recorded'))).toEqual(inRepository);
 
     // What was recorded is Scalingo's answer, keys and types kept.
-    const link = JSON.parse(files['link-show.json']!) as { status: number; comparedWith: string; body: { scm_repo_link: Record<string, unknown> } };
+    const link = JSON.parse(files['link-show.json']!) as {
+      status: number;
+      comparedWith: string;
+      body: { scm_repo_link: Record<string, unknown> };
+    };
     expect(link).toMatchObject({ status: 200, comparedWith: 'link-show' });
-    expect(link.body.scm_repo_link).toMatchObject({ owner: '<owner>', repo: '<repo>', branch: 'main', auto_deploy_enabled: false, hours_before_delete_stale: 0 });
-    expect(JSON.parse(files['rate-limited.json']!)).toMatchObject({ status: 429, content: 'text', body: 'Retry later' });
+    expect(link.body.scm_repo_link).toMatchObject({
+      owner: '<owner>',
+      repo: '<repo>',
+      branch: 'main',
+      auto_deploy_enabled: false,
+      hours_before_delete_stale: 0,
+    });
+    expect(JSON.parse(files['rate-limited.json']!)).toMatchObject({
+      status: 429,
+      content: 'text',
+      body: 'Retry later',
+    });
     const stream = JSON.parse(files['stream.json']!) as { outcome: string; frames: { frame: { type: string } }[] };
     expect(stream.outcome).toBe('open');
     expect(stream.frames.map((f) => f.frame.type)).toContain('ping');
@@ -167,11 +227,19 @@ describe('the live suite against the fake', () => {
 
     // The questions table, settled where a read-only run can, and saying what the others need.
     expect(result.stdout).toMatch(/Open questions/);
-    expect(result.stdout).toMatch(/SETTLED\s+Does the deployments stream check the Origin header\?\s+yes: without Origin the upgrade was refused \(HTTP 403\)/);
-    expect(result.stdout).toMatch(/SETTLED\s+What does a rate-limited answer look like\?\s+429 after \d+ requests, text\/plain; charset=utf-8, body "Retry later"/);
+    expect(result.stdout).toMatch(
+      /SETTLED\s+Does the deployments stream check the Origin header\?\s+yes: without Origin the upgrade was refused \(HTTP 403\)/,
+    );
+    expect(result.stdout).toMatch(
+      /SETTLED\s+What does a rate-limited answer look like\?\s+429 after \d+ requests, text\/plain; charset=utf-8, body "Retry later"/,
+    );
     expect(result.stdout).toMatch(/SETTLED\s+How long does a bearer token last\?\s+3600 s/);
-    expect(result.stdout).toMatch(/SETTLED\s+Is the review app list's pull_request.branch_name the label owner:branch\?\s+yes: "<owner>:feature\/login"/);
-    expect(result.stdout).toMatch(/open\s+Does manual_deploy accept a branch given as owner:branch \(the head label\)\?\s+not settled: needs SCALINGO_LIVE_WRITE=1 and SCALINGO_LIVE_PR/);
+    expect(result.stdout).toMatch(
+      /SETTLED\s+Is the review app list's pull_request.branch_name the label owner:branch\?\s+yes: "<owner>:feature\/login"/,
+    );
+    expect(result.stdout).toMatch(
+      /open\s+Does manual_deploy accept a branch given as owner:branch \(the head label\)\?\s+not settled: needs SCALINGO_LIVE_WRITE=1 and SCALINGO_LIVE_PR/,
+    );
     expect(result.stdout).toMatch(/and test\/contract\/differences.js does not say so \(0\)/);
     expect(files['questions.md']).toMatch(/^\| # \| question \| answer \| from \|/);
     expect(readFileSync(summary, 'utf8')).toMatch(/## Live check against Scalingo \(read-only\)/);
@@ -180,7 +248,9 @@ describe('the live suite against the fake', () => {
   it('with SCALINGO_LIVE_WRITE=1 and a pull request: deploys, makes the review app, reads and PATCHes its link, deploys it with the bare branch and once with owner:branch', async () => {
     const fake = await scratchFake({ rateLimitPerMinute: undefined });
     const dir = recordDir();
-    const result = await live(envFor(fake, dir, { SCALINGO_LIVE_WRITE: '1', SCALINGO_LIVE_PR: '7', SCALINGO_LIVE_RATE_LIMIT_REQUESTS: '0' }));
+    const result = await live(
+      envFor(fake, dir, { SCALINGO_LIVE_WRITE: '1', SCALINGO_LIVE_PR: '7', SCALINGO_LIVE_RATE_LIMIT_REQUESTS: '0' }),
+    );
     expect(result.code, result.stdout).toBe(0);
 
     const writes = fake.mutating().map((r) => `${r.method} ${r.path} ${JSON.stringify(r.body)}`);
@@ -197,29 +267,61 @@ describe('the live suite against the fake', () => {
     expect(fake.deploymentsCreated().map((d) => d.status)).toEqual(['success', 'success']);
 
     const files = recorded(dir);
-    for (const name of ['manual-deploy', 'manual-deploy-end-show', 'manual-deploy-output', 'manual-review-app', 'manual-review-app-again', 'review-app-link-show',
-      'review-app-link-update', 'links-list-after-review-app-page-1', 'review-app-manual-deploy', 'review-app-manual-deploy-label', 'review-app-stream']) {
+    for (const name of [
+      'manual-deploy',
+      'manual-deploy-end-show',
+      'manual-deploy-output',
+      'manual-review-app',
+      'manual-review-app-again',
+      'review-app-link-show',
+      'review-app-link-update',
+      'links-list-after-review-app-page-1',
+      'review-app-manual-deploy',
+      'review-app-manual-deploy-label',
+      'review-app-stream',
+    ]) {
       expect(Object.keys(files), name).toContain(`${name}.json`);
     }
     for (const [name, content] of Object.entries(files)) expect(leaksIn(content, fake), name).toEqual([]);
     expect(leaksIn(result.stdout, fake)).toEqual([]);
 
-    expect(result.stdout).toMatch(/SETTLED\s+Does manual_deploy accept a branch given as owner:branch \(the head label\)\?\s+refused: 404 \{"error":"branch/);
+    expect(result.stdout).toMatch(
+      /SETTLED\s+Does manual_deploy accept a branch given as owner:branch \(the head label\)\?\s+refused: 404 \{"error":"branch/,
+    );
     expect(result.stdout).toMatch(/SETTLED\s+What does manual_review_app answer\?\s+200 \{"review_app":\{/);
-    expect(result.stdout).toMatch(/SETTLED\s+Is a second manual_review_app for the same pull request refused, and how\?\s+refused: 422 \{"errors":\{"pull_request_id"/);
+    expect(result.stdout).toMatch(
+      /SETTLED\s+Is a second manual_review_app for the same pull request refused, and how\?\s+refused: 422 \{"errors":\{"pull_request_id"/,
+    );
     expect(result.stdout).toMatch(/SETTLED\s+Do review apps' own links appear in GET \/v1\/scm_repo_links\?\s+yes/);
-    expect(result.stdout).toMatch(/SETTLED\s+Does the stream's new event carry the deployment as an object \(with its pusher or user\)\?\s+an object, keys .*\bid\b.*\bpusher\b/);
+    expect(result.stdout).toMatch(
+      /SETTLED\s+Does the stream's new event carry the deployment as an object \(with its pusher or user\)\?\s+an object, keys .*\bid\b.*\bpusher\b/,
+    );
     expect(result.stdout).toMatch(/SETTLED\s+Does a stream log event's content end with a newline\?/);
-    expect(result.stdout).toMatch(/SETTLED\s+Did a manual deploy of the app run to its end on the stream\?\s+ended success in \d+ s, seen on the stream/);
-    expect(result.stdout).toMatch(/SETTLED\s+Does a new review app start its first deployment by itself\?\s+no deployment within \d+ s/);
+    expect(result.stdout).toMatch(
+      /SETTLED\s+Did a manual deploy of the app run to its end on the stream\?\s+ended success in \d+ s, seen on the stream/,
+    );
+    expect(result.stdout).toMatch(
+      /SETTLED\s+Does a new review app start its first deployment by itself\?\s+no deployment within \d+ s/,
+    );
   }, 60_000);
 
-  it('fails, and says where, when the answers differ from the fake\'s in a way the list of differences does not say', async () => {
+  it("fails, and says where, when the answers differ from the fake's in a way the list of differences does not say", async () => {
     const fake = await scratchFake();
-    fake.fault({ kind: 'status', status: 200, method: 'GET', path: `/v1/apps/${APP}/deployments`, body: { deployments: [], meta: { pagination: { current_page: '1', prev_page: null, next_page: null, total_pages: 1, total_count: 0 } } } });
+    fake.fault({
+      kind: 'status',
+      status: 200,
+      method: 'GET',
+      path: `/v1/apps/${APP}/deployments`,
+      body: {
+        deployments: [],
+        meta: { pagination: { current_page: '1', prev_page: null, next_page: null, total_pages: 1, total_count: 0 } },
+      },
+    });
     const result = await live(envFor(fake, recordDir(), { SCALINGO_LIVE_RATE_LIMIT_REQUESTS: '0' }));
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/does not say so \(1\):\n {2}deployments-list meta\.pagination\.current_page type: expected string, got number/);
+    expect(result.stdout).toMatch(
+      /does not say so \(1\):\n {2}deployments-list meta\.pagination\.current_page type: expected string, got number/,
+    );
   }, 60_000);
 });
 
@@ -228,23 +330,46 @@ describe('the questions', () => {
     const rows = answerQuestions({ mode: 'read-only', pullRequest: false });
     expect(rows.length).toBeGreaterThanOrEqual(20);
     expect(rows.every((r) => !r.settled)).toBe(true);
-    expect(rows.find((r) => r.id === 'review-app-answer')?.answer).toBe('not settled: needs SCALINGO_LIVE_WRITE=1 and SCALINGO_LIVE_PR');
+    expect(rows.find((r) => r.id === 'review-app-answer')?.answer).toBe(
+      'not settled: needs SCALINGO_LIVE_WRITE=1 and SCALINGO_LIVE_PR',
+    );
     expect(rows.find((r) => r.id === 'new-object')?.answer).toBe('not settled: needs SCALINGO_LIVE_WRITE=1');
     expect(rows.find((r) => r.id === 'origin-checked')?.answer).toMatch(/not observed in this run/);
   });
 
   it('cover the five questions of the third audit', () => {
     const ids = answerQuestions({ mode: 'write', pullRequest: true }).map((r) => r.id);
-    expect(ids).toEqual(expect.arrayContaining(['branch-label-deploy', 'review-app-links-listed', 'log-newline', 'origin-checked', 'rate-limited']));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'branch-label-deploy',
+        'review-app-links-listed',
+        'log-newline',
+        'origin-checked',
+        'rate-limited',
+      ]),
+    );
   });
 });
 
 describe('the settings', () => {
-  it('default to Scalingo\'s hosts for the region, and take a bare host as the docs write it', () => {
+  it("default to Scalingo's hosts for the region, and take a bare host as the docs write it", () => {
     const base = { SCALINGO_API_TOKEN: TOKEN, SCALINGO_LIVE_APP: APP };
-    expect(configFrom(base)).toMatchObject({ config: { apiUrl: 'https://api.osc-fr1.scalingo.com', authUrl: 'https://auth.scalingo.com', write: false, streamSeconds: 20 } });
-    expect(configFrom({ ...base, SCALINGO_REGION: 'osc-secnum-fr1' })).toMatchObject({ config: { apiUrl: 'https://api.osc-secnum-fr1.scalingo.com' } });
-    expect(configFrom({ ...base, SCALINGO_API_URL: 'api.example.test/', SCALINGO_AUTH_URL: 'http://127.0.0.1:9' })).toMatchObject({ config: { apiUrl: 'https://api.example.test', authUrl: 'http://127.0.0.1:9' } });
-    expect(configFrom({ ...base, SCALINGO_LIVE_WRITE: 'true', SCALINGO_LIVE_PR: '12' })).toMatchObject({ config: { write: true, pr: 12 } });
+    expect(configFrom(base)).toMatchObject({
+      config: {
+        apiUrl: 'https://api.osc-fr1.scalingo.com',
+        authUrl: 'https://auth.scalingo.com',
+        write: false,
+        streamSeconds: 20,
+      },
+    });
+    expect(configFrom({ ...base, SCALINGO_REGION: 'osc-secnum-fr1' })).toMatchObject({
+      config: { apiUrl: 'https://api.osc-secnum-fr1.scalingo.com' },
+    });
+    expect(
+      configFrom({ ...base, SCALINGO_API_URL: 'api.example.test/', SCALINGO_AUTH_URL: 'http://127.0.0.1:9' }),
+    ).toMatchObject({ config: { apiUrl: 'https://api.example.test', authUrl: 'http://127.0.0.1:9' } });
+    expect(configFrom({ ...base, SCALINGO_LIVE_WRITE: 'true', SCALINGO_LIVE_PR: '12' })).toMatchObject({
+      config: { write: true, pr: 12 },
+    });
   });
 });

@@ -13,7 +13,8 @@ const API_TOKEN = /\btk-[a-z]{2}-[A-Za-z0-9_-]+/g;
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/g;
 const URL_HOST = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s"'<>?#\\(),;]+)/gi;
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g;
-const TLDS = 'com|io|net|org|fr|dev|app|eu|co|cloud|sh|info|me|xyz|tech|local|localhost|invalid|test|example|internal|ovh|de|uk|us';
+const TLDS =
+  'com|io|net|org|fr|dev|app|eu|co|cloud|sh|info|me|xyz|tech|local|localhost|invalid|test|example|internal|ovh|de|uk|us';
 const HOSTNAME = new RegExp(`\\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)+(?:${TLDS})\\b(?::\\d+)?`, 'gi');
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 const SHA = /\b[0-9a-f]{40}\b/g;
@@ -111,17 +112,25 @@ export class Redactor {
   text(text) {
     let out = text;
     // Longest first, so that a secret containing another is replaced whole.
-    for (const [value, label] of [...this.#secrets].sort((a, b) => b[0].length - a[0].length)) out = out.split(value).join(label);
+    for (const [value, label] of [...this.#secrets].sort((a, b) => b[0].length - a[0].length))
+      out = out.split(value).join(label);
     out = out.replace(JWT, '<jwt>').replace(API_TOKEN, '<api-token>');
     out = out.replace(EMAIL, (email) => this.#placeholder('email', email));
-    out = out.replace(URL_HOST, (_all, scheme, authority) => `${scheme}${this.#placeholder('host', String(authority).replace(/^[^@]*@/, ''))}`);
+    out = out.replace(
+      URL_HOST,
+      (_all, scheme, authority) => `${scheme}${this.#placeholder('host', String(authority).replace(/^[^@]*@/, ''))}`,
+    );
     out = out.replace(IPV4, (ip) => this.#placeholder('host', ip));
     out = out.replace(HOSTNAME, (host) => this.#placeholder('host', host));
     // Names are replaced outside the placeholders only: an owner named "host" must not change "<host-1>".
     const literals = [...this.#literals].sort((a, b) => b[0].length - a[0].length);
     out = out
       .split(/(<[a-z0-9-]+>)/)
-      .map((part) => (/^<[a-z0-9-]+>$/.test(part) ? part : literals.reduce((acc, [value, label]) => acc.split(value).join(label), part)))
+      .map((part) =>
+        /^<[a-z0-9-]+>$/.test(part)
+          ? part
+          : literals.reduce((acc, [value, label]) => acc.split(value).join(label), part),
+      )
       .join('');
     out = out.replace(UUID, (id) => this.#placeholder('uuid', id.toLowerCase()));
     out = out.replace(SHA, (sha) => this.#placeholder('sha', sha));

@@ -40,7 +40,6 @@ export function jwtClaims(token) {
   }
 }
 
-
 /**
  * The documented error an error answer is compared with.
  * @param {number} status
@@ -49,9 +48,14 @@ export function jwtClaims(token) {
  */
 export function errorAnswer(status, body) {
   if (status === 404) return isRecord(body) && 'resource' in body ? 'error-404' : 'error-404-unnamed';
-  return /** @type {Record<number, string>} */ ({ 401: 'error-401', 402: 'error-402', 422: 'error-422', 429: 'error-429', 500: 'error-500' })[status];
+  return /** @type {Record<number, string>} */ ({
+    401: 'error-401',
+    402: 'error-402',
+    422: 'error-422',
+    429: 'error-429',
+    500: 'error-500',
+  })[status];
 }
-
 
 /**
  * The keys of a JSON body down two levels, for a one-line summary.
@@ -61,8 +65,14 @@ export function errorAnswer(status, body) {
  */
 export function shapeSummary(body, depth = 0) {
   if (Array.isArray(body)) return body.length === 0 ? [] : [shapeSummary(body[0], depth)];
-  if (!isRecord(body)) return body === null ? null : typeof body === 'string' ? (depth === 0 || body.length <= 60 ? body : `${body.slice(0, 60)}…`) : body;
+  if (!isRecord(body))
+    return body === null
+      ? null
+      : typeof body === 'string'
+        ? depth === 0 || body.length <= 60
+          ? body
+          : `${body.slice(0, 60)}…`
+        : body;
   if (depth >= 1) return Object.fromEntries(Object.keys(body).map((k) => [k, '…']));
   return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, shapeSummary(v, depth + 1)]));
 }
-

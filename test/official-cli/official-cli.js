@@ -163,8 +163,16 @@ async function main(binary, verbose) {
 
   /** @type {(Step & { background?: { stopWhen: RegExp } })[]} */
   const steps = [
-    { name: 'login with the API token', args: ['login', '--api-token', TOKEN], expect: [/Hello test-user, nice to see you!/] },
-    { name: 'integration-link: no link yet', args: app('my-app', ['integration-link']), expect: [/Your app 'my-app' has no integration link/] },
+    {
+      name: 'login with the API token',
+      args: ['login', '--api-token', TOKEN],
+      expect: [/Hello test-user, nice to see you!/],
+    },
+    {
+      name: 'integration-link: no link yet',
+      args: app('my-app', ['integration-link']),
+      expect: [/Your app 'my-app' has no integration link/],
+    },
     {
       name: 'integration-link-create (the integration looked up by its type)',
       args: app('my-app', ['integration-link-create', '--branch', 'main', '--no-auto-deploy', REPO]),
@@ -178,7 +186,13 @@ async function main(binary, verbose) {
     },
     {
       name: 'integration-link-update',
-      args: app('my-app', ['integration-link-update', '--deploy-review-apps', '--destroy-on-close', '--hours-before-destroy-on-close', '1']),
+      args: app('my-app', [
+        'integration-link-update',
+        '--deploy-review-apps',
+        '--destroy-on-close',
+        '--hours-before-destroy-on-close',
+        '1',
+      ]),
       expect: [/Your app 'my-app' integration link has been updated/],
     },
     {
@@ -195,14 +209,25 @@ async function main(binary, verbose) {
       name: 'deployment-follow (every deployment of the app, stopped after the next one succeeds)',
       args: app('my-app', ['deployment-follow']),
       exit: null,
-      background: { stopWhen: /\[STATUS\] New status: starting → {1,2}success[\s\S]*\[STATUS\] New status: starting → {1,2}success/ },
-      expect: [/\[NEW\] New deploy: [0-9a-f-]{36} from test-user/, /\[LOG\] <-- Start deployment of my-app -->/, /\[STATUS\] New status: starting → {1,2}success/],
+      background: {
+        stopWhen: /\[STATUS\] New status: starting → {1,2}success[\s\S]*\[STATUS\] New status: starting → {1,2}success/,
+      },
+      expect: [
+        /\[NEW\] New deploy: [0-9a-f-]{36} from test-user/,
+        /\[LOG\] <-- Start deployment of my-app -->/,
+        /\[STATUS\] New status: starting → {1,2}success/,
+      ],
       timeoutMs: 4 * DEPLOY_MS + 20_000,
     },
     {
       name: 'integration-link-manual-deploy --follow (queued behind the first, then followed to success)',
       args: app('my-app', ['integration-link-manual-deploy', '--follow', 'main']),
-      expect: [/Manual deployment triggered/, /\[LOG\] <-- Start deployment of my-app -->/, /\[LOG\] -----> Build succeeded!/, /\[STATUS\] New status: .*success/],
+      expect: [
+        /Manual deployment triggered/,
+        /\[LOG\] <-- Start deployment of my-app -->/,
+        /\[LOG\] -----> Build succeeded!/,
+        /\[STATUS\] New status: .*success/,
+      ],
       timeoutMs: 3 * DEPLOY_MS + 20_000,
     },
     {
@@ -213,7 +238,11 @@ async function main(binary, verbose) {
     {
       name: 'deployment-logs (the most recent deployment)',
       args: app('my-app', ['deployment-logs']),
-      expect: [/Selected the most recent deployment/, /<-- Start deployment of my-app -->/, /<-- https:\/\/my-app\.osc-fr1\.scalingo\.io -->/],
+      expect: [
+        /Selected the most recent deployment/,
+        /<-- Start deployment of my-app -->/,
+        /<-- https:\/\/my-app\.osc-fr1\.scalingo\.io -->/,
+      ],
     },
     {
       name: 'integration-link-manual-review-app (the pull request read first)',
@@ -237,15 +266,21 @@ async function main(binary, verbose) {
       expect: [/branch 'octo-org:feature-2' not found in repository octo-org\/octo-repo/],
     },
     {
-      name: 'integration-link-manual-deploy --follow of the review app\'s bare branch',
+      name: "integration-link-manual-deploy --follow of the review app's bare branch",
       args: app('my-app-pr2', ['integration-link-manual-deploy', '--follow', 'feature-2']),
-      expect: [/Manual deployment triggered for app 'my-app-pr2' on branch 'feature-2'/, /\[LOG\] <-- Start deployment of my-app-pr2 -->/, /\[STATUS\] New status: .*success/],
+      expect: [
+        /Manual deployment triggered for app 'my-app-pr2' on branch 'feature-2'/,
+        /\[LOG\] <-- Start deployment of my-app-pr2 -->/,
+        /\[STATUS\] New status: .*success/,
+      ],
       timeoutMs: 2 * DEPLOY_MS + 20_000,
     },
     {
       name: 'review-apps',
       args: app('my-app', ['review-apps']),
-      expect: [/my-app-pr2 +\| +2 +\| +octo-org:feature-2 +\|.*\| +success +\| +https:\/\/my-app-pr2\.osc-fr1\.scalingo\.io/],
+      expect: [
+        /my-app-pr2 +\| +2 +\| +octo-org:feature-2 +\|.*\| +success +\| +https:\/\/my-app-pr2\.osc-fr1\.scalingo\.io/,
+      ],
     },
   ];
 
@@ -269,7 +304,12 @@ async function main(binary, verbose) {
   try {
     for (const step of steps) {
       if ('background' in step && step.background) {
-        background = run(binary, step.args, { env, cwd: home, timeoutMs: step.timeoutMs, stopWhen: step.background.stopWhen });
+        background = run(binary, step.args, {
+          env,
+          cwd: home,
+          timeoutMs: step.timeoutMs,
+          stopWhen: step.background.stopWhen,
+        });
         backgroundStep = step;
         // Let it connect before the next deployment starts.
         await new Promise((resolvePause) => setTimeout(resolvePause, 1500));

@@ -22,7 +22,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeScalingo, type FakeScalingo, type FakeScalingoOptions } from '../support/fake-scalingo.js';
-import { PROJECT_URL, Project, TOKEN, hasCommand, offlineNpm, packPackage, yaml, type Json } from '../gitlab/helpers.js';
+import {
+  PROJECT_URL,
+  Project,
+  TOKEN,
+  hasCommand,
+  offlineNpm,
+  packPackage,
+  yaml,
+  type Json,
+} from '../gitlab/helpers.js';
 import { yamlBlocks } from './recipes.js';
 
 const RSYNC = hasCommand('rsync');
@@ -50,14 +59,23 @@ const MERGE_REQUEST = {
   CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '1001',
   CI_MERGE_REQUEST_TITLE: 'Add a feature',
 };
-const push = (branch: string) => ({ CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: branch, CI_COMMIT_REF_NAME: branch, CI_COMMIT_REF_SLUG: branch });
+const push = (branch: string) => ({
+  CI_PIPELINE_SOURCE: 'push',
+  CI_COMMIT_BRANCH: branch,
+  CI_COMMIT_REF_NAME: branch,
+  CI_COMMIT_REF_SLUG: branch,
+});
 
 describe('GitLab recipes: each has a scenario', () => {
   it('lists the GitLab configurations this file runs', () => {
     expect(blocks.map((b) => `${b.file}: ${b.key}`)).toEqual([
-      'README.md: GitLab CI in 30 seconds #1', 'README.md: GitLab CI in 30 seconds #2',
-      'gitlab/README.md: Quick start #1', 'gitlab/README.md: Other ways to include it #1', 'gitlab/README.md: When each job runs #1',
-      'gitlab/README.md: Deploying several apps #1', 'gitlab/README.md: Several apps from one repository #1',
+      'README.md: GitLab CI in 30 seconds #1',
+      'README.md: GitLab CI in 30 seconds #2',
+      'gitlab/README.md: Quick start #1',
+      'gitlab/README.md: Other ways to include it #1',
+      'gitlab/README.md: When each job runs #1',
+      'gitlab/README.md: Deploying several apps #1',
+      'gitlab/README.md: Several apps from one repository #1',
       'gitlab/README.md: Using the results in a later job #1',
     ]);
   });
@@ -69,7 +87,8 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab recipes run by gitlab-ci-local', { con
   const cleanup: (() => unknown)[] = [];
 
   beforeAll(() => {
-    if (!RSYNC) throw new Error('rsync is not installed: gitlab-ci-local needs it to run jobs (apt-get install -y rsync)');
+    if (!RSYNC)
+      throw new Error('rsync is not installed: gitlab-ci-local needs it to run jobs (apt-get install -y rsync)');
     work = mkdtempSync(join(tmpdir(), 'scalingo-recipes-'));
     tarball = packPackage(work);
   }, 120_000);
@@ -94,7 +113,10 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab recipes run by gitlab-ci-local', { con
     });
     for (const job of Object.values(config)) {
       const script = (job as { script?: string[] } | undefined)?.script;
-      if (Array.isArray(script)) (job as { script: string[] }).script = script.map((l) => l.replace(/^wget -q -O \/dev\/null /, 'echo fetched '));
+      if (Array.isArray(script))
+        (job as { script: string[] }).script = script.map((l) =>
+          l.replace(/^wget -q -O \/dev\/null /, 'echo fetched '),
+        );
     }
     return { config, template };
   }
@@ -103,12 +125,24 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab recipes run by gitlab-ci-local', { con
     const fake: FakeScalingo = await startFakeScalingo(world);
     const { config, template } = adapt(text);
     const project = new Project(config, { template });
-    cleanup.push(() => fake.close(), () => project.remove());
+    cleanup.push(
+      () => fake.close(),
+      () => project.remove(),
+    );
     const npmEnv = offlineNpm(mkdtempSync(join(work, 'npm-cache-')));
-    const pipeline = (variables: Record<string, string>, options: { unset?: string[]; jobs?: string[] } = {}) => project.pipeline({
-      variables: { GITLAB_CI: 'true', SCALINGO_API_TOKEN: TOKEN, SCALINGO_API_URL: fake.apiUrl, SCALINGO_AUTH_URL: fake.authUrl, ...variables },
-      ...options, env: npmEnv, timeoutMs: 150_000,
-    });
+    const pipeline = (variables: Record<string, string>, options: { unset?: string[]; jobs?: string[] } = {}) =>
+      project.pipeline({
+        variables: {
+          GITLAB_CI: 'true',
+          SCALINGO_API_TOKEN: TOKEN,
+          SCALINGO_API_URL: fake.apiUrl,
+          SCALINGO_AUTH_URL: fake.authUrl,
+          ...variables,
+        },
+        ...options,
+        env: npmEnv,
+        timeoutMs: 150_000,
+      });
     const writes = () => fake.mutating().map((r) => [r.method, r.path, r.body]);
     return { fake, project, pipeline, writes };
   }
@@ -125,17 +159,35 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab recipes run by gitlab-ci-local', { con
       const mr = await pipeline(MERGE_REQUEST, { unset: ['CI_COMMIT_BRANCH'] });
       expect(mr.code, mr.output).toBe(0);
       expect(ran(mr.output)).toEqual(['scalingo-review']);
-      expect(fake.deploymentsCreated().map((d) => `${d.app} ${d.branch} ${d.status}`)).toEqual(['my-app main success', 'my-app-pr42 feature-42 success']);
+      expect(fake.deploymentsCreated().map((d) => `${d.app} ${d.branch} ${d.status}`)).toEqual([
+        'my-app main success',
+        'my-app-pr42 feature-42 success',
+      ]);
     }
   }, 300_000);
 
   it('Quick start: pushes deploy main, merge requests get review apps, a push with an open merge request starts nothing', async () => {
-    const { pipeline, writes } = await setUp(recipe('gitlab/README.md', 'Quick start #1'), { ...WORLD, links: { 'my-app': { source: PROJECT_URL, branch: 'main', auto_deploy_enabled: true, deploy_review_apps_enabled: true } } });
+    const { pipeline, writes } = await setUp(recipe('gitlab/README.md', 'Quick start #1'), {
+      ...WORLD,
+      links: {
+        'my-app': { source: PROJECT_URL, branch: 'main', auto_deploy_enabled: true, deploy_review_apps_enabled: true },
+      },
+    });
     const run = await pipeline(push('main'));
     expect(run.code, run.output).toBe(0);
     expect(ran(run.output)).toEqual(['scalingo-deploy']);
     expect(writes()).toEqual([
-      ['PATCH', '/v1/apps/my-app/scm_repo_link', { scm_repo_link: { auto_deploy_enabled: false, deploy_review_apps_enabled: false, delete_on_close_enabled: true } }],
+      [
+        'PATCH',
+        '/v1/apps/my-app/scm_repo_link',
+        {
+          scm_repo_link: {
+            auto_deploy_enabled: false,
+            deploy_review_apps_enabled: false,
+            delete_on_close_enabled: true,
+          },
+        },
+      ],
       ['POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: 'main' }],
     ]);
     const open = await pipeline({ ...push('feature-42'), CI_OPEN_MERGE_REQUESTS: 'group/project!42' });
@@ -143,8 +195,14 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab recipes run by gitlab-ci-local', { con
     const mr = await pipeline(MERGE_REQUEST, { unset: ['CI_COMMIT_BRANCH'] });
     expect(mr.code, mr.output).toBe(0);
     expect(ran(mr.output)).toEqual(['scalingo-review']);
-    expect(writes().slice(2).map((w) => w[1])).toEqual([
-      '/v1/apps/my-app/scm_repo_link/manual_review_app', '/v1/apps/my-app-pr42/scm_repo_link', '/v1/apps/my-app-pr42/scm_repo_link/manual_deploy',
+    expect(
+      writes()
+        .slice(2)
+        .map((w) => w[1]),
+    ).toEqual([
+      '/v1/apps/my-app/scm_repo_link/manual_review_app',
+      '/v1/apps/my-app-pr42/scm_repo_link',
+      '/v1/apps/my-app-pr42/scm_repo_link/manual_deploy',
     ]);
   }, 300_000);
 
@@ -169,13 +227,18 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab recipes run by gitlab-ci-local', { con
       ['PATCH', '/v1/apps/my-app/scm_repo_link', { scm_repo_link: { branch: 'release' } }],
       ['POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: 'release' }],
     ]);
-    expect(fake.deploymentsCreated()).toEqual([expect.objectContaining({ app: 'my-app', branch: 'release', status: 'success' })]);
+    expect(fake.deploymentsCreated()).toEqual([
+      expect.objectContaining({ app: 'my-app', branch: 'release', status: 'success' }),
+    ]);
   }, 300_000);
 
-  it('Deploying several apps: develop deploys staging, main deploys production, a merge request only staging\'s review app', async () => {
+  it("Deploying several apps: develop deploys staging, main deploys production, a merge request only staging's review app", async () => {
     const { pipeline, fake } = await setUp(recipe('gitlab/README.md', 'Deploying several apps #1'), {
       ...WORLD,
-      links: { 'my-app': { source: PROJECT_URL, branch: 'main', auto_deploy_enabled: false }, 'my-app-staging': { source: PROJECT_URL, branch: 'develop', auto_deploy_enabled: false } },
+      links: {
+        'my-app': { source: PROJECT_URL, branch: 'main', auto_deploy_enabled: false },
+        'my-app-staging': { source: PROJECT_URL, branch: 'develop', auto_deploy_enabled: false },
+      },
     });
     const develop = await pipeline(push('develop'));
     expect(develop.code, develop.output).toBe(0);
@@ -183,11 +246,16 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab recipes run by gitlab-ci-local', { con
     const main = await pipeline(push('main'));
     expect(main.code, main.output).toBe(0);
     expect(ran(main.output)).toEqual(['production-deploy']);
-    const mr = await pipeline({ ...MERGE_REQUEST, CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'develop' }, { unset: ['CI_COMMIT_BRANCH'] });
+    const mr = await pipeline(
+      { ...MERGE_REQUEST, CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'develop' },
+      { unset: ['CI_COMMIT_BRANCH'] },
+    );
     expect(mr.code, mr.output).toBe(0);
     expect(ran(mr.output)).toEqual(['staging-review']);
     expect(fake.deploymentsCreated().map((d) => `${d.app} ${d.branch} ${d.status}`)).toEqual([
-      'my-app-staging develop success', 'my-app main success', 'my-app-staging-pr42 feature-42 success',
+      'my-app-staging develop success',
+      'my-app main success',
+      'my-app-staging-pr42 feature-42 success',
     ]);
   }, 300_000);
 
@@ -195,16 +263,23 @@ describe.skipIf(!RSYNC && !IN_CI)('GitLab recipes run by gitlab-ci-local', { con
     const { pipeline, fake } = await setUp(recipe('gitlab/README.md', 'Several apps from one repository #1'), {
       ...WORLD,
       links: {
-        api: { source: PROJECT_URL, branch: 'main' }, web: { source: PROJECT_URL, branch: 'main' },
-        worker: { source: PROJECT_URL, branch: 'develop' }, elsewhere: { source: 'https://gitlab.com/group/other-project', branch: 'main' },
+        api: { source: PROJECT_URL, branch: 'main' },
+        web: { source: PROJECT_URL, branch: 'main' },
+        worker: { source: PROJECT_URL, branch: 'develop' },
+        elsewhere: { source: 'https://gitlab.com/group/other-project', branch: 'main' },
       },
     });
     const run = await pipeline(push('main'));
     expect(run.code, run.output).toBe(0);
-    expect(fake.deploymentsCreated().map((d) => `${d.app} ${d.branch} ${d.status}`).sort()).toEqual(['api main success', 'web main success']);
+    expect(
+      fake
+        .deploymentsCreated()
+        .map((d) => `${d.app} ${d.branch} ${d.status}`)
+        .sort(),
+    ).toEqual(['api main success', 'web main success']);
   }, 300_000);
 
-  it('Using the results in a later job: the smoke test gets the deploy job\'s dotenv report', async () => {
+  it("Using the results in a later job: the smoke test gets the deploy job's dotenv report", async () => {
     const { pipeline } = await setUp(recipe('gitlab/README.md', 'Using the results in a later job #1'));
     const run = await pipeline({ ...push('main'), CI_DEFAULT_BRANCH: 'main' });
     expect(run.code, run.output).toBe(0);

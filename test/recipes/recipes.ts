@@ -54,14 +54,20 @@ export interface ExprContext {
 
 /** GitHub's truthiness: false, 0, '', null and undefined are false. */
 const truthy = (v: Value) => !(v === false || v === 0 || v === '' || v === null || v === undefined);
-const text = (v: Value): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const text = (v: Value): string =>
+  v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
 const loose = (v: Value): Value => (typeof v === 'string' ? v.toLowerCase() : v);
 
 /** Evaluates one expression (the inside of `${{ }}`, or a bare `if:`); throws on what it does not support. */
 export function evaluate(expression: string, ctx: ExprContext): Value {
-  const tokens = [...expression.matchAll(/\s*(?:('(?:[^']|'')*')|(\d+(?:\.\d+)?)|(==|!=|&&|\|\||!|\(|\)|,)|([A-Za-z_][\w-]*(?:\.[\w-]+|\[[^\]]+\])*))/gy)];
+  const tokens = [
+    ...expression.matchAll(
+      /\s*(?:('(?:[^']|'')*')|(\d+(?:\.\d+)?)|(==|!=|&&|\|\||!|\(|\)|,)|([A-Za-z_][\w-]*(?:\.[\w-]+|\[[^\]]+\])*))/gy,
+    ),
+  ];
   const consumed = tokens.map((t) => t[0]).join('');
-  if (consumed.trim() !== expression.trim()) throw new Error(`expression not supported by the recipe runner: ${expression}`);
+  if (consumed.trim() !== expression.trim())
+    throw new Error(`expression not supported by the recipe runner: ${expression}`);
   let i = 0;
   const peek = () => tokens[i]?.[0].trim();
   const next = () => tokens[i++]!;
@@ -126,22 +132,39 @@ export function evaluate(expression: string, ctx: ExprContext): Value {
 
 function call(name: string, args: Value[]): Value {
   switch (name) {
-    case 'contains': return Array.isArray(args[0]) ? args[0].map((x) => loose(x as Value)).includes(loose(args[1])) : text(args[0]).toLowerCase().includes(text(args[1]).toLowerCase());
-    case 'startsWith': return text(args[0]).toLowerCase().startsWith(text(args[1]).toLowerCase());
-    case 'success': case 'always': return true;
-    case 'failure': case 'cancelled': return false;
-    default: throw new Error(`function not supported by the recipe runner: ${name}()`);
+    case 'contains':
+      return Array.isArray(args[0])
+        ? args[0].map((x) => loose(x as Value)).includes(loose(args[1]))
+        : text(args[0]).toLowerCase().includes(text(args[1]).toLowerCase());
+    case 'startsWith':
+      return text(args[0]).toLowerCase().startsWith(text(args[1]).toLowerCase());
+    case 'success':
+    case 'always':
+      return true;
+    case 'failure':
+    case 'cancelled':
+      return false;
+    default:
+      throw new Error(`function not supported by the recipe runner: ${name}()`);
   }
 }
 
 function lookup(path: string, ctx: ExprContext): Value {
   const parts = path.replace(/\[['"]?([^\]'"]+)['"]?\]/g, '.$1').split('.');
   const root = parts.shift()!;
-  const scopes: Record<string, unknown> = { github: ctx.github, secrets: ctx.secrets, vars: ctx.vars ?? {}, matrix: ctx.matrix ?? {}, steps: ctx.steps ?? {}, env: ctx.env ?? {} };
+  const scopes: Record<string, unknown> = {
+    github: ctx.github,
+    secrets: ctx.secrets,
+    vars: ctx.vars ?? {},
+    matrix: ctx.matrix ?? {},
+    steps: ctx.steps ?? {},
+    env: ctx.env ?? {},
+  };
   if (!(root in scopes)) throw new Error(`context not supported by the recipe runner: ${root}`);
   let v: unknown = scopes[root];
   for (const p of parts) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
-  if (root === 'secrets' && v === undefined) throw new Error(`the recipe uses secrets.${parts.join('.')}, which the test does not give`);
+  if (root === 'secrets' && v === undefined)
+    throw new Error(`the recipe uses secrets.${parts.join('.')}, which the test does not give`);
   return v as Value;
 }
 
@@ -162,8 +185,24 @@ export interface Trigger {
 }
 
 type Workflow = { on: unknown; jobs: Record<string, Job>; permissions?: Record<string, string>; concurrency?: unknown };
-type Job = { if?: string; strategy?: { matrix?: Record<string, unknown> }; steps: Step[]; environment?: unknown; concurrency?: unknown; 'runs-on'?: string; permissions?: unknown };
-type Step = { id?: string; name?: string; uses?: string; with?: Record<string, unknown>; run?: string; env?: Record<string, unknown>; if?: string };
+type Job = {
+  if?: string;
+  strategy?: { matrix?: Record<string, unknown> };
+  steps: Step[];
+  environment?: unknown;
+  concurrency?: unknown;
+  'runs-on'?: string;
+  permissions?: unknown;
+};
+type Step = {
+  id?: string;
+  name?: string;
+  uses?: string;
+  with?: Record<string, unknown>;
+  run?: string;
+  env?: Record<string, unknown>;
+  if?: string;
+};
 
 const DEFAULT_TYPES: Record<string, string[]> = {
   pull_request: ['opened', 'synchronize', 'reopened'],
@@ -172,10 +211,17 @@ const DEFAULT_TYPES: Record<string, string[]> = {
 
 /** Whether `on:` starts the workflow for this event (event names, `types`, `branches`). */
 export function triggers(on: unknown, t: Trigger): boolean {
-  const events: Record<string, unknown> = typeof on === 'string' ? { [on]: null } : Array.isArray(on) ? Object.fromEntries(on.map((e) => [e, null])) : (on as Record<string, unknown>);
+  const events: Record<string, unknown> =
+    typeof on === 'string'
+      ? { [on]: null }
+      : Array.isArray(on)
+        ? Object.fromEntries(on.map((e) => [e, null]))
+        : (on as Record<string, unknown>);
   if (!(t.event in events)) return false;
   const filter = (events[t.event] ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(filter)) if (!['types', 'branches'].includes(key)) throw new Error(`on.${t.event}.${key} not supported by the recipe runner`);
+  for (const key of Object.keys(filter))
+    if (!['types', 'branches'].includes(key))
+      throw new Error(`on.${t.event}.${key} not supported by the recipe runner`);
   const types = (filter.types as string[] | undefined) ?? DEFAULT_TYPES[t.event];
   if (types && !types.includes(String(t.payload.action))) return false;
   const branches = filter.branches as string[] | undefined;
@@ -184,7 +230,12 @@ export function triggers(on: unknown, t: Trigger): boolean {
       ? String((t.payload.pull_request as { base?: { ref?: string } } | undefined)?.base?.ref)
       : t.ref.replace(/^refs\/heads\//, '');
     if (!t.ref.startsWith('refs/heads/') && !t.event.startsWith('pull_request')) return false;
-    if (!branches.some((b) => (b.includes('*') ? new RegExp(`^${b.replace(/\*\*?/g, '.*')}$`).test(branch) : b === branch))) return false;
+    if (
+      !branches.some((b) =>
+        b.includes('*') ? new RegExp(`^${b.replace(/\*\*?/g, '.*')}$`).test(branch) : b === branch,
+      )
+    )
+      return false;
   }
   return true;
 }
@@ -199,7 +250,13 @@ export interface StepRun {
 
 export interface WorkflowRun {
   started: boolean;
-  jobs: { name: string; matrix?: Record<string, unknown>; skipped: boolean; steps: StepRun[]; environmentUrl?: string }[];
+  jobs: {
+    name: string;
+    matrix?: Record<string, unknown>;
+    skipped: boolean;
+    steps: StepRun[];
+    environmentUrl?: string;
+  }[];
 }
 
 export interface RunnerSetup {
@@ -212,8 +269,14 @@ export interface RunnerSetup {
 }
 
 const ACTION_DEFAULTS: Record<string, string> = (() => {
-  const action = yaml.load(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as { inputs: Record<string, { default?: unknown }> };
-  return Object.fromEntries(Object.entries(action.inputs).filter(([, i]) => i.default !== undefined).map(([n, i]) => [n, String(i.default)]));
+  const action = yaml.load(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
+    inputs: Record<string, { default?: unknown }>;
+  };
+  return Object.fromEntries(
+    Object.entries(action.inputs)
+      .filter(([, i]) => i.default !== undefined)
+      .map(([n, i]) => [n, String(i.default)]),
+  );
 })();
 
 /** Runs a README workflow for one event as GitHub would, the action's steps for real against the fakes. */
@@ -221,17 +284,24 @@ export async function runWorkflow(source: string, t: Trigger, setup: RunnerSetup
   const wf = yaml.load(source) as Workflow;
   if (!triggers(wf.on, t)) return { started: false, jobs: [] };
   const github = {
-    event_name: t.event, event: t.payload, ref: t.ref, token: setup.githubToken ?? 'ghs_recipeToken0123456789',
-    repository: 'Codertocat/Hello-World', sha: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
+    event_name: t.event,
+    event: t.payload,
+    ref: t.ref,
+    token: setup.githubToken ?? 'ghs_recipeToken0123456789',
+    repository: 'Codertocat/Hello-World',
+    sha: '6113728f27ae82c7b1a177c8d03f9e96e0adf246',
   };
   const run: WorkflowRun = { started: true, jobs: [] };
   for (const [name, job] of Object.entries(wf.jobs)) {
-    for (const key of Object.keys(job)) if (!['if', 'strategy', 'steps', 'environment', 'concurrency', 'runs-on', 'permissions'].includes(key)) throw new Error(`jobs.${name}.${key} not supported by the recipe runner`);
+    for (const key of Object.keys(job))
+      if (!['if', 'strategy', 'steps', 'environment', 'concurrency', 'runs-on', 'permissions'].includes(key))
+        throw new Error(`jobs.${name}.${key} not supported by the recipe runner`);
     const matrices = expand(job.strategy?.matrix);
     for (const matrix of matrices) {
       const ctx: ExprContext = { github, secrets: setup.secrets, ...(matrix ? { matrix } : {}), steps: {} };
       // Concurrency groups must resolve (they are expressions GitHub evaluates before the job).
-      for (const c of [wf.concurrency, job.concurrency]) if (c && typeof c === 'object') for (const v of Object.values(c)) substitute(v, ctx);
+      for (const c of [wf.concurrency, job.concurrency])
+        if (c && typeof c === 'object') for (const v of Object.values(c)) substitute(v, ctx);
       if (job.if !== undefined && !truthy(evaluate(stripBraces(job.if), ctx))) {
         run.jobs.push({ name, ...(matrix ? { matrix } : {}), skipped: true, steps: [] });
         continue;
@@ -244,9 +314,16 @@ export async function runWorkflow(source: string, t: Trigger, setup: RunnerSetup
           const given = Object.fromEntries(Object.entries(step.with ?? {}).map(([k, v]) => [k, substitute(v, ctx)]));
           const defaults = Object.fromEntries(Object.entries(ACTION_DEFAULTS).map(([k, v]) => [k, substitute(v, ctx)]));
           const inputs = { ...defaults, ...given, ...setup.inputs };
-          const result = await runAction({ event: t.event, ref: t.ref, payload: t.payload, inputs, env: { ...setup.env, ...env } });
+          const result = await runAction({
+            event: t.event,
+            ref: t.ref,
+            payload: t.payload,
+            inputs,
+            env: { ...setup.env, ...env },
+          });
           steps.push({ job: name, ...(matrix ? { matrix } : {}), action: { ...result, inputs } });
-          if (step.id) ctx.steps![step.id] = { outputs: result.outputs, outcome: result.code === 0 ? 'success' : 'failure' };
+          if (step.id)
+            ctx.steps![step.id] = { outputs: result.outputs, outcome: result.code === 0 ? 'success' : 'failure' };
           if (result.code !== 0) break;
         } else if (step.run !== undefined) {
           steps.push({ job: name, ...(matrix ? { matrix } : {}), script: { run: substitute(step.run, ctx), env } });
@@ -255,7 +332,13 @@ export async function runWorkflow(source: string, t: Trigger, setup: RunnerSetup
         }
       }
       const environment = job.environment as { url?: string } | undefined;
-      run.jobs.push({ name, ...(matrix ? { matrix } : {}), skipped: false, steps, ...(environment?.url ? { environmentUrl: substitute(environment.url, ctx) } : {}) });
+      run.jobs.push({
+        name,
+        ...(matrix ? { matrix } : {}),
+        skipped: false,
+        steps,
+        ...(environment?.url ? { environmentUrl: substitute(environment.url, ctx) } : {}),
+      });
     }
   }
   return run;

@@ -14,7 +14,18 @@ import { ROOT } from '../support/runner.js';
 const SCRIPT = join(ROOT, '.ci/changelog.js');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
-const changelog = (...parts: string[]) => ['# Changelog', '', 'Intro text.', '', ...parts, '', '[Unreleased]: https://example.com/compare', '[1.1.0]: https://example.com/v1.1.0', ''].join('\n');
+const changelog = (...parts: string[]) =>
+  [
+    '# Changelog',
+    '',
+    'Intro text.',
+    '',
+    ...parts,
+    '',
+    '[Unreleased]: https://example.com/compare',
+    '[1.1.0]: https://example.com/v1.1.0',
+    '',
+  ].join('\n');
 const V110 = '## [1.1.0] - 2027-01-10\n\n### Added\n\n- A new input.\n\n### Fixed\n\n- A crash.';
 
 describe('.ci/changelog.js', () => {
@@ -36,7 +47,10 @@ describe('.ci/changelog.js', () => {
   });
 
   it('fails when Unreleased still has entries at tag time, naming the version whose notes would miss them', () => {
-    const result = run(changelog('## [Unreleased]', '', '### Added', '', '- Shipped but not in the notes.', '', V110), '1.1.0');
+    const result = run(
+      changelog('## [Unreleased]', '', '### Added', '', '- Shipped but not in the notes.', '', V110),
+      '1.1.0',
+    );
     expect(result.code).toBe(1);
     expect(result.out).toBe('');
     expect(result.err).toContain('## [Unreleased] still has entries: move them under ## [1.1.0]');
@@ -53,21 +67,26 @@ describe('.ci/changelog.js', () => {
   });
 
   it('fails on a version given twice and on what is not a version', () => {
-    expect(releaseNotes(changelog(V110, '', V110), '1.1.0').problems).toEqual(['there are 2 sections ## [1.1.0]: keep one']);
+    expect(releaseNotes(changelog(V110, '', V110), '1.1.0').problems).toEqual([
+      'there are 2 sections ## [1.1.0]: keep one',
+    ]);
     expect(releaseNotes(changelog(V110), 'v1.1.0').problems[0]).toContain('not a semantic version');
     expect(run(changelog(V110), '').code).toBe(2);
   });
 
   it('takes a pre-release from its own section, and makes a release fold its pre-releases in', () => {
     const rc = '## [1.1.0-rc.1] - 2027-01-02\n\n### Added\n\n- Tried in the release candidate.';
-    expect(releaseNotes(changelog('## [Unreleased]', '', rc), '1.1.0-rc.1')).toEqual({ notes: '### Added\n\n- Tried in the release candidate.', problems: [] });
+    expect(releaseNotes(changelog('## [Unreleased]', '', rc), '1.1.0-rc.1')).toEqual({
+      notes: '### Added\n\n- Tried in the release candidate.',
+      problems: [],
+    });
 
     const { problems } = releaseNotes(changelog('## [Unreleased]', '', V110, '', rc), '1.1.0');
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain('pre-releases 1.1.0-rc.1 are still there: fold their entries into ## [1.1.0]');
   });
 
-  it('passes for package.json\'s version on this repository\'s CHANGELOG.md', () => {
+  it("passes for package.json's version on this repository's CHANGELOG.md", () => {
     const { notes, problems } = releaseNotes(readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8'), pkg.version);
     // Between releases, Unreleased gathers the next version's entries: only the tagged commit must have it empty.
     expect(problems.filter((p) => !p.startsWith('## [Unreleased]'))).toEqual([]);

@@ -48,7 +48,8 @@ const release = state.releases[tag];
 
 switch (command) {
   case 'view': {
-    if (flag('--json') !== 'isDraft' || flag('--jq') !== '.isDraft') fail(`fake gh: unsupported view: ${args.join(' ')}`, 2);
+    if (flag('--json') !== 'isDraft' || flag('--jq') !== '.isDraft')
+      fail(`fake gh: unsupported view: ${args.join(' ')}`, 2);
     if (!release) fail('release not found');
     process.stdout.write(`${release.draft}\n`);
     break;
@@ -56,7 +57,9 @@ switch (command) {
   case 'create': {
     if (release) fail('HTTP 422: Validation Failed (tag_name already_exists)');
     if (args.includes('--verify-tag')) {
-      const found = execFileSync('git', ['ls-remote', '--tags', process.env.FAKE_GH_ORIGIN ?? '', `refs/tags/${tag}`], { encoding: 'utf8' });
+      const found = execFileSync('git', ['ls-remote', '--tags', process.env.FAKE_GH_ORIGIN ?? '', `refs/tags/${tag}`], {
+        encoding: 'utf8',
+      });
       if (!found.trim()) fail(`tag ${tag} doesn't exist in the repo, aborting due to --verify-tag flag`);
     }
     const notes = flag('--notes-file');
@@ -75,7 +78,8 @@ switch (command) {
     if (!release.draft) fail('HTTP 422: Cannot upload assets to an immutable release.');
     for (const file of args.slice(3).filter((a) => !a.startsWith('--'))) {
       const name = basename(file);
-      if (release.assets[name] && !args.includes('--clobber')) fail(`asset under the same name already exists: [${name}]`);
+      if (release.assets[name] && !args.includes('--clobber'))
+        fail(`asset under the same name already exists: [${name}]`);
       release.assets[name] = createHash('sha256').update(readFileSync(file)).digest('hex');
     }
     break;

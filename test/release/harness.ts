@@ -20,9 +20,29 @@ export const PACKAGE = 'scalingo-deploy';
 export const REPOSITORY = 'scalingo-deploy/scalingo-deploy';
 export const CATALOG_PROJECT = 'scalingo-deploy/scalingo-deploy';
 
-export interface Step { name?: string; id?: string; uses?: string; run?: string; if?: string; env?: Record<string, string>; with?: Record<string, unknown> }
-export interface Job { needs?: string | string[]; if?: string; steps: Step[]; strategy?: { matrix: Record<string, unknown[]> }; environment?: unknown; permissions?: Record<string, string> }
-export interface Workflow { on: { push: { tags: string[] } }; env?: Record<string, string>; permissions?: Record<string, string>; jobs: Record<string, Job> }
+export interface Step {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  env?: Record<string, string>;
+  with?: Record<string, unknown>;
+}
+export interface Job {
+  needs?: string | string[];
+  if?: string;
+  steps: Step[];
+  strategy?: { matrix: Record<string, unknown[]> };
+  environment?: unknown;
+  permissions?: Record<string, string>;
+}
+export interface Workflow {
+  on: { push: { tags: string[] } };
+  env?: Record<string, string>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
 
 export function loadWorkflow(): Workflow {
   return yaml.load(readFileSync(WORKFLOW_FILE, 'utf8')) as Workflow;
@@ -33,7 +53,7 @@ export function loadWorkflow(): Workflow {
  * test suite covers them otherwise (this suite is `npm test`; CI runs the build and diffs dist/).
  */
 export const NOT_RUN: Record<string, string> = {
-  'Install rsync and shellcheck (gitlab-ci-local and the template\'s script)': 'apt-get on the runner',
+  "Install rsync and shellcheck (gitlab-ci-local and the template's script)": 'apt-get on the runner',
   'npm ci': 'installs from the registry',
   'dist/ is a fresh build of the tagged sources': 'needs node_modules; CI rebuilds dist/ and diffs it on every change',
   'npm test': 'the suite this test is part of',
@@ -47,8 +67,10 @@ export const stepName = (step: Step): string => step.name ?? step.run?.split('\n
 type Value = string | number | boolean;
 
 export function evaluate(expression: string, context: (path: string) => Value): Value {
-  const tokens = expression.match(/\s*(!=|==|!|\(|\)|,|'(?:[^']|'')*'|[A-Za-z_][\w.-]*|\d+)\s*/gy)?.map((t) => t.trim()) ?? [];
-  if (tokens.join('').replace(/\s/g, '') !== expression.replace(/\s/g, '')) throw new Error(`unsupported expression: ${expression}`);
+  const tokens =
+    expression.match(/\s*(!=|==|!|\(|\)|,|'(?:[^']|'')*'|[A-Za-z_][\w.-]*|\d+)\s*/gy)?.map((t) => t.trim()) ?? [];
+  if (tokens.join('').replace(/\s/g, '') !== expression.replace(/\s/g, ''))
+    throw new Error(`unsupported expression: ${expression}`);
   let at = 0;
   const next = () => tokens[at++];
   const operand = (): Value => {
@@ -95,7 +117,10 @@ function interpolate(text: string, context: (path: string) => Value): string {
 
 // ---- the fake npm registry ---------------------------------------------------------------------------------------
 
-interface Published { manifest: Record<string, unknown>; tarball: Buffer }
+interface Published {
+  manifest: Record<string, unknown>;
+  tarball: Buffer;
+}
 
 export class FakeRegistry {
   readonly versions = new Map<string, Published>();
@@ -117,7 +142,9 @@ export class FakeRegistry {
   /** What `npm publish` of this tarball would leave on the registry: the manifest, with `gitHead` when given. */
   publish(tarballPath: string, tag: string, gitHead?: string): void {
     const tarball = readFileSync(tarballPath);
-    const manifest = JSON.parse(execFileSync('tar', ['-xzOf', tarballPath, 'package/package.json'], { encoding: 'utf8' })) as Record<string, unknown>;
+    const manifest = JSON.parse(
+      execFileSync('tar', ['-xzOf', tarballPath, 'package/package.json'], { encoding: 'utf8' }),
+    ) as Record<string, unknown>;
     if (gitHead) manifest.gitHead = gitHead;
     this.versions.set(String(manifest.version), { manifest, tarball });
     this.distTags[tag] = String(manifest.version);
@@ -139,15 +166,20 @@ export class FakeRegistry {
       return void res.end(found.tarball);
     }
     if (path !== `/${PACKAGE}` || this.versions.size === 0) return json(404, { error: 'Not found' });
-    const versions = Object.fromEntries([...this.versions].map(([version, { manifest, tarball: bytes }]) => [version, {
-      ...manifest,
-      _id: `${PACKAGE}@${version}`,
-      dist: {
-        tarball: `${this.url}${PACKAGE}/-/${PACKAGE}-${version}.tgz`,
-        integrity: `sha512-${createHash('sha512').update(bytes).digest('base64')}`,
-        shasum: createHash('sha1').update(bytes).digest('hex'),
-      },
-    }]));
+    const versions = Object.fromEntries(
+      [...this.versions].map(([version, { manifest, tarball: bytes }]) => [
+        version,
+        {
+          ...manifest,
+          _id: `${PACKAGE}@${version}`,
+          dist: {
+            tarball: `${this.url}${PACKAGE}/-/${PACKAGE}-${version}.tgz`,
+            integrity: `sha512-${createHash('sha512').update(bytes).digest('base64')}`,
+            shasum: createHash('sha1').update(bytes).digest('hex'),
+          },
+        },
+      ]),
+    );
     json(200, { name: PACKAGE, 'dist-tags': this.distTags, versions });
   }
 }
@@ -174,7 +206,10 @@ export interface RunOptions {
 }
 
 export const DEFAULT_VARS = { RELEASE_APP_CLIENT_ID: 'Iv1.release-app', GITLAB_CATALOG_PROJECT: CATALOG_PROJECT };
-export const DEFAULT_SECRETS = { RELEASE_APP_PRIVATE_KEY: 'fake-private-key', GITLAB_CATALOG_TOKEN: 'glpat-fake-token' };
+export const DEFAULT_SECRETS = {
+  RELEASE_APP_PRIVATE_KEY: 'fake-private-key',
+  GITLAB_CATALOG_TOKEN: 'glpat-fake-token',
+};
 
 export class ReleaseSandbox {
   readonly dir = mkdtempSync(join(tmpdir(), 'scalingo-release-'));
@@ -191,18 +226,33 @@ export class ReleaseSandbox {
   async start(): Promise<void> {
     await this.registry.start();
     for (const dir of [this.home, this.bin]) mkdirSync(dir, { recursive: true });
-    writeFileSync(join(this.bin, 'gh'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'test/release/fake-gh.js')}" "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      join(this.bin, 'gh'),
+      `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'test/release/fake-gh.js')}" "$@"\n`,
+      { mode: 0o755 },
+    );
     // The GitLab project's URL leads to the local bare repository: the workflow builds the URL itself.
-    writeFileSync(join(this.home, '.gitconfig'), [
-      '[url "' + this.catalog + '"]', `\tinsteadOf = https://gitlab.com/${CATALOG_PROJECT}.git`,
-      '[init]', '\tdefaultBranch = main',
-      '[maintenance]', '\tauto = false',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(this.home, '.gitconfig'),
+      [
+        '[url "' + this.catalog + '"]',
+        `\tinsteadOf = https://gitlab.com/${CATALOG_PROJECT}.git`,
+        '[init]',
+        '\tdefaultBranch = main',
+        '[maintenance]',
+        '\tauto = false',
+        '',
+      ].join('\n'),
+    );
     this.git(this.dir, 'init', '-q', '--bare', this.origin);
     this.git(this.dir, 'init', '-q', '--bare', this.catalog);
     // This repository as it is now, tracked and new files alike (not what .gitignore leaves out).
-    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter((f) => f && existsSync(join(ROOT, f)));
+    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+      .split('\0')
+      .filter((f) => f && existsSync(join(ROOT, f)));
     for (const file of files) {
       mkdirSync(dirname(join(this.source, file)), { recursive: true });
       cpSync(join(ROOT, file), join(this.source, file));
@@ -221,7 +271,11 @@ export class ReleaseSandbox {
   }
 
   git(cwd: string, ...args: string[]): string {
-    return execFileSync('git', args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: this.home, GIT_CONFIG_NOSYSTEM: '1' }, encoding: 'utf8' }).trim();
+    return execFileSync('git', args, {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: this.home, GIT_CONFIG_NOSYSTEM: '1' },
+      encoding: 'utf8',
+    }).trim();
   }
 
   commit(message: string): string {
@@ -237,7 +291,10 @@ export class ReleaseSandbox {
    */
   prepareRelease(version: string, options: { entries?: string; unreleased?: string } = {}): void {
     const packageJson = join(this.source, 'package.json');
-    writeFileSync(packageJson, readFileSync(packageJson, 'utf8').replace(/"version": "[^"]+"/, `"version": "${version}"`));
+    writeFileSync(
+      packageJson,
+      readFileSync(packageJson, 'utf8').replace(/"version": "[^"]+"/, `"version": "${version}"`),
+    );
     const changelog = join(this.source, 'CHANGELOG.md');
     let text = readFileSync(changelog, 'utf8');
     const start = text.indexOf('## [Unreleased]\n') + '## [Unreleased]\n'.length;
@@ -245,7 +302,8 @@ export class ReleaseSandbox {
     const unreleased = text.slice(start, end).trim();
     const heading = `## [${version}] - 2027-01-04`;
     if (unreleased) text = `${text.slice(0, start)}\n${heading}\n\n${unreleased}\n${text.slice(end)}`;
-    else if (!text.includes(`## [${version}]`)) text = `${text.slice(0, start)}\n${heading}\n\n${options.entries ?? '- A change.'}\n${text.slice(end)}`;
+    else if (!text.includes(`## [${version}]`))
+      text = `${text.slice(0, start)}\n${heading}\n\n${options.entries ?? '- A change.'}\n${text.slice(end)}`;
     if (options.unreleased) text = text.replace('## [Unreleased]\n', `## [Unreleased]\n\n${options.unreleased}\n`);
     writeFileSync(changelog, text);
     execFileSync('sh', ['gitlab/publish.sh', 'remote', version], { cwd: this.source, stdio: 'ignore' });
@@ -259,7 +317,20 @@ export class ReleaseSandbox {
     return this.git(this.source, 'rev-parse', 'HEAD');
   }
 
-  gh(): { releases: Record<string, { draft: boolean; prerelease: boolean; latest?: string; title: string; notes: string; assets: Record<string, string> }>; calls: string[][] } {
+  gh(): {
+    releases: Record<
+      string,
+      {
+        draft: boolean;
+        prerelease: boolean;
+        latest?: string;
+        title: string;
+        notes: string;
+        assets: Record<string, string>;
+      }
+    >;
+    calls: string[][];
+  } {
     return existsSync(this.ghState) ? JSON.parse(readFileSync(this.ghState, 'utf8')) : { releases: {}, calls: [] };
   }
 
@@ -267,11 +338,15 @@ export class ReleaseSandbox {
   async run(tag: string, options: RunOptions = {}): Promise<Record<string, JobResult[]>> {
     const sha = this.git(this.origin, 'rev-parse', `refs/tags/${tag}^{commit}`);
     const results: Record<string, JobResult[]> = {};
-    const done = new Set<string>(Object.keys(this.workflow.jobs).filter((j) => options.jobs && !options.jobs.includes(j)));
+    const done = new Set<string>(
+      Object.keys(this.workflow.jobs).filter((j) => options.jobs && !options.jobs.includes(j)),
+    );
     const failed = new Set<string>();
     const pending = Object.keys(this.workflow.jobs).filter((j) => !done.has(j));
     while (pending.length) {
-      const index = pending.findIndex((j) => [this.workflow.jobs[j]!.needs ?? []].flat().every((n) => done.has(n) || failed.has(n)));
+      const index = pending.findIndex((j) =>
+        [this.workflow.jobs[j]!.needs ?? []].flat().every((n) => done.has(n) || failed.has(n)),
+      );
       if (index < 0) throw new Error(`jobs that wait on each other: ${pending.join(', ')}`);
       const [name] = pending.splice(index, 1) as [string];
       const job = this.workflow.jobs[name]!;
@@ -280,7 +355,9 @@ export class ReleaseSandbox {
         continue;
       }
       const matrix = job.strategy?.matrix ?? {};
-      const combinations = Object.keys(matrix).length ? (matrix[Object.keys(matrix)[0]!] ?? []).map((v) => ({ [Object.keys(matrix)[0]!]: v })) : [{}];
+      const combinations = Object.keys(matrix).length
+        ? (matrix[Object.keys(matrix)[0]!] ?? []).map((v) => ({ [Object.keys(matrix)[0]!]: v }))
+        : [{}];
       results[name] = [];
       for (const combination of combinations) {
         const result = await this.runJob(name, job, tag, sha, combination as Record<string, Value>, options);
@@ -293,7 +370,14 @@ export class ReleaseSandbox {
     return results;
   }
 
-  private async runJob(name: string, job: Job, tag: string, sha: string, matrix: Record<string, Value>, options: RunOptions): Promise<JobResult> {
+  private async runJob(
+    name: string,
+    job: Job,
+    tag: string,
+    sha: string,
+    matrix: Record<string, Value>,
+    options: RunOptions,
+  ): Promise<JobResult> {
     const vars: Record<string, string> = options.vars ?? DEFAULT_VARS;
     const secrets: Record<string, string> = options.secrets ?? DEFAULT_SECRETS;
     const result: JobResult = { job: name, ok: true, ran: [], skipped: [], notRun: [], output: '' };
@@ -309,10 +393,16 @@ export class ReleaseSandbox {
           if (key === 'repository') return REPOSITORY;
           if (key === 'token') return 'ghs_fake_github_token';
           break;
-        case 'vars': return vars[key] ?? '';
-        case 'secrets': return secrets[key] ?? '';
-        case 'matrix': if (key in matrix) return matrix[key]!; break;
-        case 'env': if (key in workflowEnv) return workflowEnv[key]!; break;
+        case 'vars':
+          return vars[key] ?? '';
+        case 'secrets':
+          return secrets[key] ?? '';
+        case 'matrix':
+          if (key in matrix) return matrix[key]!;
+          break;
+        case 'env':
+          if (key in workflowEnv) return workflowEnv[key]!;
+          break;
         case 'steps': {
           const [id, what, output] = rest;
           if (what === 'outputs' && id && output) return stepOutputs[id]?.[output] ?? '';
@@ -321,7 +411,8 @@ export class ReleaseSandbox {
       }
       throw new Error(`unknown context ${path} in job ${name}`);
     };
-    const condition = (expression: string | undefined) => expression === undefined || truthy(evaluate(expression.replace(/^\$\{\{|\}\}$/g, '').trim(), context));
+    const condition = (expression: string | undefined) =>
+      expression === undefined || truthy(evaluate(expression.replace(/^\$\{\{|\}\}$/g, '').trim(), context));
     if (!condition(job.if)) {
       result.skipped.push(`job ${name}`);
       return result;
@@ -337,7 +428,10 @@ export class ReleaseSandbox {
     this.git(this.dir, 'clone', '-q', this.origin, workspace);
     this.git(workspace, 'checkout', '-q', '--detach', sha);
     if (String(checkout.with?.['fetch-depth'] ?? '1') !== '0') {
-      for (const other of this.git(workspace, 'tag', '--list').split('\n').filter((t) => t && t !== tag)) this.git(workspace, 'tag', '-d', other);
+      for (const other of this.git(workspace, 'tag', '--list')
+        .split('\n')
+        .filter((t) => t && t !== tag))
+        this.git(workspace, 'tag', '-d', other);
     }
 
     const baseEnv: Record<string, string> = {
@@ -373,7 +467,11 @@ export class ReleaseSandbox {
       }
       if (step.uses?.startsWith('actions/setup-node@')) continue;
       if (step.uses?.startsWith('actions/create-github-app-token@')) {
-        if (!step.with?.['client-id'] || !interpolate(String(step.with['client-id']), context) || !interpolate(String(step.with['private-key'] ?? ''), context)) {
+        if (
+          !step.with?.['client-id'] ||
+          !interpolate(String(step.with['client-id']), context) ||
+          !interpolate(String(step.with['private-key'] ?? ''), context)
+        ) {
           result.ok = false;
           result.failedStep = label;
           result.output += `## ${label}\nthe app token needs a client id and a private key\n`;
@@ -388,7 +486,8 @@ export class ReleaseSandbox {
         result.notRun.push(label);
         continue;
       }
-      if (/\$\{\{/.test(step.run ?? '')) throw new Error(`step "${label}" puts an expression in its script: pass it through env`);
+      if (/\$\{\{/.test(step.run ?? ''))
+        throw new Error(`step "${label}" puts an expression in its script: pass it through env`);
       const outputFile = join(temp, `output-${index}`);
       const env: Record<string, string> = { ...baseEnv, GITHUB_OUTPUT: outputFile };
       for (const [key, value] of Object.entries(step.env ?? {})) env[key] = interpolate(String(value), context);
@@ -400,7 +499,12 @@ export class ReleaseSandbox {
       result.output += `## ${label}\n${output}`;
       result.ran.push(label);
       if (existsSync(outputFile) && step.id) {
-        stepOutputs[step.id] = Object.fromEntries(readFileSync(outputFile, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+        stepOutputs[step.id] = Object.fromEntries(
+          readFileSync(outputFile, 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('='))
+            .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+        );
       }
       if (code !== 0) {
         result.ok = false;
@@ -420,7 +524,11 @@ export class ReleaseSandbox {
     const published = /Publishing to \S+ with tag (\S+) and .* \(dry-run\)/.exec(result.output);
     if (!published) return;
     const workspace = this.lastWorkspace(result.job);
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', workspace], { cwd: workspace, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', workspace], {
+      cwd: workspace,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const [packed] = JSON.parse(out) as { filename: string }[];
     this.registry.publish(join(workspace, packed!.filename), published[1]!, sha);
   }
@@ -435,9 +543,17 @@ export class ReleaseSandbox {
   }
 }
 
-function spawnBash(script: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+function spawnBash(
+  script: string,
+  cwd: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));

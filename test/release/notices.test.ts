@@ -13,16 +13,38 @@ import { ROOT } from '../support/runner.js';
 const NOTICES = join(ROOT, 'dist/THIRD_PARTY_NOTICES.txt');
 const text = readFileSync(NOTICES, 'utf8');
 
-interface Entry { name: string; version: string; license: string; body: string }
+interface Entry {
+  name: string;
+  version: string;
+  license: string;
+  body: string;
+}
 /** The entries of the notices file: `name version`, `License: X`, then the texts, between rules. */
-const entries: Entry[] = text.split(`${'-'.repeat(80)}\n`).slice(1).map((block) => {
-  const [title = '', licenseLine = ''] = block.split('\n');
-  const at = title.lastIndexOf(' ');
-  return { name: title.slice(0, at), version: title.slice(at + 1), license: licenseLine.replace(/^License: /, ''), body: block };
-});
+const entries: Entry[] = text
+  .split(`${'-'.repeat(80)}\n`)
+  .slice(1)
+  .map((block) => {
+    const [title = '', licenseLine = ''] = block.split('\n');
+    const at = title.lastIndexOf(' ');
+    return {
+      name: title.slice(0, at),
+      version: title.slice(at + 1),
+      license: licenseLine.replace(/^License: /, ''),
+      body: block,
+    };
+  });
 
-interface LockEntry { name?: string; version: string; license?: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peerDependencies?: Record<string, string> }
-const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+interface LockEntry {
+  name?: string;
+  version: string;
+  license?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, LockEntry>;
+};
 
 /** Where node would find `name` from the package at `from` (a lockfile key, '' for the project). */
 function resolveIn(from: string, name: string): string | undefined {
@@ -44,10 +66,17 @@ function importedPackages(): string[] {
       const path = join(dir, entry);
       if (statSync(path).isDirectory()) walk(path);
       else if (/\.[cm]?[jt]s$/.test(entry)) {
-        for (const m of readFileSync(path, 'utf8').matchAll(/(?:from\s+|import\s*\(\s*(?:\/\*[^*]*\*\/\s*)?|import\s+)['"]([^'"]+)['"]/g)) {
+        for (const m of readFileSync(path, 'utf8').matchAll(
+          /(?:from\s+|import\s*\(\s*(?:\/\*[^*]*\*\/\s*)?|import\s+)['"]([^'"]+)['"]/g,
+        )) {
           const spec = m[1]!;
           if (spec.startsWith('.') || spec.startsWith('node:')) continue;
-          names.add(spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/'));
+          names.add(
+            spec
+              .split('/')
+              .slice(0, spec.startsWith('@') ? 2 : 1)
+              .join('/'),
+          );
         }
       }
     }
@@ -58,11 +87,12 @@ function importedPackages(): string[] {
 
 /** Whether a package ships JavaScript (types-only packages such as @octokit/types leave nothing in a bundle). */
 function hasCode(dir: string): boolean {
-  const walk = (d: string): boolean => readdirSync(d).some((entry) => {
-    const path = join(d, entry);
-    if (entry === 'node_modules') return false;
-    return statSync(path).isDirectory() ? walk(path) : /\.[cm]?js$/.test(entry);
-  });
+  const walk = (d: string): boolean =>
+    readdirSync(d).some((entry) => {
+      const path = join(d, entry);
+      if (entry === 'node_modules') return false;
+      return statSync(path).isDirectory() ? walk(path) : /\.[cm]?js$/.test(entry);
+    });
   return walk(join(ROOT, dir));
 }
 
@@ -73,7 +103,11 @@ function runtimeTree(): { id: string; license?: string }[] {
     if (seen.has(key)) return;
     seen.add(key);
     const entry = lock.packages[key]!;
-    for (const name of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies })) {
+    for (const name of Object.keys({
+      ...entry.dependencies,
+      ...entry.optionalDependencies,
+      ...entry.peerDependencies,
+    })) {
       const found = resolveIn(key, name);
       if (found) visit(found);
     }
@@ -106,7 +140,8 @@ describe('third-party notices', () => {
       const id = `${entry.name} ${entry.version}`;
       expect(entry.license, id).toBe(declared.get(id));
       expect(entry.body.length, id).toBeGreaterThan(300);
-      if (entry.license === 'MIT' || entry.license === 'ISC') expect(entry.body, id).toMatch(/Permission (is hereby granted|to use, copy, modify)/);
+      if (entry.license === 'MIT' || entry.license === 'ISC')
+        expect(entry.body, id).toMatch(/Permission (is hereby granted|to use, copy, modify)/);
     }
     const apache = entries.filter((e) => e.license === 'Apache-2.0');
     expect(apache.map((e) => e.name)).toEqual(['before-after-hook']);
@@ -122,16 +157,22 @@ describe('third-party notices', () => {
   });
 
   it('are shipped in the npm package', () => {
-    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const [packed] = JSON.parse(out) as { files: { path: string }[] }[];
     expect(packed!.files.map((f) => f.path)).toContain('dist/THIRD_PARTY_NOTICES.txt');
   });
 });
 
 describe('.ci/third-party-notices.js: what the bundle holds', () => {
-  it('takes each module\'s package, the innermost one, scoped or not, concatenated modules included', () => {
+  it("takes each module's package, the innermost one, scoped or not, concatenated modules included", () => {
     expect(packageDir('/r/node_modules/undici/lib/index.js')).toBe('/r/node_modules/undici');
-    expect(packageDir('/r/node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js')).toBe('/r/node_modules/@actions/github/node_modules/@actions/http-client');
+    expect(packageDir('/r/node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js')).toBe(
+      '/r/node_modules/@actions/github/node_modules/@actions/http-client',
+    );
     expect(packageDir('/r/src/index.ts')).toBe('');
     expect(packageDir('/r/node_modules/@scope')).toBe('');
 
@@ -140,13 +181,17 @@ describe('.ci/third-party-notices.js: what the bundle holds', () => {
         { nameForCondition: join(ROOT, 'src/index.ts') },
         {
           nameForCondition: join(ROOT, 'src/platform/github/action.ts'),
-          modules: [{ nameForCondition: join(ROOT, 'node_modules/@actions/core/lib/core.js') }, { nameForCondition: join(ROOT, 'node_modules/@actions/core/lib/summary.js') }],
+          modules: [
+            { nameForCondition: join(ROOT, 'node_modules/@actions/core/lib/core.js') },
+            { nameForCondition: join(ROOT, 'node_modules/@actions/core/lib/summary.js') },
+          ],
         },
         { nameForCondition: join(ROOT, 'node_modules/undici/index.js') },
         { name: 'external "node:fs"' },
       ],
     };
-    const version = (dir: string) => (JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as { version: string }).version;
+    const version = (dir: string) =>
+      (JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as { version: string }).version;
     expect(bundledPackages(stats)).toEqual([
       { name: '@actions/core', version: version('node_modules/@actions/core'), dir: 'node_modules/@actions/core' },
       { name: 'undici', version: version('node_modules/undici'), dir: 'node_modules/undici' },
@@ -155,7 +200,9 @@ describe('.ci/third-party-notices.js: what the bundle holds', () => {
 
   it('fails the build when a bundled package has no licence file', async () => {
     // The project itself has a LICENSE; a package name the tree does not hold gets nothing from the checker.
-    await expect(renderNotices([{ name: 'no-such-package', version: '1.0.0', dir: 'node_modules/no-such-package' }])).rejects.toThrow(/no-such-package@1\.0\.0 .*no licence file/);
+    await expect(
+      renderNotices([{ name: 'no-such-package', version: '1.0.0', dir: 'node_modules/no-such-package' }]),
+    ).rejects.toThrow(/no-such-package@1\.0\.0 .*no licence file/);
     expect(existsSync(join(ROOT, 'node_modules/no-such-package'))).toBe(false);
   });
 });

@@ -17,12 +17,20 @@ afterEach(async () => {
 async function fake(options: FakeScalingoOptions = {}): Promise<{ f: FakeScalingo; bearer: string }> {
   const f = await startFakeScalingo(options);
   running.push(f);
-  const res = await fetch(`${f.authUrl}/v1/tokens/exchange`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`:${TOKEN}`).toString('base64')}`, 'content-type': 'application/json' }, body: '{}' });
+  const res = await fetch(`${f.authUrl}/v1/tokens/exchange`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`:${TOKEN}`).toString('base64')}`,
+      'content-type': 'application/json',
+    },
+    body: '{}',
+  });
   const { token } = (await res.json()) as { token: string };
   return { f, bearer: token };
 }
 
-const get = (f: FakeScalingo, bearer: string, path: string) => fetch(`${f.apiUrl}${path}`, { headers: { authorization: `Bearer ${bearer}` } });
+const get = (f: FakeScalingo, bearer: string, path: string) =>
+  fetch(`${f.apiUrl}${path}`, { headers: { authorization: `Bearer ${bearer}` } });
 
 describe('deployments', () => {
   it('last_deployment_id is the last successful deployment, not the newest; the list is newest first with created_at', async () => {
@@ -30,13 +38,19 @@ describe('deployments', () => {
     const [ok, failed] = f.state.deployments;
     const app = (await (await get(f, bearer, '/v1/apps/my-app')).json()) as { app: { last_deployment_id: string } };
     expect(app.app.last_deployment_id).toBe(ok!.id);
-    const list = (await (await get(f, bearer, '/v1/apps/my-app/deployments?per_page=1')).json()) as { deployments: { id: string; status: string; created_at: string }[] };
-    expect(list.deployments).toEqual([expect.objectContaining({ id: failed!.id, status: 'build-error', created_at: expect.any(String) })]);
+    const list = (await (await get(f, bearer, '/v1/apps/my-app/deployments?per_page=1')).json()) as {
+      deployments: { id: string; status: string; created_at: string }[];
+    };
+    expect(list.deployments).toEqual([
+      expect.objectContaining({ id: failed!.id, status: 'build-error', created_at: expect.any(String) }),
+    ]);
   });
 
   it('an app that never deployed successfully has no last_deployment_id', async () => {
     const { f, bearer } = await fake({ deployments: { 'my-app': [{ status: 'crashed-error' }] } });
-    const app = (await (await get(f, bearer, '/v1/apps/my-app')).json()) as { app: { last_deployment_id: string | null } };
+    const app = (await (await get(f, bearer, '/v1/apps/my-app')).json()) as {
+      app: { last_deployment_id: string | null };
+    };
     expect(app.app.last_deployment_id).toBeNull();
   });
 });
@@ -55,18 +69,35 @@ describe('wire faults', () => {
   });
 
   it('cut-body: the request is processed, its answer sends the headers and half the body, then the connection is lost', async () => {
-    const { f, bearer } = await fake({ faults: [{ kind: 'cut-body', method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy' }] });
-    const url = new URL(`${f.apiUrl}/v1/apps/my-app/scm_repo_link/manual_deploy`);
-    const outcome = await new Promise<{ status?: number; length?: string; received: number; error?: string }>((resolve) => {
-      const req = request(url, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' } }, (res) => {
-        let received = 0;
-        res.on('data', (c: Buffer) => (received += c.length));
-        res.on('error', (e) => resolve({ status: res.statusCode, length: res.headers['content-length'], received, error: e.message }));
-        res.on('close', () => resolve({ status: res.statusCode, length: res.headers['content-length'], received, ...(res.complete ? {} : { error: 'incomplete' }) }));
-      });
-      req.on('error', (e) => resolve({ received: 0, error: e.message }));
-      req.end(JSON.stringify({ branch: 'main' }));
+    const { f, bearer } = await fake({
+      faults: [{ kind: 'cut-body', method: 'POST', path: '/v1/apps/my-app/scm_repo_link/manual_deploy' }],
     });
+    const url = new URL(`${f.apiUrl}/v1/apps/my-app/scm_repo_link/manual_deploy`);
+    const outcome = await new Promise<{ status?: number; length?: string; received: number; error?: string }>(
+      (resolve) => {
+        const req = request(
+          url,
+          { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' } },
+          (res) => {
+            let received = 0;
+            res.on('data', (c: Buffer) => (received += c.length));
+            res.on('error', (e) =>
+              resolve({ status: res.statusCode, length: res.headers['content-length'], received, error: e.message }),
+            );
+            res.on('close', () =>
+              resolve({
+                status: res.statusCode,
+                length: res.headers['content-length'],
+                received,
+                ...(res.complete ? {} : { error: 'incomplete' }),
+              }),
+            );
+          },
+        );
+        req.on('error', (e) => resolve({ received: 0, error: e.message }));
+        req.end(JSON.stringify({ branch: 'main' }));
+      },
+    );
     expect(outcome.status).toBe(200);
     expect(outcome.error).toBeDefined();
     expect(outcome.received).toBeLessThan(Number(outcome.length));
@@ -83,7 +114,8 @@ describe('the deployment queue, as Scalingo runs deployments', () => {
       body: JSON.stringify({ branch: 'main' }),
     }).then(async (res) => ((await res.json()) as { deployment: { id: string; status: string } }).deployment);
   const statusOf = async (f: FakeScalingo, bearer: string, app: string, id: string) =>
-    ((await (await get(f, bearer, `/v1/apps/${app}/deployments/${id}`)).json()) as { deployment: { status: string } }).deployment.status;
+    ((await (await get(f, bearer, `/v1/apps/${app}/deployments/${id}`)).json()) as { deployment: { status: string } })
+      .deployment.status;
 
   it('runs one deployment of an app at a time: a later one stays queued, then counts its duration from its start', async () => {
     const { f, bearer } = await fake({ deployScript: { durationMs: 1000, final: 'success' } });
@@ -93,7 +125,12 @@ describe('the deployment queue, as Scalingo runs deployments', () => {
     expect(f.deploymentTimeline(second.id)?.startedAt).toBeNull();
     await new Promise((r) => setTimeout(r, 1100));
     const [one, two] = f.deploymentsCreated();
-    expect(one).toMatchObject({ id: first.id, status: 'success', startedAt: one!.createdAt, finalAt: one!.createdAt + 1000 });
+    expect(one).toMatchObject({
+      id: first.id,
+      status: 'success',
+      startedAt: one!.createdAt,
+      finalAt: one!.createdAt + 1000,
+    });
     expect(two!.startedAt).toBe(one!.finalAt);
     expect(two!.status).not.toBe('success');
     await new Promise((r) => setTimeout(r, 1000));
@@ -119,7 +156,12 @@ describe('the deployment queue, as Scalingo runs deployments', () => {
 
   it('can be turned off: deployOnePerApp false and maxRunningDeployments 0 run everything at once', async () => {
     const apps = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`app-${i}`, {}]));
-    const { f, bearer } = await fake({ apps, deployOnePerApp: false, maxRunningDeployments: 0, deployScript: { durationMs: 500, final: 'success' } });
+    const { f, bearer } = await fake({
+      apps,
+      deployOnePerApp: false,
+      maxRunningDeployments: 0,
+      deployScript: { durationMs: 500, final: 'success' },
+    });
     for (const app of Object.keys(apps)) await deploy(f, bearer, app);
     await deploy(f, bearer, 'app-0');
     expect(f.deploymentsCreated().every((d) => d.startedAt === d.createdAt)).toBe(true);

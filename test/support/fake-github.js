@@ -102,7 +102,10 @@ const DEPLOYMENT_STATES = ['error', 'failure', 'inactive', 'in_progress', 'queue
  * @returns {Reply}
  */
 function gitHubErrorReply(status) {
-  return { status, json: { message: http.STATUS_CODES[status] ?? 'Error', documentation_url: 'https://docs.github.com/rest' } };
+  return {
+    status,
+    json: { message: http.STATUS_CODES[status] ?? 'Error', documentation_url: 'https://docs.github.com/rest' },
+  };
 }
 
 const notFound = () => new HttpError(404, gitHubErrorReply(404).json);
@@ -202,8 +205,17 @@ export async function startFakeGitHub(options = {}) {
     state.deployments.push(deployment);
     for (const status of seed.states ?? []) {
       state.statuses.push({
-        id: nextId++, deployment_id: deployment.id, owner: seedOwner, repo: seedRepo, state: status, description: '',
-        environment: seed.environment, environment_url: '', log_url: '', auto_inactive: true, created_at: createdAt,
+        id: nextId++,
+        deployment_id: deployment.id,
+        owner: seedOwner,
+        repo: seedRepo,
+        state: status,
+        description: '',
+        environment: seed.environment,
+        environment_url: '',
+        log_url: '',
+        auto_inactive: true,
+        created_at: createdAt,
       });
     }
   }
@@ -247,7 +259,18 @@ export async function startFakeGitHub(options = {}) {
   };
 
   /** @param {StatusRecord} status */
-  const statusView = ({ id, deployment_id, owner, repo, state, description, environment, environment_url, log_url, created_at }) => {
+  const statusView = ({
+    id,
+    deployment_id,
+    owner,
+    repo,
+    state,
+    description,
+    environment,
+    environment_url,
+    log_url,
+    created_at,
+  }) => {
     const deploymentUrl = `${repoApi(owner, repo)}/deployments/${deployment_id}`;
     return {
       id,
@@ -324,14 +347,25 @@ export async function startFakeGitHub(options = {}) {
   const deployments = '/repos/:owner/:repo/deployments';
   const routes = new Router()
     .on('GET', `${issue}/comments`, (call, { owner, repo, number }) => {
-      const all = state.comments.filter((c) => c.owner === owner && c.repo === repo && String(c.issue_number) === number);
+      const all = state.comments.filter(
+        (c) => c.owner === owner && c.repo === repo && String(c.issue_number) === number,
+      );
       return pageOf(call, all, commentView);
     })
     .on('POST', `${issue}/comments`, (call, { owner = '', repo = '', number }) => {
       const body = commentBody(call);
       const createdAt = now();
       /** @type {CommentRecord} */
-      const created = { id: nextId++, owner, repo, issue_number: Number(number), body, user: clientUser, created_at: createdAt, updated_at: createdAt };
+      const created = {
+        id: nextId++,
+        owner,
+        repo,
+        issue_number: Number(number),
+        body,
+        user: clientUser,
+        created_at: createdAt,
+        updated_at: createdAt,
+      };
       state.comments.push(created);
       return { status: 201, json: commentView(created) };
     })
@@ -346,7 +380,15 @@ export async function startFakeGitHub(options = {}) {
       /** @type {(name: string, value: string) => boolean} */
       const matches = (name, value) => !call.query.has(name) || call.query.get(name) === value;
       const all = state.deployments
-        .filter((d) => d.owner === owner && d.repo === repo && matches('sha', d.sha) && matches('ref', d.ref) && matches('task', 'deploy') && matches('environment', d.environment))
+        .filter(
+          (d) =>
+            d.owner === owner &&
+            d.repo === repo &&
+            matches('sha', d.sha) &&
+            matches('ref', d.ref) &&
+            matches('task', 'deploy') &&
+            matches('environment', d.environment),
+        )
         .reverse();
       return pageOf(call, all, deploymentView);
     })
@@ -365,7 +407,10 @@ export async function startFakeGitHub(options = {}) {
         description: typeof input.description === 'string' ? input.description : null,
         payload: input.payload ?? {},
         transient_environment: input.transient_environment === true,
-        production_environment: typeof input.production_environment === 'boolean' ? input.production_environment : environment === 'production',
+        production_environment:
+          typeof input.production_environment === 'boolean'
+            ? input.production_environment
+            : environment === 'production',
         auto_merge: input.auto_merge !== false,
         required_contexts: Array.isArray(input.required_contexts) ? input.required_contexts.map(String) : null,
         created_at: now(),
@@ -377,7 +422,8 @@ export async function startFakeGitHub(options = {}) {
       const deployment = findDeployment(params);
       const input = isObject(call.body) ? call.body : {};
       const text = (/** @type {string} */ key) => (typeof input[key] === 'string' ? input[key] : '');
-      if (!DEPLOYMENT_STATES.includes(text('state'))) throw validationFailed(`state must be one of ${DEPLOYMENT_STATES.join(', ')}`);
+      if (!DEPLOYMENT_STATES.includes(text('state')))
+        throw validationFailed(`state must be one of ${DEPLOYMENT_STATES.join(', ')}`);
       /** @type {StatusRecord} */
       const created = {
         id: nextId++,

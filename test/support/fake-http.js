@@ -326,7 +326,8 @@ async function serveRequest(config, limiter, closing, req, res) {
  * @returns {Reply}
  */
 function simulate(config, limiter, record, call) {
-  if (!limiter.allows(config.rateLimitPerMinute?.(), record.headers.authorization ?? '', config.rateLimitWindowMs?.())) return rateLimitReply();
+  if (!limiter.allows(config.rateLimitPerMinute?.(), record.headers.authorization ?? '', config.rateLimitWindowMs?.()))
+    return rateLimitReply();
   record.processed = true;
   try {
     return config.handle(call);
@@ -388,7 +389,8 @@ function cutReply(res, record, reply) {
 function statusFaultReply(fault, errorReply) {
   const status = fault.status ?? 500;
   const headers = fault.headers ?? {};
-  if (typeof fault.body === 'string') return { status, text: fault.body, contentType: fault.contentType ?? TEXT_TYPE, headers };
+  if (typeof fault.body === 'string')
+    return { status, text: fault.body, contentType: fault.contentType ?? TEXT_TYPE, headers };
   if (fault.body !== undefined) return { status, json: fault.body, headers };
   const reply = errorReply(status);
   return { ...reply, headers: { ...reply.headers, ...headers } };

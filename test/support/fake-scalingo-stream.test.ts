@@ -15,10 +15,19 @@ afterEach(async () => {
 async function start(options: Parameters<typeof startFakeScalingo>[0]) {
   const fake = await startFakeScalingo(options);
   running.push(fake);
-  const bearer = ((await (await fetch(`${fake.authUrl}/v1/tokens/exchange`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`:${TOKEN}`).toString('base64')}` } })).json()) as { token: string }).token;
+  const bearer = (
+    (await (
+      await fetch(`${fake.authUrl}/v1/tokens/exchange`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`:${TOKEN}`).toString('base64')}` },
+      })
+    ).json()) as { token: string }
+  ).token;
   const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${fake.apiUrl}${path}`, {
-      method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}),
+      method,
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return (res.headers.get('content-type')?.startsWith('text/plain') ? await res.text() : await res.json()) as T;
   };
@@ -28,7 +37,7 @@ async function start(options: Parameters<typeof startFakeScalingo>[0]) {
 type AppView = { app: { links: { deployments_stream?: string } } };
 
 describe('fake Scalingo: the deployments stream', () => {
-  it('is advertised for apps whose deployments move with time, at the fake\'s own URL, and not for read-driven scripts', async () => {
+  it("is advertised for apps whose deployments move with time, at the fake's own URL, and not for read-driven scripts", async () => {
     const { fake, api } = await start({
       apps: { timed: {}, polled: {} },
       deployScripts: { timed: { durationMs: 1000, final: 'success' }, polled: ['queued', 'success'] },
@@ -41,7 +50,9 @@ describe('fake Scalingo: the deployments stream', () => {
 
   it('advertises every app with advertise: true, and none with stream: false', async () => {
     const on = await start({ deployScript: ['queued', 'success'], stream: { advertise: true } });
-    expect((await on.api<AppView>('GET', '/v1/apps/my-app')).app.links.deployments_stream).toBe(on.fake.stream!.urlFor('my-app'));
+    expect((await on.api<AppView>('GET', '/v1/apps/my-app')).app.links.deployments_stream).toBe(
+      on.fake.stream!.urlFor('my-app'),
+    );
     const off = await start({ deployScript: { durationMs: 100, final: 'success' }, stream: false });
     expect(off.fake.stream).toBeUndefined();
     expect((await off.api<AppView>('GET', '/v1/apps/my-app')).app.links.deployments_stream).toBeUndefined();
@@ -55,28 +66,48 @@ describe('fake Scalingo: the deployments stream', () => {
     ws.send(JSON.stringify({ type: 'auth', data: { token: bearer } }));
     ws.on('message', (data) => frames.push(JSON.parse(String(data))));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const { deployment } = await api<{ deployment: { id: string } }>('POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: 'main' });
+    const { deployment } = await api<{ deployment: { id: string } }>(
+      'POST',
+      '/v1/apps/my-app/scm_repo_link/manual_deploy',
+      { branch: 'main' },
+    );
     await new Promise((resolve) => setTimeout(resolve, 900));
     ws.close();
     const mine = frames.filter((f) => f.type === 'ping' || f.id === deployment.id || f.type === 'new');
     // `new` carries the deployment as Scalingo's CLI parses it: it prints the pusher's username.
     expect(mine[0]).toMatchObject({
       type: 'new',
-      data: { deployment: { id: deployment.id, status: 'queued', pusher: { username: 'test-user' }, user: { username: 'test-user' }, links: { output: expect.any(String) } } },
+      data: {
+        deployment: {
+          id: deployment.id,
+          status: 'queued',
+          pusher: { username: 'test-user' },
+          user: { username: 'test-user' },
+          links: { output: expect.any(String) },
+        },
+      },
     });
-    expect(mine.filter((f) => f.type === 'status').map((f) => f.data.status)).toEqual(['queued', 'building', 'pushing', 'starting', 'crashed-error']);
+    expect(mine.filter((f) => f.type === 'status').map((f) => f.data.status)).toEqual([
+      'queued',
+      'building',
+      'pushing',
+      'starting',
+      'crashed-error',
+    ]);
     // One line per event, without its newline (as in the API docs' example).
     const contents = mine.filter((f) => f.type === 'log').map((f) => String(f.data.content));
     expect(contents.length).toBeGreaterThan(5);
     expect(contents.filter((c) => c.includes('\n'))).toEqual([]);
-    expect(contents.map((c) => `${c}\n`).join('')).toBe(await api<string>('GET', `/v1/apps/my-app/deployments/${deployment.id}/output`));
+    expect(contents.map((c) => `${c}\n`).join('')).toBe(
+      await api<string>('GET', `/v1/apps/my-app/deployments/${deployment.id}/output`),
+    );
     // The end comes after the last line.
     expect(mine.at(-1)).toMatchObject({ type: 'status', data: { status: 'crashed-error' } });
     expect(fake.streamEndAt(deployment.id)).toBeGreaterThan(0);
   });
 });
 
-describe('fake Scalingo: the stream\'s event forms', () => {
+describe("fake Scalingo: the stream's event forms", () => {
   async function framesOf(options: Parameters<typeof startFakeScalingo>[0]) {
     const { fake, bearer, api } = await start({ deployScript: { durationMs: 200, final: 'success' }, ...options });
     const frames: { type: string; id?: string; data: Record<string, unknown> }[] = [];
@@ -85,7 +116,11 @@ describe('fake Scalingo: the stream\'s event forms', () => {
     ws.send(JSON.stringify({ type: 'auth', data: { token: bearer } }));
     ws.on('message', (data) => frames.push(JSON.parse(String(data))));
     await new Promise((resolve) => setTimeout(resolve, 30));
-    const { deployment } = await api<{ deployment: { id: string } }>('POST', '/v1/apps/my-app/scm_repo_link/manual_deploy', { branch: 'main' });
+    const { deployment } = await api<{ deployment: { id: string } }>(
+      'POST',
+      '/v1/apps/my-app/scm_repo_link/manual_deploy',
+      { branch: 'main' },
+    );
     // Until the stream sent its end, and that frame arrived.
     while (!frames.some((f) => f.type === 'status' && f.id === deployment.id && f.data.status === 'success')) {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -102,7 +137,7 @@ describe('fake Scalingo: the stream\'s event forms', () => {
     expect(contents.join('')).toBe(output);
   });
 
-  it('with newEvent: \'bare-id\', `new` carries the bare id (the API docs\' example)', async () => {
+  it("with newEvent: 'bare-id', `new` carries the bare id (the API docs' example)", async () => {
     const { frames, deployment } = await framesOf({ stream: { newEvent: 'bare-id' } });
     expect(frames.find((f) => f.type === 'new')).toEqual({ type: 'new', data: { deployment: deployment.id } });
   });
@@ -116,7 +151,9 @@ describe('fake Scalingo: the stream\'s event forms', () => {
     const ws = new WebSocket(fake.stream!.urlFor('my-app'), { headers: { Origin: 'http://scalingo-cli.local/1' } });
     await new Promise((resolve) => ws.once('open', resolve));
     ws.send(JSON.stringify({ type: 'auth', data: { token: 'any' } }));
-    ws.on('message', (data) => replayed.push(String((JSON.parse(String(data)) as { data: { content: string } }).data.content)));
+    ws.on('message', (data) =>
+      replayed.push(String((JSON.parse(String(data)) as { data: { content: string } }).data.content)),
+    );
     await new Promise((resolve) => ws.once('close', resolve));
     expect(lines).toBeGreaterThan(3);
     expect(replayed).toEqual(output.split('\n').slice(0, 3));

@@ -301,16 +301,29 @@ const DEFAULT_TOKEN = 'tk-us-test-0123456789abcdef';
 const DEFAULT_SOURCE = 'https://github.com/octo-org/octo-repo';
 const DEFAULT_SCRIPT = ['queued', 'building', 'pushing', 'starting', 'success'];
 /** @type {Person} */
-const DEFAULT_USER = { id: 'us-0f1e2d3c-4b5a-4697-8877-665544332211', username: 'test-user', email: 'test-user@example.com' };
+const DEFAULT_USER = {
+  id: 'us-0f1e2d3c-4b5a-4697-8877-665544332211',
+  username: 'test-user',
+  email: 'test-user@example.com',
+};
 /** @type {Person} */
-const PLATFORM_PUSHER = { id: 'us-scalingo-platform-scm', username: 'scalingo-platform-scm', email: 'deploy-scm@scalingo.com' };
+const PLATFORM_PUSHER = {
+  id: 'us-scalingo-platform-scm',
+  username: 'scalingo-platform-scm',
+  email: 'deploy-scm@scalingo.com',
+};
 /** @type {Partial<Region>[]} */
 const DEFAULT_REGIONS = [{ name: 'osc-fr1', display_name: 'Paris - 3DS Outscale' }];
 /** @type {Record<string, string>} */
 const SCM_ROOTS = { github: 'https://github.com', gitlab: 'https://gitlab.com' };
 const IN_PROGRESS = new Set(['queued', 'building', 'pushing', 'starting']);
 /** @type {[number, string][]} Share of a timed script's duration → status until then. */
-const TIMED_PHASES = [[0.05, 'queued'], [0.6, 'building'], [0.75, 'pushing'], [1, 'starting']];
+const TIMED_PHASES = [
+  [0.05, 'queued'],
+  [0.6, 'building'],
+  [0.75, 'pushing'],
+  [1, 'starting'],
+];
 const LINK_FLAGS = /** @type {const} */ ([
   'auto_deploy_enabled',
   'deploy_review_apps_enabled',
@@ -329,7 +342,6 @@ const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 const NEVER_OFFSET_MS = Date.parse('2135-01-17T08:41:44Z') - Date.parse('2023-07-18T16:41:44Z');
 /** Scalingo's limit of deployments running at once per owner (doc.scalingo.com, limits). */
 const OWNER_RUNNING_LIMIT = 10;
-
 
 /**
  * A record's own entry (never an inherited property such as `constructor`).
@@ -369,7 +381,10 @@ function parseSource(source) {
   } catch {
     return undefined;
   }
-  const segments = parsed.pathname.replace(/\.git$/, '').split('/').filter(Boolean);
+  const segments = parsed.pathname
+    .replace(/\.git$/, '')
+    .split('/')
+    .filter(Boolean);
   const repo = segments.pop();
   if (!/^https?:$/.test(parsed.protocol) || !repo || segments.length === 0) return undefined;
   const owner = segments.join('/');
@@ -476,7 +491,10 @@ function paginate(items, query) {
 function assertDeployScript(script) {
   const valid = Array.isArray(script)
     ? script.length > 0 && script.every((status) => typeof status === 'string')
-    : isObject(script) && typeof script.durationMs === 'number' && script.durationMs >= 0 && typeof script.final === 'string';
+    : isObject(script) &&
+      typeof script.durationMs === 'number' &&
+      script.durationMs >= 0 &&
+      typeof script.final === 'string';
   if (!valid) throw new TypeError(`invalid deploy script: ${JSON.stringify(script)}`);
 }
 
@@ -517,7 +535,9 @@ const FAILURE_LINES = {
     '       npm error command failed: npm run build',
     ' !     Build failed: the build command exited with status 1',
   ],
-  'crashed-error': [' !     Your application crashed while starting (exit status 1), check the logs of your application'],
+  'crashed-error': [
+    ' !     Your application crashed while starting (exit status 1), check the logs of your application',
+  ],
   'timeout-error': [' !     Timeout: your application did not listen on $PORT within 60 seconds'],
   'hook-error': [' Running postdeploy hook: npm run migrate', ' !     The postdeploy hook failed (exit status 1)'],
 };
@@ -554,7 +574,8 @@ function buildLog(app, deployment, status) {
   );
   if (status !== 'pushing') lines.push(' Waiting for your application to boot...');
   if (status === 'success') lines.push(` <-- ${app.url} -->`);
-  else if (isTerminal(status)) lines.push(...(FAILURE_LINES[status] ?? [` !     Deployment ended with status ${status}`]));
+  else if (isTerminal(status))
+    lines.push(...(FAILURE_LINES[status] ?? [` !     Deployment ended with status ${status}`]));
   return `${lines.join('\n')}\n`;
 }
 
@@ -687,7 +708,12 @@ export class ScalingoSimulation {
     }
     const now = Date.now();
     const expiresAt = now + this.state.scenario.bearerTtlSeconds * 1000;
-    const claims = { exp: Math.floor(expiresAt / 1000), iat: Math.floor(now / 1000), sub: this.state.user.id, jti: randomUUID() };
+    const claims = {
+      exp: Math.floor(expiresAt / 1000),
+      iat: Math.floor(now / 1000),
+      sub: this.state.user.id,
+      jti: randomUUID(),
+    };
     const jwt = `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url(claims)}.`;
     this.state.bearers.push({ token: jwt, expiresAt, revoked: false });
     return ok({ token: jwt });
@@ -813,7 +839,9 @@ export class ScalingoSimulation {
    */
   listLinks(call) {
     const integration = call.query.get('auth_integration_uuid');
-    const links = Object.values(this.state.links).filter((link) => !integration || link.auth_integration_uuid === integration);
+    const links = Object.values(this.state.links).filter(
+      (link) => !integration || link.auth_integration_uuid === integration,
+    );
     const { items, pagination } = paginate(links, call.query);
     return ok({ scm_repo_links: items, meta: { pagination } });
   }
@@ -889,7 +917,8 @@ export class ScalingoSimulation {
     if (own(this.state.links, app.name)) throw unprocessable({ app: ['is already linked to a repository'] });
     const errors = linkFieldErrors(params);
     const repository = parseSource(params.source);
-    if (params.source === undefined || params.source === null || params.source === '') errors.source = ["can't be blank"];
+    if (params.source === undefined || params.source === null || params.source === '')
+      errors.source = ["can't be blank"];
     else if (!repository) errors.source = ['is invalid'];
     const integration = this.state.integrations.find((i) => i.id === params.auth_integration_uuid);
     if (!params.auth_integration_uuid) errors.auth_integration_uuid = ["can't be blank"];
@@ -899,8 +928,12 @@ export class ScalingoSimulation {
     }
     if (!repository || !integration || Object.keys(errors).length > 0) throw unprocessable(errors);
     const unreachable = this.state.scenario.unreachableRepos.map((source) => parseSource(source)?.web ?? source);
-    if (unreachable.includes(repository.web)) throw new HttpError(404, { error: 'repository not found or not accessible' });
-    return { status: 201, json: { scm_repo_link: this.newLink(app, repository, integration, pickLinkSettings(params)) } };
+    if (unreachable.includes(repository.web))
+      throw new HttpError(404, { error: 'repository not found or not accessible' });
+    return {
+      status: 201,
+      json: { scm_repo_link: this.newLink(app, repository, integration, pickLinkSettings(params)) },
+    };
   }
 
   /**
@@ -972,18 +1005,27 @@ export class ScalingoSimulation {
     const limit = scenario.maxRunningDeployments > 0 ? scenario.maxRunningDeployments : Infinity;
     // A list script that a read showed terminal ended then.
     for (const deployment of deployments) {
-      if (deployment.startedAt !== null && deployment.finalAt === null && Array.isArray(deployment.script)) this.observe(deployment, now);
+      if (deployment.startedAt !== null && deployment.finalAt === null && Array.isArray(deployment.script))
+        this.observe(deployment, now);
     }
     /** @param {DeploymentRecord} candidate @param {number} at */
     const canStart = (candidate, at) => {
       const index = deployments.indexOf(candidate);
-      if (scenario.deployOnePerApp && deployments.some((other, i) => i < index && other.appName === candidate.appName && endOf(other) > at)) return false;
-      const running = deployments.filter((other) => other.startedAt !== null && other.startedAt <= at && endOf(other) > at);
+      if (
+        scenario.deployOnePerApp &&
+        deployments.some((other, i) => i < index && other.appName === candidate.appName && endOf(other) > at)
+      )
+        return false;
+      const running = deployments.filter(
+        (other) => other.startedAt !== null && other.startedAt <= at && endOf(other) > at,
+      );
       return running.length < limit;
     };
     for (;;) {
       const ends = deployments.map(endOf).filter((at) => at <= now);
-      const times = [...new Set([...queued.map((deployment) => deployment.createdAt), ...ends])].filter((at) => at <= now).sort((a, b) => a - b);
+      const times = [...new Set([...queued.map((deployment) => deployment.createdAt), ...ends])]
+        .filter((at) => at <= now)
+        .sort((a, b) => a - b);
       let started = false;
       for (const at of times) {
         const next = queued.find((deployment) => deployment.createdAt <= at && canStart(deployment, at));
@@ -1005,7 +1047,9 @@ export class ScalingoSimulation {
   blockerOf(deployment) {
     const { deployments } = this.state;
     const earlier = deployments.slice(0, deployments.indexOf(deployment));
-    const running = earlier.filter((other) => other.startedAt !== null && endOf(other) === Infinity && Array.isArray(other.script));
+    const running = earlier.filter(
+      (other) => other.startedAt !== null && endOf(other) === Infinity && Array.isArray(other.script),
+    );
     return running.find((other) => other.appName === deployment.appName) ?? running[0];
   }
 
@@ -1044,7 +1088,9 @@ export class ScalingoSimulation {
     const status = scriptedStatus(deployment, now);
     if (isTerminal(status) && deployment.finalAt === null) {
       const { script } = deployment;
-      deployment.finalAt = Array.isArray(script) ? now : (deployment.startedAt ?? deployment.createdAt) + script.durationMs;
+      deployment.finalAt = Array.isArray(script)
+        ? now
+        : (deployment.startedAt ?? deployment.createdAt) + script.durationMs;
     }
     return status;
   }
@@ -1285,11 +1331,18 @@ export class ScalingoSimulation {
     }
     const parent = this.app(parentName);
     const headBranch = seed.head_branch ?? this.pullSettings(seed.pr).headBranch;
-    const reviewApp = this.addReviewApp(parent, seed.pr, headBranch, seed.app_name ?? `${parent.name}-pr${seed.pr}`, seed.manual ?? true);
+    const reviewApp = this.addReviewApp(
+      parent,
+      seed.pr,
+      headBranch,
+      seed.app_name ?? `${parent.name}-pr${seed.pr}`,
+      seed.manual ?? true,
+    );
     const createdAt = Date.now() - 10 * 60_000;
     reviewApp.createdAt = createdAt;
     reviewApp.readyAt = createdAt;
-    if (seed.auto_deploy_enabled !== undefined) this.link(this.app(reviewApp.appName)).auto_deploy_enabled = seed.auto_deploy_enabled;
+    if (seed.auto_deploy_enabled !== undefined)
+      this.link(this.app(reviewApp.appName)).auto_deploy_enabled = seed.auto_deploy_enabled;
     this.createDeployment(this.app(reviewApp.appName), headBranch, 'seed', {
       pusher: PLATFORM_PUSHER,
       createdAt,
@@ -1314,10 +1367,17 @@ export class ScalingoSimulation {
       }
       return this.reviewAppReply(existing);
     }
-    const reviewApp = this.addReviewApp(parent, number, this.pullSettings(number).headBranch, `${parent.name}-pr${number}`, true, {
-      creationMs: scenario.reviewAppCreationMs,
-      checks: scenario.reviewAppChecks,
-    });
+    const reviewApp = this.addReviewApp(
+      parent,
+      number,
+      this.pullSettings(number).headBranch,
+      `${parent.name}-pr${number}`,
+      true,
+      {
+        creationMs: scenario.reviewAppCreationMs,
+        checks: scenario.reviewAppChecks,
+      },
+    );
     if (scenario.reviewAppCreationMs <= 0) this.finishCreation(reviewApp, reviewApp.createdAt);
     return this.reviewAppReply(reviewApp);
   }
@@ -1341,7 +1401,8 @@ export class ScalingoSimulation {
     // With a list-call delay, it appears on a deployment-list call only (the one after those it waits for).
     reviewApp.pendingListCalls = reviewAppDeploymentDelay > 0 ? reviewAppDeploymentDelay : null;
     reviewApp.pendingDueAt = at + Math.max(0, reviewAppDeploymentDelayMs);
-    if (reviewApp.pendingListCalls === null && reviewApp.pendingDueAt <= Date.now()) this.startFirstDeployment(reviewApp, reviewApp.pendingDueAt);
+    if (reviewApp.pendingListCalls === null && reviewApp.pendingDueAt <= Date.now())
+      this.startFirstDeployment(reviewApp, reviewApp.pendingDueAt);
   }
 
   /**
@@ -1352,7 +1413,10 @@ export class ScalingoSimulation {
     reviewApp.firstDeployment = 'done';
     reviewApp.pendingListCalls = null;
     reviewApp.pendingDueAt = null;
-    this.createDeployment(this.app(reviewApp.appName), reviewApp.headBranch, 'review_app', { pusher: PLATFORM_PUSHER, createdAt });
+    this.createDeployment(this.app(reviewApp.appName), reviewApp.headBranch, 'review_app', {
+      pusher: PLATFORM_PUSHER,
+      createdAt,
+    });
   }
 
   /**
@@ -1362,8 +1426,13 @@ export class ScalingoSimulation {
    */
   tick(now = Date.now()) {
     for (const reviewApp of [...this.state.reviewApps]) {
-      if (reviewApp.firstDeployment === 'creating' && reviewApp.readyAt <= now) this.finishCreation(reviewApp, reviewApp.readyAt);
-      if (reviewApp.firstDeployment === 'pending' && reviewApp.pendingListCalls === null && (reviewApp.pendingDueAt ?? 0) <= now) {
+      if (reviewApp.firstDeployment === 'creating' && reviewApp.readyAt <= now)
+        this.finishCreation(reviewApp, reviewApp.readyAt);
+      if (
+        reviewApp.firstDeployment === 'pending' &&
+        reviewApp.pendingListCalls === null &&
+        (reviewApp.pendingDueAt ?? 0) <= now
+      ) {
         this.startFirstDeployment(reviewApp, reviewApp.pendingDueAt ?? now);
       }
     }
@@ -1402,7 +1471,8 @@ export class ScalingoSimulation {
     this.tick();
     if (sha) this.state.branchHeads[branch] = sha;
     for (const [app, link] of Object.entries(this.state.links)) {
-      if (link.auto_deploy_enabled && bareBranch(link.branch) === branch) this.state.pendingAutoDeploys.push({ app, branch });
+      if (link.auto_deploy_enabled && bareBranch(link.branch) === branch)
+        this.state.pendingAutoDeploys.push({ app, branch });
     }
   }
 
@@ -1424,7 +1494,12 @@ export class ScalingoSimulation {
       // Its deployments still under way end with it (they no longer hold a place in the owner's queue).
       for (const deployment of this.state.deployments) {
         if (deployment.appName !== reviewApp.appName || !IN_PROGRESS.has(this.observe(deployment, now))) continue;
-        Object.assign(deployment, { script: ['aborted'], reads: 0, startedAt: deployment.startedAt ?? now, finalAt: now });
+        Object.assign(deployment, {
+          script: ['aborted'],
+          reads: 0,
+          startedAt: deployment.startedAt ?? now,
+          finalAt: now,
+        });
       }
       delete this.state.links[reviewApp.appName];
       delete this.state.apps[reviewApp.appName];
@@ -1488,10 +1563,14 @@ export class ScalingoSimulation {
       parent_app_id: parent.id,
       parent_app_name: parent.name,
       created_at: iso(reviewApp.createdAt),
-      stale_deletion_date: hoursAfter(lastActivity, settings.delete_stale_enabled ? settings.hours_before_delete_stale : 0),
-      on_close_deletion_date: reviewApp.closedAt !== null && settings.delete_on_close_enabled
-        ? hoursAfter(reviewApp.closedAt, settings.hours_before_delete_on_close)
-        : iso(reviewApp.createdAt + NEVER_OFFSET_MS),
+      stale_deletion_date: hoursAfter(
+        lastActivity,
+        settings.delete_stale_enabled ? settings.hours_before_delete_stale : 0,
+      ),
+      on_close_deletion_date:
+        reviewApp.closedAt !== null && settings.delete_on_close_enabled
+          ? hoursAfter(reviewApp.closedAt, settings.hours_before_delete_on_close)
+          : iso(reviewApp.createdAt + NEVER_OFFSET_MS),
       pull_request: {
         number: reviewApp.number,
         branch_name: this.headLabel(link, reviewApp.number, reviewApp.headBranch),
@@ -1548,7 +1627,9 @@ function buildIntegration(seed, index, user) {
     uid,
     username,
     email: `${username}@example.com`,
-    avatar_url: scmType.startsWith('github') ? `https://avatars.githubusercontent.com/u/${uid}` : `${url}/uploads/avatar/${uid}.png`,
+    avatar_url: scmType.startsWith('github')
+      ? `https://avatars.githubusercontent.com/u/${uid}`
+      : `${url}/uploads/avatar/${uid}.png`,
     profile_url: `${url}/${username}`,
     created_at: iso(Date.now()),
     owner: personOf(user),

@@ -95,7 +95,10 @@ const SCALINGO_ERROR_BODIES = {
  */
 function scalingoErrorReply(status) {
   if (status === 429) return rateLimitReply();
-  return { status, json: SCALINGO_ERROR_BODIES[status] ?? { error: (http.STATUS_CODES[status] ?? 'error').toLowerCase() } };
+  return {
+    status,
+    json: SCALINGO_ERROR_BODIES[status] ?? { error: (http.STATUS_CODES[status] ?? 'error').toLowerCase() },
+  };
 }
 
 /**
@@ -110,7 +113,8 @@ function withDeploymentStatus(reply, status) {
   /** @param {unknown} deployment */
   const override = (deployment) => (isObject(deployment) ? { ...deployment, status } : deployment);
   if (isObject(json.deployment)) return { ...reply, json: { ...json, deployment: override(json.deployment) } };
-  if (Array.isArray(json.deployments)) return { ...reply, json: { ...json, deployments: json.deployments.map(override) } };
+  if (Array.isArray(json.deployments))
+    return { ...reply, json: { ...json, deployments: json.deployments.map(override) } };
   return reply;
 }
 
@@ -132,7 +136,9 @@ function routes(world, streamLink) {
   const link = '/v1/apps/:app/scm_repo_link';
   const api = new Router()
     .on('GET', '/v1/scm_repo_links', (call) => world.listLinks(call))
-    .on('GET', '/v1/apps/:app', (_, { app }) => ok({ app: withStreamLink(world.appView(world.app(app)), streamLink.of(world.app(app).name)) }))
+    .on('GET', '/v1/apps/:app', (_, { app }) =>
+      ok({ app: withStreamLink(world.appView(world.app(app)), streamLink.of(world.app(app).name)) }),
+    )
     .on('GET', '/v1/apps/:app/deployments', (call, { app }) => world.listDeployments(call, world.app(app)))
     .on('GET', '/v1/apps/:app/deployments/:id', (_, { app, id }) => world.showDeployment(world.app(app), id))
     .on('GET', '/v1/apps/:app/deployments/:id/output', (_, { app, id }) => world.deploymentOutput(world.app(app), id))
@@ -218,7 +224,10 @@ export async function startFakeScalingo(options = {}) {
       options.onRequest?.(record);
     },
   });
-  const [auth, api] = await Promise.all([startRecordingServer(serverConfig('auth')), startRecordingServer(serverConfig('api'))]);
+  const [auth, api] = await Promise.all([
+    startRecordingServer(serverConfig('auth')),
+    startRecordingServer(serverConfig('api')),
+  ]);
   simulation.attach(api.url);
   if (options.stream !== false) {
     deploymentsStream = attachDeploymentsStream(api.server, simulation, options.stream ?? {});
@@ -239,11 +248,14 @@ export async function startFakeScalingo(options = {}) {
     },
     mutating: () =>
       requests.filter(
-        ({ method, path }) => !['GET', 'HEAD'].includes(method) && !(method === 'POST' && path.split('?')[0] === '/v1/tokens/exchange'),
+        ({ method, path }) =>
+          !['GET', 'HEAD'].includes(method) && !(method === 'POST' && path.split('?')[0] === '/v1/tokens/exchange'),
       ),
     deploymentsCreated: () => {
       simulation.tick();
-      return state.deployments.filter((deployment) => deployment.trigger !== 'seed').map((deployment) => simulation.timeline(deployment));
+      return state.deployments
+        .filter((deployment) => deployment.trigger !== 'seed')
+        .map((deployment) => simulation.timeline(deployment));
     },
     checksPassed: (app) => simulation.checksPassed(app),
     push: (branch, sha) => simulation.push(branch, sha),
@@ -275,7 +287,9 @@ export async function main(args = process.argv.slice(2)) {
   const fake = await startFakeScalingo({
     ...options,
     onRequest: ({ service, method, path, status, fault }) => {
-      process.stderr.write(`${service} ${method} ${path} ${status ?? 'no-response'}${fault ? ` (fault: ${fault})` : ''}\n`);
+      process.stderr.write(
+        `${service} ${method} ${path} ${status ?? 'no-response'}${fault ? ` (fault: ${fault})` : ''}\n`,
+      );
     },
   });
   process.stdout.write(`${JSON.stringify({ authUrl: fake.authUrl, apiUrl: fake.apiUrl })}\n`);

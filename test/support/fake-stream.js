@@ -263,7 +263,14 @@ export function attachStream(server, options = {}) {
     const past = history(conn.app);
     if (replay === 'chunks') {
       for (const chunk of past.chunks) {
-        if (!send(conn, JSON.stringify({ type: 'log', id: chunk.id, data: { content: chunk.content } }), countLines(textOf(chunk)))) return;
+        if (
+          !send(
+            conn,
+            JSON.stringify({ type: 'log', id: chunk.id, data: { content: chunk.content } }),
+            countLines(textOf(chunk)),
+          )
+        )
+          return;
       }
     } else if (replay === 'whole') {
       /** @type {Map<string, string>} */
@@ -295,8 +302,15 @@ export function attachStream(server, options = {}) {
       // Recorded as text.
     }
     const token =
-      typeof frame === 'object' && frame !== null && 'type' in frame && frame.type === 'auth' && 'data' in frame
-        && typeof frame.data === 'object' && frame.data !== null && 'token' in frame.data && typeof frame.data.token === 'string'
+      typeof frame === 'object' &&
+      frame !== null &&
+      'type' in frame &&
+      frame.type === 'auth' &&
+      'data' in frame &&
+      typeof frame.data === 'object' &&
+      frame.data !== null &&
+      'token' in frame.data &&
+      typeof frame.data.token === 'string'
         ? frame.data.token
         : undefined;
     const accepted = conn.fault?.kind !== 'bad-token' && token !== undefined && isValidToken(token, conn.app);
@@ -308,7 +322,10 @@ export function attachStream(server, options = {}) {
     }
     conn.authenticated = true;
     if (pingIntervalMs > 0) {
-      conn.ping = setInterval(() => send(conn, JSON.stringify({ type: 'ping', data: { ts: Math.floor(Date.now() / 1000) } })), pingIntervalMs);
+      conn.ping = setInterval(
+        () => send(conn, JSON.stringify({ type: 'ping', data: { ts: Math.floor(Date.now() / 1000) } })),
+        pingIntervalMs,
+      );
     }
     if (conn.fault?.kind === 'silence' && (conn.fault.afterFrames ?? 0) === 0) {
       goSilent(conn);
@@ -334,7 +351,13 @@ export function attachStream(server, options = {}) {
     }
     const app = decodeURIComponent(match[1]);
     /** @type {UpgradeRecord} */
-    const record = { app, origin: request.headers.origin, authorization: request.headers.authorization, userAgent: request.headers['user-agent'], at: Date.now() };
+    const record = {
+      app,
+      origin: request.headers.origin,
+      authorization: request.headers.authorization,
+      userAgent: request.headers['user-agent'],
+      at: Date.now(),
+    };
     upgrades.push(record);
     const fault = takeFault(app);
     if (fault) record.fault = fault.kind;
@@ -353,7 +376,16 @@ export function attachStream(server, options = {}) {
     wss.handleUpgrade(request, socket, head, (ws) => {
       /** @type {Connection} */
       const conn = {
-        app, ws, socket, authenticated: false, fault, linesSent: 0, framesSent: 0, silent: false, ping: undefined, authTimer: undefined,
+        app,
+        ws,
+        socket,
+        authenticated: false,
+        fault,
+        linesSent: 0,
+        framesSent: 0,
+        silent: false,
+        ping: undefined,
+        authTimer: undefined,
       };
       connections.add(conn);
       conn.authTimer = setTimeout(() => ws.close(1008, 'no authentication'), authTimeoutMs);
@@ -400,13 +432,20 @@ export function attachStream(server, options = {}) {
       return history(app).chunks.map(textOf).join('');
     },
     outputOf(app, id) {
-      return history(app).chunks.filter((chunk) => chunk.id === id).map(textOf).join('');
+      return history(app)
+        .chunks.filter((chunk) => chunk.id === id)
+        .map(textOf)
+        .join('');
     },
     upgrades,
     auths,
     openConnections: () => connections.size,
     authenticated: () => [...connections].filter((conn) => conn.authenticated).length,
-    counters: () => ({ connections: upgrades.length, authFrames: auths.length, origins: upgrades.map((record) => record.origin) }),
+    counters: () => ({
+      connections: upgrades.length,
+      authFrames: auths.length,
+      origins: upgrades.map((record) => record.origin),
+    }),
     async close() {
       server.off('upgrade', onUpgrade);
       for (const conn of connections) {

@@ -40,7 +40,7 @@ async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> 
   }
 }
 
-describe('Scalingo\'s own JS client against the fake', () => {
+describe("Scalingo's own JS client against the fake", () => {
   it('exchanges the token, links the app, deploys it and follows the deployment on the stream, reads its logs, makes a review app', async () => {
     const fake = await startFakeScalingo({
       links: {},
@@ -52,14 +52,24 @@ describe('Scalingo\'s own JS client against the fake', () => {
     running.push(fake);
 
     const client: Client = await clientFromToken(TOKEN, { apiUrl: fake.apiUrl, authApiUrl: fake.authUrl });
-    expect(fake.requests[0]).toMatchObject({ service: 'auth', method: 'POST', path: '/v1/tokens/exchange', status: 200 });
+    expect(fake.requests[0]).toMatchObject({
+      service: 'auth',
+      method: 'POST',
+      path: '/v1/tokens/exchange',
+      status: 200,
+    });
     expect(fake.requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from(`:${TOKEN}`).toString('base64')}`);
-    await expect(clientFromToken('tk-us-wrong', { apiUrl: fake.apiUrl, authApiUrl: fake.authUrl })).rejects.toMatchObject({ _status: 401 });
+    await expect(
+      clientFromToken('tk-us-wrong', { apiUrl: fake.apiUrl, authApiUrl: fake.authUrl }),
+    ).rejects.toMatchObject({ _status: 401 });
 
     // The link: none yet (404 naming the resource), created, updated.
     const [integration] = (await client.SCMIntegrations.all()).filter((i) => i.url === 'https://github.com');
     expect(integration).toMatchObject({ id: 'int-github-1', scm_type: 'github' });
-    expect(await failure(client.SCMRepoLinks.find('my-app'))).toMatchObject({ _status: 404, _data: { resource: 'scm_repo_link', error: 'not found' } });
+    expect(await failure(client.SCMRepoLinks.find('my-app'))).toMatchObject({
+      _status: 404,
+      _data: { resource: 'scm_repo_link', error: 'not found' },
+    });
     const created = await client.SCMRepoLinks.create('my-app', {
       source: SOURCE,
       auth_integration_uuid: integration!.id,
@@ -67,7 +77,10 @@ describe('Scalingo\'s own JS client against the fake', () => {
       auto_deploy_enabled: false,
     });
     expect(created).toMatchObject({ owner: 'octo-org', repo: 'octo-repo', branch: 'main', auto_deploy_enabled: false });
-    const updated = await client.SCMRepoLinks.update('my-app', { delete_on_close_enabled: true, hours_before_delete_on_close: 0 });
+    const updated = await client.SCMRepoLinks.update('my-app', {
+      delete_on_close_enabled: true,
+      hours_before_delete_on_close: 0,
+    });
     expect(updated).toMatchObject({ delete_on_close_enabled: true, branch: 'main' });
     expect(await client.SCMRepoLinks.find('my-app')).toEqual(updated);
 
@@ -81,11 +94,22 @@ describe('Scalingo\'s own JS client against the fake', () => {
       await until(() => fake.stream!.authenticated() === 1);
       const deployment = await client.SCMRepoLinks.manualDeploy('my-app', 'main');
       expect(deployment).toMatchObject({ status: 'queued', pusher: { username: 'test-user' } });
-      await until(() => events.some((e) => e.kind === 'status' && e.id === deployment.id && e.data.status === 'success'));
+      await until(() =>
+        events.some((e) => e.kind === 'status' && e.id === deployment.id && e.data.status === 'success'),
+      );
 
       const mine = events.filter((e) => e.kind === 'new' || e.id === deployment.id);
-      expect(mine[0]).toMatchObject({ kind: 'new', data: { deployment: { id: deployment.id, pusher: { username: 'test-user' } } } });
-      expect(mine.filter((e) => e.kind === 'status').map((e) => e.data.status)).toEqual(['queued', 'building', 'pushing', 'starting', 'success']);
+      expect(mine[0]).toMatchObject({
+        kind: 'new',
+        data: { deployment: { id: deployment.id, pusher: { username: 'test-user' } } },
+      });
+      expect(mine.filter((e) => e.kind === 'status').map((e) => e.data.status)).toEqual([
+        'queued',
+        'building',
+        'pushing',
+        'starting',
+        'success',
+      ]);
       const lines = mine.filter((e) => e.kind === 'log').map((e) => String(e.data.content));
       expect(lines.length).toBeGreaterThan(5);
 
@@ -102,17 +126,28 @@ describe('Scalingo\'s own JS client against the fake', () => {
 
     // A manual review app (the client sends the number as a string), then the list.
     const reviewApp = await client.SCMRepoLinks.manualReviewApp('my-app', '2');
-    expect(reviewApp).toMatchObject({ app_name: 'my-app-pr2', parent_app_name: 'my-app', pull_request: { number: 2, branch_name: 'octo-org:feature' } });
+    expect(reviewApp).toMatchObject({
+      app_name: 'my-app-pr2',
+      parent_app_name: 'my-app',
+      pull_request: { number: 2, branch_name: 'octo-org:feature' },
+    });
     const reviewApps = await client.SCMRepoLinks.reviewApps('my-app');
     expect(reviewApps).toEqual([expect.objectContaining({ app_name: 'my-app-pr2', last_deployment: null })]);
-    expect(await client.SCMRepoLinks.find('my-app-pr2')).toMatchObject({ owner: 'octo-org', repo: 'octo-repo', branch: 'octo-org:feature', auto_deploy_enabled: true });
+    expect(await client.SCMRepoLinks.find('my-app-pr2')).toMatchObject({
+      owner: 'octo-org',
+      repo: 'octo-repo',
+      branch: 'octo-org:feature',
+      auto_deploy_enabled: true,
+    });
 
     // Its branch as Scalingo stores it is no branch to deploy: 404 naming no resource; the bare branch deploys.
     expect(await failure(client.SCMRepoLinks.manualDeploy('my-app-pr2', 'octo-org:feature'))).toMatchObject({
       _status: 404,
       _data: { error: expect.stringContaining('not found') },
     });
-    expect((await failure(client.SCMRepoLinks.manualDeploy('my-app-pr2', 'octo-org:feature')))._data).not.toHaveProperty('resource');
+    expect(
+      (await failure(client.SCMRepoLinks.manualDeploy('my-app-pr2', 'octo-org:feature')))._data,
+    ).not.toHaveProperty('resource');
     await client.SCMRepoLinks.update('my-app-pr2', { auto_deploy_enabled: false });
     const first = await client.SCMRepoLinks.manualDeploy('my-app-pr2', 'feature');
     expect(fake.deploymentsCreated().map((d) => [d.app, d.id, d.branch])).toEqual([

@@ -10,7 +10,11 @@ const require = createRequire(import.meta.url);
 const index = require('@octokit/webhooks-examples') as Example[];
 
 /** The first example of an event (and action), optionally the n-th among those that match. */
-export function webhook(event: string, match: (payload: Record<string, unknown>) => boolean = () => true, nth = 0): Record<string, unknown> {
+export function webhook(
+  event: string,
+  match: (payload: Record<string, unknown>) => boolean = () => true,
+  nth = 0,
+): Record<string, unknown> {
   const group = index.find((e) => e.name === event);
   const found = group?.examples.filter(match)[nth];
   if (!found) throw new Error(`no ${event} example payload matches`);
@@ -18,4 +22,5 @@ export function webhook(event: string, match: (payload: Record<string, unknown>)
 }
 
 export const byAction = (action: string) => (p: Record<string, unknown>) => p.action === action;
-export const byRef = (prefix: string) => (p: Record<string, unknown>) => typeof p.ref === 'string' && p.ref.startsWith(prefix);
+export const byRef = (prefix: string) => (p: Record<string, unknown>) =>
+  typeof p.ref === 'string' && p.ref.startsWith(prefix);

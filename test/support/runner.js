@@ -83,7 +83,11 @@ export function parseOutputFile(text) {
  */
 export function spawnNode(script, args, env, opts = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(NODE, [...(opts.nodeArgs ?? []), script, ...args], { env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [...(opts.nodeArgs ?? []), script, ...args], {
+      env,
+      cwd: opts.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let killed = false;
@@ -157,7 +161,15 @@ export async function runAction(run) {
   const outputsText = readFileSync(outputPath, 'utf8');
   const summary = existsSync(summaryPath) ? readFileSync(summaryPath, 'utf8') : '';
   rmSync(dir, { recursive: true, force: true });
-  return { code, stdout, stderr, outputs: parseOutputFile(outputsText), summary, everything: [stdout, stderr, outputsText, summary].join('\n'), exitedAt };
+  return {
+    code,
+    stdout,
+    stderr,
+    outputs: parseOutputFile(outputsText),
+    summary,
+    everything: [stdout, stderr, outputsText, summary].join('\n'),
+    exitedAt,
+  };
 }
 
 /**
@@ -173,8 +185,22 @@ export async function runCli(run) {
   const { code, stdout, stderr, exitedAt } = await spawnNode(CLI, args, env, { cwd: dir, ...run });
   const dotenv = existsSync(dotenvPath) ? readFileSync(dotenvPath, 'utf8') : '';
   rmSync(dir, { recursive: true, force: true });
-  const outputs = Object.fromEntries(dotenv.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-  return { code, stdout, stderr, outputs, summary: '', dotenv, everything: [stdout, stderr, dotenv].join('\n'), exitedAt };
+  const outputs = Object.fromEntries(
+    dotenv
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  return {
+    code,
+    stdout,
+    stderr,
+    outputs,
+    summary: '',
+    dotenv,
+    everything: [stdout, stderr, dotenv].join('\n'),
+    exitedAt,
+  };
 }
 
 /**
@@ -185,7 +211,10 @@ export async function runCli(run) {
  * @returns {string[]}
  */
 export function leaks(text, secrets) {
-  const visible = text.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n');
+  const visible = text
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n');
   const forms = secrets.flatMap((s) => [s, Buffer.from(`:${s}`).toString('base64')]);
   return forms.filter((f) => visible.includes(f));
 }

@@ -38,7 +38,9 @@ function authorizationOf(opts: { headers?: unknown }): string | undefined {
 /** The expiry a JWT claims, in ms; undefined without one. */
 function expiryOf(token: string): number | undefined {
   try {
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      exp?: unknown;
+    };
     return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
   } catch {
     return undefined;
@@ -66,23 +68,31 @@ beforeEach(() => {
   sent = [];
   refuseNext = 0;
   debug = [];
-  agent.get(AUTH).intercept({ path: '/v1/tokens/exchange', method: 'POST' }).reply(() => {
-    exchangedAt.push(t);
-    const next = issue.shift();
-    if (!next) throw new Error('an exchange the test did not expect');
-    return { statusCode: 200, data: { token: next(t) }, responseOptions: JSON_HEADERS };
-  }).persist();
-  agent.get(API).intercept({ path: '/v1/apps/my-app', method: 'GET' }).reply<object>((opts) => {
-    const auth = authorizationOf(opts);
-    const token = auth?.replace(/^Bearer /, '');
-    sent.push({ at: t, bearer: token });
-    const exp = token === undefined ? undefined : expiryOf(token);
-    if (refuseNext > 0 || (exp !== undefined && t >= exp)) {
-      refuseNext = Math.max(0, refuseNext - 1);
-      return { statusCode: 401, data: { error: 'invalid token' }, responseOptions: JSON_HEADERS };
-    }
-    return { statusCode: 200, data: { app: { name: 'my-app' } }, responseOptions: JSON_HEADERS };
-  }).persist();
+  agent
+    .get(AUTH)
+    .intercept({ path: '/v1/tokens/exchange', method: 'POST' })
+    .reply(() => {
+      exchangedAt.push(t);
+      const next = issue.shift();
+      if (!next) throw new Error('an exchange the test did not expect');
+      return { statusCode: 200, data: { token: next(t) }, responseOptions: JSON_HEADERS };
+    })
+    .persist();
+  agent
+    .get(API)
+    .intercept({ path: '/v1/apps/my-app', method: 'GET' })
+    .reply<object>((opts) => {
+      const auth = authorizationOf(opts);
+      const token = auth?.replace(/^Bearer /, '');
+      sent.push({ at: t, bearer: token });
+      const exp = token === undefined ? undefined : expiryOf(token);
+      if (refuseNext > 0 || (exp !== undefined && t >= exp)) {
+        refuseNext = Math.max(0, refuseNext - 1);
+        return { statusCode: 401, data: { error: 'invalid token' }, responseOptions: JSON_HEADERS };
+      }
+      return { statusCode: 200, data: { app: { name: 'my-app' } }, responseOptions: JSON_HEADERS };
+    })
+    .persist();
 });
 
 afterEach(async () => {
@@ -91,9 +101,18 @@ afterEach(async () => {
 
 function client(): ScalingoClient {
   return new ScalingoClient({
-    apiUrl: API, authUrl: AUTH, apiToken: TOKEN, requestTimeoutMs: 1000, deadline: T0 + 24 * 60 * MIN,
-    userAgent: 'test', debug: (m) => debug.push(m), onSecret: () => {}, dispatcher: agent,
-    retry: { baseDelayMs: 1, maxDelayMs: 2 }, now: () => t, sleep: async (ms) => void (t += ms),
+    apiUrl: API,
+    authUrl: AUTH,
+    apiToken: TOKEN,
+    requestTimeoutMs: 1000,
+    deadline: T0 + 24 * 60 * MIN,
+    userAgent: 'test',
+    debug: (m) => debug.push(m),
+    onSecret: () => {},
+    dispatcher: agent,
+    retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    now: () => t,
+    sleep: async (ms) => void (t += ms),
   });
 }
 
@@ -102,7 +121,9 @@ function bearersSent(): string[] {
   return sent.map(({ bearer: token }) => {
     if (token === undefined) return '(none)';
     try {
-      const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown };
+      const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+        jti?: unknown;
+      };
       return typeof claims.jti === 'string' ? claims.jti : token;
     } catch {
       return token;
@@ -110,7 +131,7 @@ function bearersSent(): string[] {
   });
 }
 
-describe('the bearer on the client\'s clock', () => {
+describe("the bearer on the client's clock", () => {
   it('is exchanged again 5 minutes before the expiry of an hour-long bearer, not a millisecond sooner', async () => {
     issue = [(at) => bearer('first', at, 60 * MIN), (at) => bearer('second', at, 60 * MIN)];
     const c = client();
@@ -129,7 +150,11 @@ describe('the bearer on the client\'s clock', () => {
   });
 
   it('uses a bearer shorter-lived than 5 minutes for half its life, then renews it', async () => {
-    issue = [(at) => bearer('4-minute', at, 4 * MIN), (at) => bearer('next', at, 4 * MIN), (at) => bearer('third', at, 4 * MIN)];
+    issue = [
+      (at) => bearer('4-minute', at, 4 * MIN),
+      (at) => bearer('next', at, 4 * MIN),
+      (at) => bearer('third', at, 4 * MIN),
+    ];
     const c = client();
     await c.exchange();
     await c.getApp('my-app');
@@ -177,7 +202,11 @@ describe('the bearer on the client\'s clock', () => {
   });
 
   it('gets one fresh bearer on a 401 in the middle of a run, keeps it for its own life, and does not loop on a second 401', async () => {
-    issue = [(at) => bearer('first', at, 60 * MIN), (at) => bearer('second', at, 60 * MIN), (at) => bearer('third', at, 60 * MIN)];
+    issue = [
+      (at) => bearer('first', at, 60 * MIN),
+      (at) => bearer('second', at, 60 * MIN),
+      (at) => bearer('third', at, 60 * MIN),
+    ];
     const c = client();
     await c.getApp('my-app');
     t = T0 + 10 * MIN;

@@ -60,7 +60,8 @@ export const BAD: [string, string, string][] = [
 ];
 
 /** How an error shows a value: a URL's credentials are replaced by ***. */
-const shown = (input: string, value: string): string => (/^source$|-url$/.test(input) ? value.replace(/^([a-z]+:\/\/)?.*@/, '$1***@') : value);
+const shown = (input: string, value: string): string =>
+  /^source$|-url$/.test(input) ? value.replace(/^([a-z]+:\/\/)?.*@/, '$1***@') : value;
 
 /** The error parseSettings throws for these inputs (with a valid app and token unless given). */
 function settingsError(inputs: Record<string, string>): Error {
@@ -85,11 +86,17 @@ describe('action inputs (parseSettings)', () => {
     ['comment', 'sure'],
     ['github-deployment', '2'],
   ])('the GitHub-only flag %s: %s', (input, value) => {
-    expect(() => parseBoolean(input, value)).toThrow(`Input \`${input}\` has value ${JSON.stringify(value)}: allowed: true or false (true, True, TRUE, false, False, FALSE).`);
+    expect(() => parseBoolean(input, value)).toThrow(
+      `Input \`${input}\` has value ${JSON.stringify(value)}: allowed: true or false (true, True, TRUE, false, False, FALSE).`,
+    );
   });
 
   it.each([
-    ['https://deploy-bot:s3cr3t-pw@github.com/octo-org/octo-repo', ['s3cr3t-pw', 'deploy-bot'], 'https://***@github.com/octo-org/octo-repo'],
+    [
+      'https://deploy-bot:s3cr3t-pw@github.com/octo-org/octo-repo',
+      ['s3cr3t-pw', 'deploy-bot'],
+      'https://***@github.com/octo-org/octo-repo',
+    ],
     ['https://bot:pa/ss@github.com/octo-org/octo-repo', ['pa/ss'], 'https://***@github.com/octo-org/octo-repo'],
     ['https://bot:pa@ss@github.com/octo-org/octo-repo', ['pa@ss'], 'https://***@github.com/octo-org/octo-repo'],
     ['bot:pa ss@github.com/octo-org/octo-repo', ['pa ss'], '***@github.com/octo-org/octo-repo'],
@@ -100,16 +107,25 @@ describe('action inputs (parseSettings)', () => {
   });
 
   it('a missing app says where to set it', () => {
-    expect(settingsError({ app: '' }).message).toBe('Input `app` is missing: required: the Scalingo app name (input `app` or SCALINGO_APP).');
+    expect(settingsError({ app: '' }).message).toBe(
+      'Input `app` is missing: required: the Scalingo app name (input `app` or SCALINGO_APP).',
+    );
   });
 });
 
 /** Runs the command line in-process: only its reading of arguments, which ends before anything is sent. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
   // No token and a closed local port: a case that were wrongly accepted would fail on the token, never reach out.
-  const code = await runCli(args, { SCALINGO_API_URL: 'http://127.0.0.1:9', SCALINGO_AUTH_URL: 'http://127.0.0.1:9', ...env }, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  const code = await runCli(
+    args,
+    { SCALINGO_API_URL: 'http://127.0.0.1:9', SCALINGO_AUTH_URL: 'http://127.0.0.1:9', ...env },
+    { out: (t) => out.push(t), err: (t) => err.push(t) },
+  );
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
@@ -119,7 +135,9 @@ describe('command line: flags and SCALINGO_* variables', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n')).toHaveLength(1);
     // The command line names the flag the user typed, not the action's input.
-    expect(r.stderr.startsWith(`scalingo-deploy: --${input} has value ${JSON.stringify(shown(input, value))}: `)).toBe(true);
+    expect(r.stderr.startsWith(`scalingo-deploy: --${input} has value ${JSON.stringify(shown(input, value))}: `)).toBe(
+      true,
+    );
     expect(r.stderr).toContain(allowed);
     expect(r.stdout).toBe('');
   });
@@ -131,19 +149,33 @@ describe('command line: flags and SCALINGO_* variables', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n')).toHaveLength(1);
     // ... and the variable, when the value came from it.
-    expect(r.stderr.startsWith(`scalingo-deploy: ${variable} has value ${JSON.stringify(shown(input, value))}: `)).toBe(true);
+    expect(r.stderr.startsWith(`scalingo-deploy: ${variable} has value ${JSON.stringify(shown(input, value))}: `)).toBe(
+      true,
+    );
     expect(r.stderr).toContain(allowed);
   });
 
   it.each([
     [['--bogus', 'x'], 'unknown flag --bogus (see --help)'],
-    [['--api-token', 'tk-us-xyz'], '--api-token is not a flag: a token on the command line shows in process lists and shell history. Set the SCALINGO_API_TOKEN environment variable.'],
-    [['--github-token=x'], '--github-token is not a flag: a token on the command line shows in process lists and shell history. Set the SCALINGO_API_TOKEN environment variable.'],
+    [
+      ['--api-token', 'tk-us-xyz'],
+      '--api-token is not a flag: a token on the command line shows in process lists and shell history. Set the SCALINGO_API_TOKEN environment variable.',
+    ],
+    [
+      ['--github-token=x'],
+      '--github-token is not a flag: a token on the command line shows in process lists and shell history. Set the SCALINGO_API_TOKEN environment variable.',
+    ],
     [['--app'], '--app needs a value'],
     [['--dotenv'], '--dotenv needs a file name'],
     [['--no-app'], 'unknown flag --no-app (see --help)'],
-    [['deploy'], 'unexpected argument at position 1 (6 characters): settings are flags such as --app my-app, the token goes in SCALINGO_API_TOKEN (see --help)'],
-    [['--app', 'my-app', 'tk-us-pasted-by-mistake'], 'unexpected argument at position 3 (23 characters): settings are flags such as --app my-app, the token goes in SCALINGO_API_TOKEN (see --help)'],
+    [
+      ['deploy'],
+      'unexpected argument at position 1 (6 characters): settings are flags such as --app my-app, the token goes in SCALINGO_API_TOKEN (see --help)',
+    ],
+    [
+      ['--app', 'my-app', 'tk-us-pasted-by-mistake'],
+      'unexpected argument at position 3 (23 characters): settings are flags such as --app my-app, the token goes in SCALINGO_API_TOKEN (see --help)',
+    ],
   ])('%j is a usage error that echoes no stray value', async (args, message) => {
     expect(() => parseArgs(args)).toThrow(UsageError);
     const r = await cli(args);
@@ -153,7 +185,9 @@ describe('command line: flags and SCALINGO_* variables', () => {
   });
 
   it('a token pasted as a flag value is not echoed', async () => {
-    const r = await cli(['--app', 'my-app', '--command', 'review-app', '--pull-request', TOKEN], { SCALINGO_API_TOKEN: TOKEN });
+    const r = await cli(['--app', 'my-app', '--command', 'review-app', '--pull-request', TOKEN], {
+      SCALINGO_API_TOKEN: TOKEN,
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('"***": allowed: a whole number of 1 or more (e.g. 42).');
     expect(r.stderr).not.toContain(TOKEN);
@@ -162,7 +196,9 @@ describe('command line: flags and SCALINGO_* variables', () => {
   it('outside any CI, asks for an explicit command', async () => {
     const r = await cli(['--app', 'my-app']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('outside a CI run there is no event to decide from: set --command link, deploy, review-app or unlink.');
+    expect(r.stderr).toContain(
+      'outside a CI run there is no event to decide from: set --command link, deploy, review-app or unlink.',
+    );
     expect(r.stderr.split('\n')).toHaveLength(1);
   });
 });

@@ -1,7 +1,15 @@
 /** The one classifier of API failures: what a 404 names, and whether a failure may pass, or a write took effect. */
 import { describe, expect, it } from 'vitest';
 import {
-  describeFailure, isAmbiguous, isTimeout, isTransient, isUnknownApp, NetworkError, notFound, ScalingoApiError, UnexpectedResponseError,
+  describeFailure,
+  isAmbiguous,
+  isTimeout,
+  isTransient,
+  isUnknownApp,
+  NetworkError,
+  notFound,
+  ScalingoApiError,
+  UnexpectedResponseError,
 } from '../../src/scalingo/errors.js';
 import { explain } from '../../src/core/explain.js';
 
@@ -15,7 +23,7 @@ describe('notFound', () => {
     expect(notFound(api(404, '/v1/apps/my-app/scm_repo_link'))).toBe('unnamed');
   });
 
-  it('a 404 on the app\'s own path is about the app, whatever its body says', () => {
+  it("a 404 on the app's own path is about the app, whatever its body says", () => {
     expect(notFound(api(404, '/v1/apps/my-app'))).toBe('app');
     expect(notFound(api(404, '/v1/apps/my-app', 'deployment'))).toBe('app');
     expect(isUnknownApp(api(404, '/v1/apps/my-app'))).toBe(true);
@@ -31,8 +39,14 @@ describe('notFound', () => {
 
 describe('isTransient (may a read be tried again?)', () => {
   it.each([
-    [api(429), true], [api(500), true], [api(503), true], [api(404), false], [api(422), false], [api(401), false],
-    [new NetworkError('GET', '/x', 'ECONNREFUSED', true), true], [new UnexpectedResponseError(200, 'GET', '/x', 'malformed JSON', '{'), true],
+    [api(429), true],
+    [api(500), true],
+    [api(503), true],
+    [api(404), false],
+    [api(422), false],
+    [api(401), false],
+    [new NetworkError('GET', '/x', 'ECONNREFUSED', true), true],
+    [new UnexpectedResponseError(200, 'GET', '/x', 'malformed JSON', '{'), true],
     [new Error('bug'), false],
   ])('%s: %s', (err, expected) => {
     expect(isTransient(err)).toBe(expected);
@@ -64,14 +78,17 @@ describe('isTimeout and describeFailure', () => {
   it('says a failure in a few words', () => {
     expect(describeFailure(api(502))).toBe('HTTP 502');
     expect(describeFailure(new NetworkError('GET', '/x', 'ECONNRESET', false))).toBe('ECONNRESET');
-    expect(describeFailure(new UnexpectedResponseError(200, 'GET', '/x', 'malformed JSON', '{'))).toBe('unreadable answer');
+    expect(describeFailure(new UnexpectedResponseError(200, 'GET', '/x', 'malformed JSON', '{'))).toBe(
+      'unreadable answer',
+    );
     expect(describeFailure(new Error('odd'))).toBe('odd');
   });
 });
 
 describe('failures that are not passing', () => {
   it('a host that does not resolve is not transient; an answer cut short is, and is ambiguous for a write', () => {
-    for (const code of ['ENOTFOUND', 'EAI_AGAIN']) expect(isTransient(new NetworkError('GET', '/v1/apps/a', code, true)), code).toBe(false);
+    for (const code of ['ENOTFOUND', 'EAI_AGAIN'])
+      expect(isTransient(new NetworkError('GET', '/v1/apps/a', code, true)), code).toBe(false);
     const cut = new NetworkError('POST', '/v1/apps/a/scm_repo_link/manual_deploy', 'UND_ERR_BODY_CUT', false);
     expect(isTransient(cut)).toBe(true);
     expect(isAmbiguous(cut)).toBe(true);
@@ -80,12 +97,21 @@ describe('failures that are not passing', () => {
 });
 
 describe('explain: a 404 on a link action', () => {
-  const ctx = { app: 'my-app', region: 'osc-fr1', apiUrl: 'https://api.osc-fr1.scalingo.com', authUrl: 'https://auth.scalingo.com' };
+  const ctx = {
+    app: 'my-app',
+    region: 'osc-fr1',
+    apiUrl: 'https://api.osc-fr1.scalingo.com',
+    authUrl: 'https://auth.scalingo.com',
+  };
   const deploy = '/v1/apps/my-app/scm_repo_link/manual_deploy';
 
   it('means "no link" only when the body names the link (or nothing, on an action that is not a deploy)', () => {
-    expect(explain(new ScalingoApiError(404, 'POST', deploy, 'scm_repo_link not found', { resource: 'scm_repo_link' }), ctx)).toMatch(/^App "my-app" has no SCM link/);
-    expect(explain(new ScalingoApiError(404, 'GET', '/v1/apps/my-app/scm_repo_link/review_apps', 'not found'), ctx)).toMatch(/^App "my-app" has no SCM link/);
+    expect(
+      explain(new ScalingoApiError(404, 'POST', deploy, 'scm_repo_link not found', { resource: 'scm_repo_link' }), ctx),
+    ).toMatch(/^App "my-app" has no SCM link/);
+    expect(
+      explain(new ScalingoApiError(404, 'GET', '/v1/apps/my-app/scm_repo_link/review_apps', 'not found'), ctx),
+    ).toMatch(/^App "my-app" has no SCM link/);
     expect(explain(new ScalingoApiError(404, 'POST', deploy, 'branch not found', { resource: 'branch' }), ctx)).toBe(
       `Scalingo found no branch for POST ${deploy} (404) (Scalingo said: branch not found): the app's link is there; check that this branch exists.`,
     );
@@ -96,12 +122,15 @@ describe('explain: a 404 on a link action', () => {
       `Scalingo answered 404 to POST ${deploy} (Scalingo said: not found), though the app's link is there: Scalingo does not know the branch sent; check that it exists in the linked repository.`,
     );
     expect(explain(new ScalingoApiError(404, 'POST', '/v1/apps/my-app/scm_repo_link/manual_review_app', ''), ctx)).toBe(
-      'Scalingo answered 404 to POST /v1/apps/my-app/scm_repo_link/manual_review_app, though the app\'s link is there: Scalingo does not know the pull request number sent; check that it exists in the linked repository.',
+      "Scalingo answered 404 to POST /v1/apps/my-app/scm_repo_link/manual_review_app, though the app's link is there: Scalingo does not know the pull request number sent; check that it exists in the linked repository.",
     );
   });
 
   it('a 402 names what Scalingo asks payment for, and where', () => {
-    const trial = new ScalingoApiError(402, 'POST', deploy, 'free trial exceeded', { name: 'free-trial-exceeded', url: 'https://dashboard.scalingo.com/billing' });
+    const trial = new ScalingoApiError(402, 'POST', deploy, 'free trial exceeded', {
+      name: 'free-trial-exceeded',
+      url: 'https://dashboard.scalingo.com/billing',
+    });
     expect(explain(trial, ctx)).toBe(
       `Scalingo asks for payment on POST ${deploy} (402 free-trial-exceeded) (Scalingo said: free trial exceeded): add a payment method or upgrade at https://dashboard.scalingo.com/billing.`,
     );
@@ -117,7 +146,13 @@ describe('explain: a 404 on a link action', () => {
   });
 
   it('a host that does not resolve names the URL and the region', () => {
-    expect(explain(new NetworkError('GET', '/v1/apps/my-app', 'ENOTFOUND', true), { ...ctx, region: 'osc-fr9', apiUrl: 'https://api.osc-fr9.scalingo.com' })).toBe(
+    expect(
+      explain(new NetworkError('GET', '/v1/apps/my-app', 'ENOTFOUND', true), {
+        ...ctx,
+        region: 'osc-fr9',
+        apiUrl: 'https://api.osc-fr9.scalingo.com',
+      }),
+    ).toBe(
       'Host api.osc-fr9.scalingo.com does not resolve (ENOTFOUND): check `region` (osc-fr9) or `api-url`: the URL is https://api.osc-fr9.scalingo.com.',
     );
   });

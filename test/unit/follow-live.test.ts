@@ -78,10 +78,24 @@ function api(clock: { now: () => number }, endAt: number, final = 'success') {
   };
 }
 
-function run(live: FakeLive, clock: ReturnType<typeof virtualClock>, get: () => Promise<Deployment>, intervalMs = 5000, trustStreamEnd = false) {
+function run(
+  live: FakeLive,
+  clock: ReturnType<typeof virtualClock>,
+  get: () => Promise<Deployment>,
+  intervalMs = 5000,
+  trustStreamEnd = false,
+) {
   return follow({
-    initial: { id: 'd1', status: 'queued' }, getDeployment: get, intervalMs, deadline: T0 + 3_600_000,
-    now: clock.now, sleep: clock.sleep, onStatus: () => {}, onRetry: () => {}, live, trustStreamEnd,
+    initial: { id: 'd1', status: 'queued' },
+    getDeployment: get,
+    intervalMs,
+    deadline: T0 + 3_600_000,
+    now: clock.now,
+    sleep: clock.sleep,
+    onStatus: () => {},
+    onRetry: () => {},
+    live,
+    trustStreamEnd,
   });
 }
 
@@ -139,7 +153,7 @@ describe('following with a live stream (virtual clock)', () => {
     expect(a.reads).toEqual([30_000, 40_000, 41_000]);
   });
 
-  it('the stream\'s final status taken as it is when nothing else is missing: no status request to confirm it', async () => {
+  it("the stream's final status taken as it is when nothing else is missing: no status request to confirm it", async () => {
     const live = new FakeLive();
     live.live = true;
     const clock = virtualClock([{ at: T0 + 50_000, run: () => live.set({ end: true, final: 'build-error' }) }]);
@@ -154,15 +168,29 @@ describe('following with a live stream (virtual clock)', () => {
     const clock = virtualClock([]);
     const a = api(clock, 20_000);
     await follow({
-      initial: { id: 'd1', status: 'queued' }, getDeployment: a.get, intervalMs: 5000, deadline: T0 + 600_000,
-      now: clock.now, sleep: clock.sleep, onStatus: () => {}, onRetry: () => {},
+      initial: { id: 'd1', status: 'queued' },
+      getDeployment: a.get,
+      intervalMs: 5000,
+      deadline: T0 + 600_000,
+      now: clock.now,
+      sleep: clock.sleep,
+      onStatus: () => {},
+      onRetry: () => {},
     });
     expect(a.reads).toEqual([5_000, 10_000, 15_000, 20_000]);
   });
 });
 
 describe('nextReadIn', () => {
-  const base = { now: 10_000, lastRead: 0, intervalMs: 5_000, safetyReadMs: 30_000, healthy: false, endSeen: false, confirmations: 0 };
+  const base = {
+    now: 10_000,
+    lastRead: 0,
+    intervalMs: 5_000,
+    safetyReadMs: 30_000,
+    healthy: false,
+    endSeen: false,
+    confirmations: 0,
+  };
   it.each([
     ['down: the poll interval', {}, 0],
     ['healthy: the safety interval', { healthy: true }, 20_000],

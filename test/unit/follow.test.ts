@@ -39,8 +39,14 @@ describe('follow', () => {
     const s = scripted(['queued', 'building', 'building', 'building', 'pushing', 'starting', 'success'], c, 200);
     const seen: [string, number][] = [];
     const r = await follow({
-      initial: { id: 'd1', status: 'queued' }, getDeployment: s.get, intervalMs: 5000, deadline: c.now() + 600_000,
-      now: c.now, sleep: c.sleep, onStatus: (st, e) => seen.push([st, e]), onRetry: () => {},
+      initial: { id: 'd1', status: 'queued' },
+      getDeployment: s.get,
+      intervalMs: 5000,
+      deadline: c.now() + 600_000,
+      now: c.now,
+      sleep: c.sleep,
+      onStatus: (st, e) => seen.push([st, e]),
+      onRetry: () => {},
     });
     expect(r.outcome).toBe('success');
     expect(r.polls).toBe(7);
@@ -52,21 +58,51 @@ describe('follow', () => {
   it('does not poll at all when the deployment is already finished', async () => {
     const c = clock();
     const s = scripted([], c);
-    const r = await follow({ initial: { id: 'd1', status: 'build-error' }, getDeployment: s.get, intervalMs: 5000, deadline: c.now() + 1000, now: c.now, sleep: c.sleep, onStatus: () => {}, onRetry: () => {} });
+    const r = await follow({
+      initial: { id: 'd1', status: 'build-error' },
+      getDeployment: s.get,
+      intervalMs: 5000,
+      deadline: c.now() + 1000,
+      now: c.now,
+      sleep: c.sleep,
+      onStatus: () => {},
+      onRetry: () => {},
+    });
     expect(r).toMatchObject({ outcome: 'failed', polls: 0 });
   });
 
-  it.each(['build-error', 'crashed-error', 'timeout-error', 'hook-error', 'aborted', 'exploded'])('counts %s as a failure', async (status) => {
-    const c = clock();
-    const s = scripted(['building', status], c);
-    const r = await follow({ initial: { id: 'd1', status: 'queued' }, getDeployment: s.get, intervalMs: 1000, deadline: c.now() + 60_000, now: c.now, sleep: c.sleep, onStatus: () => {}, onRetry: () => {} });
-    expect(r).toMatchObject({ outcome: 'failed', deployment: { status } });
-  });
+  it.each(['build-error', 'crashed-error', 'timeout-error', 'hook-error', 'aborted', 'exploded'])(
+    'counts %s as a failure',
+    async (status) => {
+      const c = clock();
+      const s = scripted(['building', status], c);
+      const r = await follow({
+        initial: { id: 'd1', status: 'queued' },
+        getDeployment: s.get,
+        intervalMs: 1000,
+        deadline: c.now() + 60_000,
+        now: c.now,
+        sleep: c.sleep,
+        onStatus: () => {},
+        onRetry: () => {},
+      });
+      expect(r).toMatchObject({ outcome: 'failed', deployment: { status } });
+    },
+  );
 
   it('times out at the deadline, with a last poll at the deadline', async () => {
     const c = clock();
     const s = scripted(['building'], c);
-    const r = await follow({ initial: { id: 'd1', status: 'queued' }, getDeployment: s.get, intervalMs: 4000, deadline: c.now() + 10_000, now: c.now, sleep: c.sleep, onStatus: () => {}, onRetry: () => {} });
+    const r = await follow({
+      initial: { id: 'd1', status: 'queued' },
+      getDeployment: s.get,
+      intervalMs: 4000,
+      deadline: c.now() + 10_000,
+      now: c.now,
+      sleep: c.sleep,
+      onStatus: () => {},
+      onRetry: () => {},
+    });
     expect(r.outcome).toBe('timed-out');
     expect(s.polls.map((t) => t - 1_000_000)).toEqual([4000, 8000, 10000]);
   });
@@ -75,7 +111,19 @@ describe('follow', () => {
     const c = clock(0);
     const get = async (): Promise<Deployment> => ({ id: 'd1', status: c.now() >= 300_000 ? 'success' : 'building' });
     let polls = 0;
-    const r = await follow({ initial: { id: 'd1', status: 'queued' }, getDeployment: () => { polls++; return get(); }, intervalMs: 5000, deadline: 900_000, now: c.now, sleep: c.sleep, onStatus: () => {}, onRetry: () => {} });
+    const r = await follow({
+      initial: { id: 'd1', status: 'queued' },
+      getDeployment: () => {
+        polls++;
+        return get();
+      },
+      intervalMs: 5000,
+      deadline: 900_000,
+      now: c.now,
+      sleep: c.sleep,
+      onStatus: () => {},
+      onRetry: () => {},
+    });
     expect(r.outcome).toBe('success');
     expect(polls).toBe(60);
   });
@@ -85,13 +133,33 @@ describe('follow', () => {
     const down = new ScalingoApiError(503, 'GET', '/v1/apps/a/deployments/d1', 'down');
     const s = scripted([down, down, down, 'success'], c);
     const retries: unknown[] = [];
-    const r = await follow({ initial: { id: 'd1', status: 'building' }, getDeployment: s.get, intervalMs: 1000, deadline: c.now() + 60_000, now: c.now, sleep: c.sleep, onStatus: () => {}, onRetry: (e) => retries.push(e) });
+    const r = await follow({
+      initial: { id: 'd1', status: 'building' },
+      getDeployment: s.get,
+      intervalMs: 1000,
+      deadline: c.now() + 60_000,
+      now: c.now,
+      sleep: c.sleep,
+      onStatus: () => {},
+      onRetry: (e) => retries.push(e),
+    });
     expect(r.outcome).toBe('success');
     expect(retries).toHaveLength(3);
 
     const gone = new ScalingoApiError(404, 'GET', '/v1/apps/a/deployments/d1', 'deployment not found');
     const s2 = scripted([gone], c);
-    await expect(follow({ initial: { id: 'd1', status: 'building' }, getDeployment: s2.get, intervalMs: 1000, deadline: c.now() + 60_000, now: c.now, sleep: c.sleep, onStatus: () => {}, onRetry: () => {} })).rejects.toBe(gone);
+    await expect(
+      follow({
+        initial: { id: 'd1', status: 'building' },
+        getDeployment: s2.get,
+        intervalMs: 1000,
+        deadline: c.now() + 60_000,
+        now: c.now,
+        sleep: c.sleep,
+        onStatus: () => {},
+        onRetry: () => {},
+      }),
+    ).rejects.toBe(gone);
   });
 
   it('stops when cancelled, keeping the last status', async () => {
@@ -99,9 +167,19 @@ describe('follow', () => {
     const controller = new AbortController();
     const s = scripted(['building', 'building'], c);
     const r = await follow({
-      initial: { id: 'd1', status: 'queued' }, intervalMs: 1000, deadline: c.now() + 60_000, now: c.now, signal: controller.signal,
-      getDeployment: async () => { const d = await s.get(); controller.abort(); return d; },
-      sleep: c.sleep, onStatus: () => {}, onRetry: () => {},
+      initial: { id: 'd1', status: 'queued' },
+      intervalMs: 1000,
+      deadline: c.now() + 60_000,
+      now: c.now,
+      signal: controller.signal,
+      getDeployment: async () => {
+        const d = await s.get();
+        controller.abort();
+        return d;
+      },
+      sleep: c.sleep,
+      onStatus: () => {},
+      onRetry: () => {},
     });
     expect(r).toMatchObject({ outcome: 'cancelled', deployment: { status: 'building' }, polls: 1 });
   });

@@ -28,7 +28,10 @@ function typeLabel(i: InputSpec): string {
 }
 
 export function inputsTable(): string {
-  const rows = github.map((i) => `| \`${i.name}\` | ${typeLabel(i)} | ${i.default !== undefined ? `\`${i.default}\`` : ''} | ${i.description.replace(/\|/g, '\\|')} |`);
+  const rows = github.map(
+    (i) =>
+      `| \`${i.name}\` | ${typeLabel(i)} | ${i.default !== undefined ? `\`${i.default}\`` : ''} | ${i.description.replace(/\|/g, '\\|')} |`,
+  );
   return ['| Name | Type | Default | Description |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
@@ -50,7 +53,7 @@ describe('action.yml', () => {
     expect(action.branding.color).toBeTruthy();
   });
 
-  it('declares exactly the GitHub inputs, each documented, with the code\'s defaults', () => {
+  it("declares exactly the GitHub inputs, each documented, with the code's defaults", () => {
     expect(Object.keys(action.inputs)).toEqual(github.map((i) => i.name));
     for (const spec of github) {
       const declared = action.inputs[spec.name]!;
@@ -77,8 +80,14 @@ describe('README', () => {
     const path = join(ROOT, 'README.md');
     let readme = readFileSync(path, 'utf8');
     if (process.env.UPDATE_README) {
-      for (const [name, table] of [['inputs', inputsTable()], ['outputs', outputsTable()]] as const) {
-        readme = readme.replace(new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`), `$1${table}$2`);
+      for (const [name, table] of [
+        ['inputs', inputsTable()],
+        ['outputs', outputsTable()],
+      ] as const) {
+        readme = readme.replace(
+          new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`),
+          `$1${table}$2`,
+        );
       }
       writeFileSync(path, readme);
     }

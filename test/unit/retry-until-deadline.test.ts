@@ -44,7 +44,10 @@ describe('retryUntilDeadline', () => {
   });
 
   it('stops at the deadline, the last try at the deadline itself, with the error given', async () => {
-    const s = setup(async () => Promise.reject(DOWN), { deadline: START + 12_000, atDeadline: () => new Error('too late') });
+    const s = setup(async () => Promise.reject(DOWN), {
+      deadline: START + 12_000,
+      atDeadline: () => new Error('too late'),
+    });
     await expect(s.run()).rejects.toThrow('too late');
     expect(s.reads).toEqual([0, 5000, 10_000, 12_000]);
   });

@@ -10,18 +10,29 @@ describe('parseFrame', () => {
       deploymentId: 'd1',
       content: '-----> Building\n',
     });
-    expect(parseFrame('{"type":"status","id":"d1","data":{"status":"pushing"}}')).toEqual({ type: 'status', deploymentId: 'd1', status: 'pushing' });
+    expect(parseFrame('{"type":"status","id":"d1","data":{"status":"pushing"}}')).toEqual({
+      type: 'status',
+      deploymentId: 'd1',
+      status: 'pushing',
+    });
   });
 
   it('reads a new deployment given as an object or as a bare id', () => {
-    expect(parseFrame('{"type":"new","data":{"deployment":{"id":"d2","status":"queued"}}}')).toEqual({ type: 'new', deploymentId: 'd2' });
+    expect(parseFrame('{"type":"new","data":{"deployment":{"id":"d2","status":"queued"}}}')).toEqual({
+      type: 'new',
+      deploymentId: 'd2',
+    });
     expect(parseFrame('{"type":"new","data":{"deployment":"d3"}}')).toEqual({ type: 'new', deploymentId: 'd3' });
     expect(parseFrame('{"type":"new","id":"d4","data":{}}')).toEqual({ type: 'new', deploymentId: 'd4' });
     expect(parseFrame('{"type":"new","data":{"deployment":{}}}')).toEqual({ type: 'new' });
   });
 
   it('accepts numeric ids', () => {
-    expect(parseFrame('{"type":"log","id":42,"data":{"content":"x"}}')).toEqual({ type: 'log', deploymentId: '42', content: 'x' });
+    expect(parseFrame('{"type":"log","id":42,"data":{"content":"x"}}')).toEqual({
+      type: 'log',
+      deploymentId: '42',
+      content: 'x',
+    });
   });
 
   it('keeps frames without an id, for the follower to ignore', () => {
@@ -44,7 +55,15 @@ describe('parseFrame', () => {
 describe('isFinishedStatus', () => {
   it('counts every status but the four in progress as final', () => {
     for (const status of ['queued', 'building', 'pushing', 'starting']) expect(isFinishedStatus(status)).toBe(false);
-    for (const status of ['success', 'build-error', 'crashed-error', 'timeout-error', 'hook-error', 'aborted', 'something-new']) {
+    for (const status of [
+      'success',
+      'build-error',
+      'crashed-error',
+      'timeout-error',
+      'hook-error',
+      'aborted',
+      'something-new',
+    ]) {
       expect(isFinishedStatus(status)).toBe(true);
     }
   });

@@ -13,12 +13,22 @@ const DOWN = new ScalingoApiError(503, 'GET', '/deployments', 'down');
 /** The server answered: whatever it did is over, its effect is there or not. */
 const FAILED = new ScalingoApiError(500, 'POST', '/deploy', 'Internal error occured');
 
-function setup(opts: { send: (n: number) => Promise<string>; check: (n: number) => Promise<string | undefined>; deadlineIn?: number; afterResend?: (value: string) => Promise<string> }) {
+function setup(opts: {
+  send: (n: number) => Promise<string>;
+  check: (n: number) => Promise<string | undefined>;
+  deadlineIn?: number;
+  afterResend?: (value: string) => Promise<string>;
+}) {
   let t = START;
   const lines: string[] = [];
   const sent: number[] = [];
   const checked: number[] = [];
-  const log: Logger = { info: (l) => lines.push(l), warning: (l) => lines.push(l), debug: () => {}, group: (_t, fn) => fn() };
+  const log: Logger = {
+    info: (l) => lines.push(l),
+    warning: (l) => lines.push(l),
+    debug: () => {},
+    group: (_t, fn) => fn(),
+  };
   const w: WriteOnce<string> = {
     what: 'deploy of branch main of my-app',
     send: () => {
@@ -29,10 +39,14 @@ function setup(opts: { send: (n: number) => Promise<string>; check: (n: number) 
       checked.push(t);
       return opts.check(checked.length);
     },
-    log, now: () => t, sleep: async (ms) => {
+    log,
+    now: () => t,
+    sleep: async (ms) => {
       t += ms;
     },
-    deadline: START + (opts.deadlineIn ?? 60_000), lookAgainMs: 30_000, retryEveryMs: 5000,
+    deadline: START + (opts.deadlineIn ?? 60_000),
+    lookAgainMs: 30_000,
+    retryEveryMs: 5000,
     tooLate: (reason) => `too late (${reason})`,
     ...(opts.afterResend ? { afterResend: opts.afterResend } : {}),
   };
@@ -58,7 +72,10 @@ describe('writeOnce', () => {
     const s = setup({ send: async () => Promise.reject(RESET), check: async () => 'd1' });
     expect(await writeOnce(s.w)).toBe('d1');
     expect(s.sent).toHaveLength(1);
-    expect(s.lines).toEqual(['No clear answer (ECONNRESET): checking whether it took effect before anything else', 'It did: carrying on with it']);
+    expect(s.lines).toEqual([
+      'No clear answer (ECONNRESET): checking whether it took effect before anything else',
+      'It did: carrying on with it',
+    ]);
   });
 
   it('after an answer the server gave (a 500) with no effect, sends once more, at once: its work is over', async () => {
@@ -103,7 +120,11 @@ describe('writeOnce', () => {
   });
 
   it('sends once more after the looks when time is left and nothing showed', async () => {
-    const s = setup({ send: async (n) => (n === 1 ? Promise.reject(TIMEOUT) : 'd2'), check: async () => undefined, deadlineIn: 600_000 });
+    const s = setup({
+      send: async (n) => (n === 1 ? Promise.reject(TIMEOUT) : 'd2'),
+      check: async () => undefined,
+      deadlineIn: 600_000,
+    });
     expect(await writeOnce(s.w)).toBe('d2');
     expect(s.checked).toEqual([START, START + 15_000, START + 30_000, START + 45_000, START + 60_000]);
     expect(s.sent).toEqual([START, START + 60_000]);
@@ -118,7 +139,11 @@ describe('writeOnce', () => {
     const once = setup({ send: async () => 'd1', check: async () => undefined, afterResend });
     expect(await writeOnce(once.w)).toBe('d1');
     expect(seen).toEqual([]);
-    const twice = setup({ send: async (n) => (n === 1 ? Promise.reject(FAILED) : 'd2'), check: async () => undefined, afterResend });
+    const twice = setup({
+      send: async (n) => (n === 1 ? Promise.reject(FAILED) : 'd2'),
+      check: async () => undefined,
+      afterResend,
+    });
     expect(await writeOnce(twice.w)).toBe('d1');
     expect(seen).toEqual(['d2']);
   });
@@ -149,13 +174,18 @@ describe('writeOnce', () => {
 
   it('stops after three sends without a clear answer nor an effect', async () => {
     const s = setup({ send: async () => Promise.reject(FAILED), check: async () => undefined, deadlineIn: 600_000 });
-    await expect(writeOnce(s.w)).rejects.toThrow(/was sent 3 times without a clear answer \(last: HTTP 500\) and showed no effect: not sent again/);
+    await expect(writeOnce(s.w)).rejects.toThrow(
+      /was sent 3 times without a clear answer \(last: HTTP 500\) and showed no effect: not sent again/,
+    );
     expect(s.sent).toHaveLength(3);
     expect(s.checked).toHaveLength(3);
   });
 
   it('a look that fails with a 5xx is tried again until the deadline, like the status poll', async () => {
-    const s = setup({ send: async () => Promise.reject(RESET), check: async (n) => (n < 8 ? Promise.reject(DOWN) : 'd1') });
+    const s = setup({
+      send: async () => Promise.reject(RESET),
+      check: async (n) => (n < 8 ? Promise.reject(DOWN) : 'd1'),
+    });
     expect(await writeOnce(s.w)).toBe('d1');
     expect(s.checked).toHaveLength(8);
     expect(s.at() - START).toBe(7 * 5000);
@@ -163,7 +193,11 @@ describe('writeOnce', () => {
   });
 
   it('a look still failing at the deadline stops without sending again', async () => {
-    const s = setup({ send: async () => Promise.reject(RESET), check: async () => Promise.reject(DOWN), deadlineIn: 20_000 });
+    const s = setup({
+      send: async () => Promise.reject(RESET),
+      check: async () => Promise.reject(DOWN),
+      deadlineIn: 20_000,
+    });
     await expect(writeOnce(s.w)).rejects.toThrow(new UserError('too late (ECONNRESET)'));
     expect(s.sent).toHaveLength(1);
     expect(s.at()).toBe(START + 20_000);

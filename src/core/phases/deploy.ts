@@ -17,7 +17,10 @@ export interface DeployReads {
  */
 export async function readForDeploy(job: AppRun, app = job.app): Promise<DeployReads> {
   const known = job.knownApp(app);
-  const [a, n] = await Promise.allSettled([known ? Promise.resolve(known) : job.client.getApp(app), newestDeployment(job, app)]);
+  const [a, n] = await Promise.allSettled([
+    known ? Promise.resolve(known) : job.client.getApp(app),
+    newestDeployment(job, app),
+  ]);
   // An unknown app explains the other failure: it is reported first.
   if (a.status === 'rejected') throw a.reason;
   if (n.status === 'rejected') throw n.reason;
@@ -35,12 +38,20 @@ export type DeployDecision =
   | { kind: 'dry-run'; branch: string; appUrl: string | undefined; message: string }
   | { kind: 'started'; branch: string; appUrl: string | undefined; deployment: Deployment };
 
-export async function deploy(job: AppRun, branch: string, link: ScmRepoLink | null, reads: DeployReads): Promise<DeployDecision> {
+export async function deploy(
+  job: AppRun,
+  branch: string,
+  link: ScmRepoLink | null,
+  reads: DeployReads,
+): Promise<DeployDecision> {
   const s = job.settings;
   const appUrl = reads.app.url || reads.app.base_url;
   // Scalingo's auto-deploy reacts to pushes only: a manual or scheduled run is deployed once.
   if (link?.auto_deploy_enabled && link.branch === branch && job.ctx.event.kind === 'push') {
-    job.warn(`The link's auto-deploy is on for ${branch}: Scalingo deploys this push by itself too, so it is deployed twice. Set ${job.setting('auto-deploy', 'false')} to let this step deploy alone.`, 'Double deploy');
+    job.warn(
+      `The link's auto-deploy is on for ${branch}: Scalingo deploys this push by itself too, so it is deployed twice. Set ${job.setting('auto-deploy', 'false')} to let this step deploy alone.`,
+      'Double deploy',
+    );
   }
   if (s.dryRun) {
     job.log.info(`Would deploy branch ${branch} of ${job.app}${s.wait ? ' and follow it' : ''}`);
@@ -52,7 +63,10 @@ export async function deploy(job: AppRun, branch: string, link: ScmRepoLink | nu
       return await trigger(job, job.app, branch, reads.newest, commit);
     } catch (err) {
       const refused = branchRefused(err, branch, job.app);
-      if (refused) throw new UserError(`${refused}: check that branch ${branch} exists in the repository (${job.input('branch')}, ${job.input('deploy-branch')}).`);
+      if (refused)
+        throw new UserError(
+          `${refused}: check that branch ${branch} exists in the repository (${job.input('branch')}, ${job.input('deploy-branch')}).`,
+        );
       throw err;
     }
   });
@@ -65,7 +79,13 @@ export async function deploy(job: AppRun, branch: string, link: ScmRepoLink | nu
  * accepted, then only a deployment listed above it counts) and created at or after the trigger, preferring the one
  * that built `commit`. See plan.ts `newDeployment`.
  */
-export async function trigger(job: AppRun, app: string, branch: string, before: Deployment | string | undefined, commit?: string): Promise<Deployment> {
+export async function trigger(
+  job: AppRun,
+  app: string,
+  branch: string,
+  before: Deployment | string | undefined,
+  commit?: string,
+): Promise<Deployment> {
   const client = job.client;
   const prior: Deployment | undefined = typeof before === 'string' ? { id: before, status: '' } : before;
   await job.startingDeployment();
@@ -85,7 +105,10 @@ export async function trigger(job: AppRun, app: string, branch: string, before: 
         return resent;
       }
       if (!first || first.id === resent.id || !olderThan(first, resent)) return resent;
-      job.warn(`Scalingo processed the deploy of branch ${branch} twice (the first answer was lost and its effect showed late): deployments ${first.id} and ${resent.id}, which it runs one after the other; following ${first.id}, the first.`, 'Second deployment');
+      job.warn(
+        `Scalingo processed the deploy of branch ${branch} twice (the first answer was lost and its effect showed late): deployments ${first.id} and ${resent.id}, which it runs one after the other; following ${first.id}, the first.`,
+        'Second deployment',
+      );
       return first;
     },
   );
@@ -98,7 +121,8 @@ export async function trigger(job: AppRun, app: string, branch: string, before: 
  * of the one line that says so, with Scalingo's answer; undefined for any other failure.
  */
 export function branchRefused(err: unknown, branch: string, app: string): string | undefined {
-  if (!(err instanceof ScalingoApiError && err.path.endsWith('/manual_deploy') && notFound(err) === 'unnamed')) return undefined;
+  if (!(err instanceof ScalingoApiError && err.path.endsWith('/manual_deploy') && notFound(err) === 'unnamed'))
+    return undefined;
   return `Scalingo answered 404 to the deploy of branch ${branch} to ${app}${err.apiMessage ? ` (Scalingo said: ${err.apiMessage})` : ''}`;
 }
 

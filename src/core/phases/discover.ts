@@ -3,7 +3,16 @@
  * token's user's list of links (every page it has), never a review app. The decisions are discovery.ts's (pure).
  */
 import { notFound } from '../../scalingo/errors.js';
-import { following, linkedApps, listsApp, noneLinkedMessage, selectApps, suspectedParent, withoutReviewApps, type LinkedApp } from '../discovery.js';
+import {
+  following,
+  linkedApps,
+  listsApp,
+  noneLinkedMessage,
+  selectApps,
+  suspectedParent,
+  withoutReviewApps,
+  type LinkedApp,
+} from '../discovery.js';
 import type { DiscoveryReport, Outcome } from '../report.js';
 import type { Session } from '../session.js';
 
@@ -26,15 +35,24 @@ export async function discover(session: Session): Promise<Found> {
   return log.group(`Find the apps linked to ${source}`, async () => {
     const { links, pages, truncated } = await client.listLinks({
       onPage: (read, total) => {
-        if (read % PROGRESS_EVERY_PAGES === 0) log.info(`Read ${read}${total !== undefined ? ` of ${total}` : ''} pages of links`);
+        if (read % PROGRESS_EVERY_PAGES === 0)
+          log.info(`Read ${read}${total !== undefined ? ` of ${total}` : ''} pages of links`);
       },
     });
     session.knownLinks(links);
     const { managed: linked, reviewApps } = withoutReviewApps(linkedApps(links, source));
     log.info(`${links.length} link(s) on ${pages} page(s), ${linked.length} to ${source}`);
-    if (truncated) log.warning(`The list of links did not end after ${pages} pages (${links.length} links): read no further, the apps linked to ${source} may be more than these.`, 'List of links cut short');
-    if (reviewApps.length) log.info(`Left out: ${reviewApps.length} review app(s) linked to it too (${following(reviewApps)}): a step never manages them`);
-    const select = (apps: LinkedApp[]) => selectApps(apps, source, s.command, session.ctx.event, s.link.branch, session.terms);
+    if (truncated)
+      log.warning(
+        `The list of links did not end after ${pages} pages (${links.length} links): read no further, the apps linked to ${source} may be more than these.`,
+        'List of links cut short',
+      );
+    if (reviewApps.length)
+      log.info(
+        `Left out: ${reviewApps.length} review app(s) linked to it too (${following(reviewApps)}): a step never manages them`,
+      );
+    const select = (apps: LinkedApp[]) =>
+      selectApps(apps, source, s.command, session.ctx.event, s.link.branch, session.terms);
     // Links name their app by id: only the apps chosen are named (one request each), or every linked app when none
     // is chosen, for the message that says which app follows which branch.
     let selection = select(linked);
@@ -43,7 +61,9 @@ export async function discover(session: Session): Promise<Found> {
       const chosen = await name(session, selection.apps);
       const kept = await notReviewApps(session, chosen);
       const leftOut = chosen.filter((c) => !kept.includes(c));
-      named = linked.filter((a) => !leftOut.some((l) => l.link === a.link)).map((a) => kept.find((c) => c.link === a.link) ?? a);
+      named = linked
+        .filter((a) => !leftOut.some((l) => l.link === a.link))
+        .map((a) => kept.find((c) => c.link === a.link) ?? a);
       if (kept.length) {
         selection = { ...selection, apps: kept };
       } else {
@@ -54,7 +74,12 @@ export async function discover(session: Session): Promise<Found> {
       named = await name(session, linked);
       selection = select(named);
     }
-    const discovery: DiscoveryReport = { source, pages, links: links.length, linked: named.map((a) => ({ app: a.app, ...(a.link.branch ? { branch: a.link.branch } : {}) })) };
+    const discovery: DiscoveryReport = {
+      source,
+      pages,
+      links: links.length,
+      linked: named.map((a) => ({ app: a.app, ...(a.link.branch ? { branch: a.link.branch } : {}) })),
+    };
     if (named.length) log.info(`Linked: ${following(named)}`);
     switch (selection.kind) {
       case 'none-linked': {
@@ -77,13 +102,15 @@ export async function discover(session: Session): Promise<Found> {
 
 /** Links name their app by id: the name of each is read (within the step's budget), and kept for the app's run. */
 async function name(session: Session, linked: LinkedApp[]): Promise<LinkedApp[]> {
-  return Promise.all(linked.map(async (a) => {
-    if (a.named) return a;
-    const app = await session.client.getApp(a.app);
-    // Read once: the app's run takes it from here instead of reading it again.
-    if (app.name) session.knownApps.set(app.name, app);
-    return { ...a, app: app.name || a.app, named: Boolean(app.name) };
-  }));
+  return Promise.all(
+    linked.map(async (a) => {
+      if (a.named) return a;
+      const app = await session.client.getApp(a.app);
+      // Read once: the app's run takes it from here instead of reading it again.
+      if (app.name) session.knownApps.set(app.name, app);
+      return { ...a, app: app.name || a.app, named: Boolean(app.name) };
+    }),
+  );
 }
 
 /**
@@ -91,22 +118,33 @@ async function name(session: Session, linked: LinkedApp[]): Promise<LinkedApp[]>
  * app list names it (one read per parent; a parent with no link or none of that name says nothing).
  */
 async function notReviewApps(session: Session, chosen: LinkedApp[]): Promise<LinkedApp[]> {
-  const parents = [...new Set(chosen.map((a) => (a.named ? suspectedParent(a.app) : undefined)).filter((p): p is string => p !== undefined))];
+  const parents = [
+    ...new Set(
+      chosen.map((a) => (a.named ? suspectedParent(a.app) : undefined)).filter((p): p is string => p !== undefined),
+    ),
+  ];
   const lists: { parent: string; list: Awaited<ReturnType<Session['client']['listReviewApps']>> }[] = [];
   for (let i = 0; i < parents.length; i += LISTS_AT_ONCE) {
-    lists.push(...await Promise.all(parents.slice(i, i + LISTS_AT_ONCE).map(async (parent) => {
-      try {
-        return { parent, list: await session.client.listReviewApps(parent) };
-      } catch (err) {
-        if (notFound(err) === undefined) throw err;
-        return { parent, list: [] };
-      }
-    })));
+    lists.push(
+      ...(await Promise.all(
+        parents.slice(i, i + LISTS_AT_ONCE).map(async (parent) => {
+          try {
+            return { parent, list: await session.client.listReviewApps(parent) };
+          } catch (err) {
+            if (notFound(err) === undefined) throw err;
+            return { parent, list: [] };
+          }
+        }),
+      )),
+    );
   }
   const kept: LinkedApp[] = [];
   for (const a of chosen) {
     const of = lists.find((l) => l.list.length && listsApp(l.list, a));
-    if (of) session.log.info(`Left out: ${a.app} is a review app of ${of.parent} (its review app list says so): a step never manages it`);
+    if (of)
+      session.log.info(
+        `Left out: ${a.app} is a review app of ${of.parent} (its review app list says so): a step never manages it`,
+      );
     else kept.push(a);
   }
   return kept;

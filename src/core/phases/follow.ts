@@ -12,7 +12,15 @@ import { formatDuration } from '../log.js';
 import { commitMismatch } from '../plan.js';
 import type { Outcome } from '../report.js';
 import type { DeploymentEvent } from '../session.js';
-import { boundedTail, harmless, LiveOutput, SAFETY_READ_MS, TAIL_LINES, type LiveSource, type LiveSummary } from './live-output.js';
+import {
+  boundedTail,
+  harmless,
+  LiveOutput,
+  SAFETY_READ_MS,
+  TAIL_LINES,
+  type LiveSource,
+  type LiveSummary,
+} from './live-output.js';
 
 export type FollowOutcome = 'success' | 'failed' | 'timed-out' | 'cancelled';
 
@@ -55,7 +63,6 @@ export interface FollowOptions {
   trustStreamEnd?: boolean;
 }
 
-
 /** First delay between the status requests that confirm an end the stream saw, when the API does not show it yet. */
 const CONFIRM_FIRST_MS = 250;
 
@@ -65,12 +72,19 @@ const CONFIRM_FIRST_MS = 250;
  * 0.25 s, 0.5 s, 1 s... never sparser than `intervalMs`. Intervals run from the start of the last request.
  */
 export function nextReadIn(p: {
-  now: number; lastRead: number; intervalMs: number; safetyReadMs: number; healthy: boolean; endSeen: boolean; confirmations: number;
+  now: number;
+  lastRead: number;
+  intervalMs: number;
+  safetyReadMs: number;
+  healthy: boolean;
+  endSeen: boolean;
+  confirmations: number;
   catchUp?: boolean;
 }): number {
   let every: number;
   if (p.catchUp && !p.endSeen) every = 0;
-  else if (p.endSeen) every = p.confirmations === 0 ? 0 : Math.min(CONFIRM_FIRST_MS * 2 ** (p.confirmations - 1), p.intervalMs);
+  else if (p.endSeen)
+    every = p.confirmations === 0 ? 0 : Math.min(CONFIRM_FIRST_MS * 2 ** (p.confirmations - 1), p.intervalMs);
   else every = p.healthy ? Math.max(p.safetyReadMs, p.intervalMs) : p.intervalMs;
   return Math.max(0, p.lastRead + every - p.now);
 }
@@ -88,7 +102,10 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
   const end = (outcome: FollowOutcome): FollowResult => {
     // Stopped before the end: the last status seen, the live stream's when it gave one (it is ahead of the reads).
     const seen = opts.live?.lastStatus();
-    const last = seen !== undefined && !isFinished(seen) && !isFinished(deployment.status) ? { ...deployment, status: seen } : deployment;
+    const last =
+      seen !== undefined && !isFinished(seen) && !isFinished(deployment.status)
+        ? { ...deployment, status: seen }
+        : deployment;
     const result: FollowResult = { outcome, deployment: last, polls, endedAt: opts.now() };
     if (failing !== undefined && seen === undefined) result.unreadable = failing;
     return result;
@@ -112,10 +129,19 @@ export async function follow(opts: FollowOptions): Promise<FollowResult> {
     const wake = live?.changes();
     const endSeen = live?.sawEnd() ?? false;
     const now = opts.now();
-    const wait = Math.max(nextReadIn({
-      now, lastRead: lastPoll, intervalMs: opts.intervalMs, safetyReadMs: opts.safetyReadMs ?? SAFETY_READ_MS,
-      healthy: live?.healthy() ?? false, endSeen, confirmations, catchUp: live?.catchUp() ?? false,
-    }), lastPoll + (opts.paceMs?.() ?? 0) - now);
+    const wait = Math.max(
+      nextReadIn({
+        now,
+        lastRead: lastPoll,
+        intervalMs: opts.intervalMs,
+        safetyReadMs: opts.safetyReadMs ?? SAFETY_READ_MS,
+        healthy: live?.healthy() ?? false,
+        endSeen,
+        confirmations,
+        catchUp: live?.catchUp() ?? false,
+      }),
+      lastPoll + (opts.paceMs?.() ?? 0) - now,
+    );
     const signals = [opts.signal, wake].filter((x): x is AbortSignal => x !== undefined);
     await opts.sleep(Math.min(wait, remaining), signals.length > 1 ? AbortSignal.any(signals) : signals[0]);
     if (opts.signal?.aborted) return end('cancelled');
@@ -186,39 +212,59 @@ export async function followDeployment(job: AppRun, t: FollowTarget): Promise<Fo
   // The review app's URL (and the app's deployments stream) is read while the deployment runs.
   const needsRead = !known && !(appUrl && app === parentApp && !(s.wait && s.logs));
   const appRead: Promise<App | undefined> = needsRead
-    ? job.client.getApp(app).then((a) => a, (err: unknown) => {
-      job.log.debug(`app not read: ${String(err)}`);
-      return undefined;
-    })
+    ? job.client.getApp(app).then(
+        (a) => a,
+        (err: unknown) => {
+          job.log.debug(`app not read: ${String(err)}`);
+          return undefined;
+        },
+      )
     : Promise.resolve(known);
-  const urlRead = appUrl && app === parentApp
-    ? Promise.resolve()
-    : appRead.then((a) => {
-      const url = a?.url || a?.base_url;
-      if (url) {
-        appUrl = url;
-        t.onAppUrl(url);
-      }
-    });
+  const urlRead =
+    appUrl && app === parentApp
+      ? Promise.resolve()
+      : appRead.then((a) => {
+          const url = a?.url || a?.base_url;
+          if (url) {
+            appUrl = url;
+            t.onAppUrl(url);
+          }
+        });
 
   // The platform is told (PR comment, deployment status) while the deployment is followed, not before.
   const hook = job.hooks.deploymentStarted;
   const dashboard = dashboardUrl(s.region, app, initial.id);
   const announced = hook
-    ? urlRead.then(() => {
-      const event: DeploymentEvent = { app, parentApp, deploymentId: initial.id, status: initial.status, dashboardUrl: dashboard };
-      if (pr) event.pullRequest = pr;
-      if (app !== parentApp) event.reviewApp = app;
-      if (appUrl) event.appUrl = appUrl;
-      return hook(event);
-    }).catch((err: unknown) => job.log.debug(`deployment hook failed: ${String(err)}`))
+    ? urlRead
+        .then(() => {
+          const event: DeploymentEvent = {
+            app,
+            parentApp,
+            deploymentId: initial.id,
+            status: initial.status,
+            dashboardUrl: dashboard,
+          };
+          if (pr) event.pullRequest = pr;
+          if (app !== parentApp) event.reviewApp = app;
+          if (appUrl) event.appUrl = appUrl;
+          return hook(event);
+        })
+        .catch((err: unknown) => job.log.debug(`deployment hook failed: ${String(err)}`))
     : urlRead;
 
   if (!s.wait) {
     await announced;
-    job.log.info(`Deployment ${initial.id} of ${app} started, ${initial.status} when last seen; not followed (${job.terms.setting('wait', 'false')}), so whether it succeeds is not known here: see ${dashboard}`);
+    job.log.info(
+      `Deployment ${initial.id} of ${app} started, ${initial.status} when last seen; not followed (${job.terms.setting('wait', 'false')}), so whether it succeeds is not known here: see ${dashboard}`,
+    );
     logCommit(job, initial.git_ref, t.runCommit);
-    return { ok: true, outcome: 'success', message: `deployment ${initial.id} of ${app} started (${initial.status}), not followed`, deployment: initial, followed: false };
+    return {
+      ok: true,
+      outcome: 'success',
+      message: `deployment ${initial.id} of ${app} started (${initial.status}), not followed`,
+      deployment: initial,
+      followed: false,
+    };
   }
 
   const result = await job.log.group(`Follow deployment ${initial.id} of ${app}`, async () => {
@@ -230,10 +276,21 @@ export async function followDeployment(job: AppRun, t: FollowTarget): Promise<Fo
   });
   if (result.outcome === 'success' || result.outcome === 'failed') await t.afterFollow?.(result.deployment);
   const ended = result.outcome === 'success' || result.outcome === 'failed' ? { endedAt: result.endedAt } : {};
-  return { ...(await conclude(job, app, dashboard, appUrl, result)), deployment: result.deployment, followed: true, ...ended };
+  return {
+    ...(await conclude(job, app, dashboard, appUrl, result)),
+    deployment: result.deployment,
+    followed: true,
+    ...ended,
+  };
 }
 
-async function followOnly(job: AppRun, app: string, initial: Deployment, appRead: Promise<App | undefined>, t: FollowTarget): Promise<FollowResult & { live?: LiveSummary }> {
+async function followOnly(
+  job: AppRun,
+  app: string,
+  initial: Deployment,
+  appRead: Promise<App | undefined>,
+  t: FollowTarget,
+): Promise<FollowResult & { live?: LiveSummary }> {
   const start = job.now();
   let shown: string | undefined;
   const show = (status: string, elapsed: number): void => {
@@ -243,7 +300,9 @@ async function followOnly(job: AppRun, app: string, initial: Deployment, appRead
     job.log.info(`${status} (${formatDuration(elapsed)})`);
   };
   const timings = job.followTimings;
-  const live = job.settings.logs ? new LiveOutput(job, app, initial.id, (status) => show(status, job.now() - start), timings) : undefined;
+  const live = job.settings.logs
+    ? new LiveOutput(job, app, initial.id, (status) => show(status, job.now() - start), timings)
+    : undefined;
   live?.start(appRead);
   let r: FollowResult | undefined;
   try {
@@ -273,7 +332,13 @@ async function followOnly(job: AppRun, app: string, initial: Deployment, appRead
   return summary ? { ...r, live: summary } : r;
 }
 
-async function conclude(job: AppRun, app: string, where: string, appUrl: string | undefined, result: FollowResult & { live?: LiveSummary }): Promise<{ ok: boolean; outcome: Outcome; message: string; tail?: string }> {
+async function conclude(
+  job: AppRun,
+  app: string,
+  where: string,
+  appUrl: string | undefined,
+  result: FollowResult & { live?: LiveSummary },
+): Promise<{ ok: boolean; outcome: Outcome; message: string; tail?: string }> {
   const { outcome, deployment, live } = result;
   const { id, status } = deployment;
   switch (outcome) {
@@ -284,7 +349,8 @@ async function conclude(job: AppRun, app: string, where: string, appUrl: string 
       const known = (KNOWN_TERMINAL_STATUSES as readonly string[]).includes(status);
       const tail = live && live.printed > 0 ? boundedTail(live.tail) : await showOutput(job, app, deployment);
       return {
-        ok: false, outcome: 'failed',
+        ok: false,
+        outcome: 'failed',
         message: `Deployment ${id} of ${app} ended with status ${status}${known ? '' : ' (a status this step does not know: counted as a failure)'}: see the build output above and ${where}`,
         ...(tail !== undefined ? { tail } : {}),
       };
@@ -292,11 +358,23 @@ async function conclude(job: AppRun, app: string, where: string, appUrl: string 
     case 'timed-out':
       // Not a slow deployment: its status could not be read at all lately. What Scalingo answered is said.
       if (result.unreadable !== undefined) {
-        return { ok: false, outcome: 'timed-out', message: `The status of deployment ${id} of ${app} could not be read before the deadline (${job.deadlineNote()}): ${unreadableAnswer(result.unreadable)}; it was ${status} when last read. It goes on on Scalingo, see ${where}.` };
+        return {
+          ok: false,
+          outcome: 'timed-out',
+          message: `The status of deployment ${id} of ${app} could not be read before the deadline (${job.deadlineNote()}): ${unreadableAnswer(result.unreadable)}; it was ${status} when last read. It goes on on Scalingo, see ${where}.`,
+        };
       }
-      return { ok: false, outcome: 'timed-out', message: `Deployment ${id} of ${app} was still ${status} after ${formatDuration(job.settings.timeoutMs)} (${job.terms.name('timeout-minutes')}): it goes on on Scalingo, see ${where}; raise ${job.input('timeout-minutes')} if it needs longer.` };
+      return {
+        ok: false,
+        outcome: 'timed-out',
+        message: `Deployment ${id} of ${app} was still ${status} after ${formatDuration(job.settings.timeoutMs)} (${job.terms.name('timeout-minutes')}): it goes on on Scalingo, see ${where}; raise ${job.input('timeout-minutes')} if it needs longer.`,
+      };
     case 'cancelled':
-      return { ok: false, outcome: 'cancelled', message: `Cancelled while following: deployment ${id} of ${app} is still ${status} on Scalingo, see ${where}.` };
+      return {
+        ok: false,
+        outcome: 'cancelled',
+        message: `Cancelled while following: deployment ${id} of ${app} is still ${status} on Scalingo, see ${where}.`,
+      };
     default:
       return assertNever(outcome);
   }
@@ -304,7 +382,8 @@ async function conclude(job: AppRun, app: string, where: string, appUrl: string 
 
 /** What Scalingo answered to a status request that could not be read: its start, quoted, or what went wrong. */
 function unreadableAnswer(err: unknown): string {
-  if (err instanceof UnexpectedResponseError) return err.message.replace(/^Scalingo API answered /, 'Scalingo answered ');
+  if (err instanceof UnexpectedResponseError)
+    return err.message.replace(/^Scalingo API answered /, 'Scalingo answered ');
   return `the last request failed (${describeFailure(err)})`;
 }
 
@@ -323,9 +402,12 @@ async function showOutput(job: AppRun, app: string, deployment: Deployment): Pro
     if (!output) return undefined;
     const tail = boundedTail(output.replace(/\s+$/, '').split('\n'));
     const lines = tail.split('\n');
-    await job.log.group(`Build output of ${deployment.id} (last ${Math.min(lines.length, TAIL_LINES)} lines)`, async () => {
-      for (const line of lines) job.log.info(harmless(line));
-    });
+    await job.log.group(
+      `Build output of ${deployment.id} (last ${Math.min(lines.length, TAIL_LINES)} lines)`,
+      async () => {
+        for (const line of lines) job.log.info(harmless(line));
+      },
+    );
     return tail;
   } catch (err) {
     job.log.debug(`build output not read: ${String(err)}`);

@@ -20,7 +20,10 @@ export interface LinkDecision {
  * Reads the link and makes it what the settings say. `read`: how the link is read, when the step has it already
  * (from its list of links); a read of the app's link otherwise.
  */
-export async function reconcileLink(job: AppRun, read: () => Promise<ScmRepoLink | null> = () => job.client.getLink(job.app)): Promise<LinkDecision> {
+export async function reconcileLink(
+  job: AppRun,
+  read: () => Promise<ScmRepoLink | null> = () => job.client.getLink(job.app),
+): Promise<LinkDecision> {
   const client = job.client;
   const current = await read();
   try {
@@ -39,8 +42,13 @@ export async function reconcileLink(job: AppRun, read: () => Promise<ScmRepoLink
 }
 
 function isLinkWriteConflict(err: unknown): boolean {
-  return err instanceof ScalingoApiError && [404, 409, 422].includes(err.status) && notFound(err) !== 'app'
-    && err.path.endsWith('/scm_repo_link') && (err.method === 'POST' || err.method === 'PATCH');
+  return (
+    err instanceof ScalingoApiError &&
+    [404, 409, 422].includes(err.status) &&
+    notFound(err) !== 'app' &&
+    err.path.endsWith('/scm_repo_link') &&
+    (err.method === 'POST' || err.method === 'PATCH')
+  );
 }
 
 async function applyLinkPlan(job: AppRun, current: ScmRepoLink | null): Promise<LinkDecision> {
@@ -49,13 +57,17 @@ async function applyLinkPlan(job: AppRun, current: ScmRepoLink | null): Promise<
   logLinkPlan(job, plan, current);
   switch (plan.kind) {
     case 'conflict':
-      throw new UserError(`App ${job.app} is linked to ${plan.linkedTo}, not to ${s.source}: this step never re-links an app. Unlink it first (${job.setting('command', 'unlink')} or the dashboard), or set ${job.input('source')} to ${plan.linkedTo}.`);
+      throw new UserError(
+        `App ${job.app} is linked to ${plan.linkedTo}, not to ${s.source}: this step never re-links an app. Unlink it first (${job.setting('command', 'unlink')} or the dashboard), or set ${job.input('source')} to ${plan.linkedTo}.`,
+      );
     case 'unchanged':
       return { link: current, result: 'unchanged', changes: [] };
     case 'update': {
       // The one write the step makes to a review app's link is its auto-deploy, from the review app flow.
       if (isReviewAppLink(current)) {
-        throw new UserError(`App ${job.app} is a review app (its link follows ${current?.branch ?? '?'}, a ${job.terms.pr()}'s branch): this step never changes a review app's link. Set ${job.input('app')} to its parent app.`);
+        throw new UserError(
+          `App ${job.app} is a review app (its link follows ${current?.branch ?? '?'}, a ${job.terms.pr()}'s branch): this step never changes a review app's link. Set ${job.input('app')} to its parent app.`,
+        );
       }
       if (s.dryRun) return { link: { ...current, ...plan.settings }, result: 'would-update', changes: plan.changes };
       job.writing('link update');
@@ -64,15 +76,27 @@ async function applyLinkPlan(job: AppRun, current: ScmRepoLink | null): Promise<
     }
     case 'create': {
       const source = s.source;
-      if (!source) throw new UserError(`The app has no SCM link and the repository is unknown: set ${job.input('source')} (e.g. https://github.com/owner/repo).`);
+      if (!source)
+        throw new UserError(
+          `The app has no SCM link and the repository is unknown: set ${job.input('source')} (e.g. https://github.com/owner/repo).`,
+        );
       const integration = await findIntegration(job, source);
-      if (s.dryRun) return { link: { ...plan.settings, auth_integration_uuid: integration }, result: 'would-create', changes: plan.changes };
+      if (s.dryRun)
+        return {
+          link: { ...plan.settings, auth_integration_uuid: integration },
+          result: 'would-create',
+          changes: plan.changes,
+        };
       const params = { source, auth_integration_uuid: integration, ...plan.settings };
       // getLink has settled what an unnamed 404 meant: a 404 here is about the repository, not the app.
-      const created = await job.once('link creation', () => job.client.createLink(job.app, params), async () => {
-        const link = await job.client.getLink(job.app);
-        return link && sameRepository(linkSource(link) ?? source, source) ? link : undefined;
-      });
+      const created = await job.once(
+        'link creation',
+        () => job.client.createLink(job.app, params),
+        async () => {
+          const link = await job.client.getLink(job.app);
+          return link && sameRepository(linkSource(link) ?? source, source) ? link : undefined;
+        },
+      );
       return { link: created, result: 'created', changes: plan.changes };
     }
     default:
@@ -88,11 +112,15 @@ function logLinkPlan(job: AppRun, plan: LinkPlan, current: ScmRepoLink | null): 
       for (const c of plan.changes) job.log.info(`  ${c.field}: ${show(c.to)}`);
       return;
     case 'update':
-      job.log.info(`Link to ${linkSource(current) ?? 'the repository'}: ${verb}change ${plan.changes.length} setting(s)`);
+      job.log.info(
+        `Link to ${linkSource(current) ?? 'the repository'}: ${verb}change ${plan.changes.length} setting(s)`,
+      );
       for (const c of plan.changes) job.log.info(`  ${c.field}: ${show(c.from)} -> ${show(c.to)}`);
       return;
     case 'unchanged':
-      job.log.info(`Link to ${linkSource(current) ?? 'the repository'} (branch ${current?.branch ?? '?'}): already as given, nothing to change`);
+      job.log.info(
+        `Link to ${linkSource(current) ?? 'the repository'} (branch ${current?.branch ?? '?'}): already as given, nothing to change`,
+      );
       return;
     case 'conflict':
       return;
@@ -111,13 +139,20 @@ async function findIntegration(job: AppRun, source: string): Promise<string> {
   }
   const found = integrations.length ? integrations.map(describeIntegration).join(', ') : 'none';
   if (matches.length === 0) {
-    throw new UserError(`No SCM integration of the token's user matches ${origin} (found: ${found}): connect one at ${INTEGRATIONS_PAGE}, or set ${job.input('scm-integration')}.`);
+    throw new UserError(
+      `No SCM integration of the token's user matches ${origin} (found: ${found}): connect one at ${INTEGRATIONS_PAGE}, or set ${job.input('scm-integration')}.`,
+    );
   }
-  throw new UserError(`${matches.length} SCM integrations match ${origin} (${matches.map(describeIntegration).join(', ')}): set ${job.input('scm-integration')} to the id to use.`);
+  throw new UserError(
+    `${matches.length} SCM integrations match ${origin} (${matches.map(describeIntegration).join(', ')}): set ${job.input('scm-integration')} to the id to use.`,
+  );
 }
 
 /** Deletes the link read at the start (null: the app exists and has none, as getLink made sure). */
-export async function unlink(job: AppRun, link: ScmRepoLink | null): Promise<{ result: LinkResult; outcome: Outcome; message: string }> {
+export async function unlink(
+  job: AppRun,
+  link: ScmRepoLink | null,
+): Promise<{ result: LinkResult; outcome: Outcome; message: string }> {
   const s = job.settings;
   const result = await job.log.group(`Unlink ${job.app}`, async (): Promise<LinkResult> => {
     if (!link) {

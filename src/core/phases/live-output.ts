@@ -4,7 +4,14 @@
  * the output once the deployment is over. The stream only speeds things up: the status requests of follow.ts stay
  * the source of truth, and a stream that cannot be used leaves the following to them (one info line, no failure).
  */
-import { followStream, missingLines, outputLines, type StreamHandle, type StreamOutcome, type StreamState } from '../../scalingo/stream.js';
+import {
+  followStream,
+  missingLines,
+  outputLines,
+  type StreamHandle,
+  type StreamOutcome,
+  type StreamState,
+} from '../../scalingo/stream.js';
 import { isFinished, type App, type Deployment } from '../../scalingo/types.js';
 import type { AppRun } from '../app-context.js';
 import type { FollowTimings } from '../session.js';
@@ -17,7 +24,6 @@ export const SAFETY_READ_MS = 30_000;
 /** What the report keeps of a failed deployment's output: its last lines, within a size the summary and comment take. */
 export const TAIL_LINES = 40;
 export const TAIL_BYTES = 64 * 1024;
-
 
 /** What the follow loop needs from a live stream of the deployment. */
 export interface LiveSource {
@@ -84,7 +90,8 @@ export function boundedTail(all: readonly string[], lines = TAIL_LINES, bytes = 
   if (tail.length === 1 && size > bytes) {
     const only = tail[0] ?? '';
     let cut = only.slice(-bytes);
-    while (Buffer.byteLength(cut) + 2 > bytes) cut = cut.slice(Math.ceil((Buffer.byteLength(cut) + 2 - bytes) / 4) || 1);
+    while (Buffer.byteLength(cut) + 2 > bytes)
+      cut = cut.slice(Math.ceil((Buffer.byteLength(cut) + 2 - bytes) / 4) || 1);
     tail[0] = `\u2026${cut}`;
   }
   return tail.join('\n');
@@ -117,7 +124,10 @@ export class LiveOutput implements LiveSource {
 
   /** Opens the stream once the app is read (its `links.deployments_stream`); until then, and without one, follow.ts polls. */
   start(appRead: Promise<App | undefined>): void {
-    void appRead.then((app) => this.open(app), () => undefined);
+    void appRead.then(
+      (app) => this.open(app),
+      () => undefined,
+    );
   }
 
   /**
@@ -169,7 +179,7 @@ export class LiveOutput implements LiveSource {
     }
     const url = usableStreamUrl(link);
     if (!url) {
-      this.unavailable('the app\'s stream URL is not a wss: URL');
+      this.unavailable("the app's stream URL is not a wss: URL");
       return;
     }
     const job = this.job;
@@ -220,7 +230,9 @@ export class LiveOutput implements LiveSource {
   private unavailable(why: string): void {
     if (this.stopped) return;
     const every = formatDuration(this.job.settings.pollIntervalMs);
-    this.job.log.info(`Live build output unavailable (${why}): following by status requests every ${every}, the build output follows at the end`);
+    this.job.log.info(
+      `Live build output unavailable (${why}): following by status requests every ${every}, the build output follows at the end`,
+    );
   }
 
   private print(line: string): void {
@@ -247,7 +259,8 @@ export class LiveOutput implements LiveSource {
       try {
         const output = await this.job.client.deploymentOutput(this.app, deployment);
         const missing = missingLines(output ?? '', this.printed);
-        if (missing.length > 0) this.job.log.info(`(${missing.length} line(s) of build output the live stream missed, read back)`);
+        if (missing.length > 0)
+          this.job.log.info(`(${missing.length} line(s) of build output the live stream missed, read back)`);
         for (const line of missing) {
           this.printed += 1;
           this.tail.push(line);

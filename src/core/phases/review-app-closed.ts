@@ -9,12 +9,18 @@ import type { AppRun } from '../app-context.js';
 import { findReviewApp, formatDate, meaningfulDate, staleDeletion } from '../review-app-plan.js';
 
 /** What becomes of a closed pull request's review app: its name when it is still listed, and one note. */
-export function closed(job: AppRun, pr: PullRequestInfo, link: ScmRepoLink | null, reviewApps: ReviewApp[]): { reviewApp?: string; note: string } {
+export function closed(
+  job: AppRun,
+  pr: PullRequestInfo,
+  link: ScmRepoLink | null,
+  reviewApps: ReviewApp[],
+): { reviewApp?: string; note: string } {
   const t = job.terms;
   const that = capital(t.pr(pr.number));
   const existing = findReviewApp(reviewApps, pr.number);
   const onDemand = `Scalingo deletes a review app created on demand, as this step creates them, as soon as its ${t.pr()} closes`;
-  if (!existing) return told(job, { note: `${that} is closed and has no review app on ${job.app}: nothing to do (${onDemand}).` });
+  if (!existing)
+    return told(job, { note: `${that} is closed and has no review app on ${job.app}: nothing to do (${onDemand}).` });
   const name = existing.app_name ?? `${job.app}-pr${pr.number}`;
   // Scalingo's dates that mean nothing (a "never", Go's zero time) are not shown; the stale one only when it applies.
   const onCloseAt = meaningfulDate(existing.on_close_deletion_date);

@@ -26,10 +26,16 @@ const CREATION_NOTE_MS = 30_000;
  */
 export function lookup<T>(job: AppRun, what: string, read: () => Promise<T>): Promise<T> {
   return retryUntilDeadline(read, {
-    now: job.now, sleep: job.sleep, deadline: job.deadline, retryEveryMs: job.settings.pollIntervalMs,
+    now: job.now,
+    sleep: job.sleep,
+    deadline: job.deadline,
+    retryEveryMs: job.settings.pollIntervalMs,
     ...(job.signal ? { signal: job.signal } : {}),
     onRetry: (err) => job.log.info(`${capital(what)} not read (${describeFailure(err)}): trying again`),
-    atDeadline: (err) => new UserError(`The ${what} could not be read before the deadline (${job.deadlineNote()}): Scalingo's API still failed (${describeFailure(err)}). Nothing was deployed by this run: see ${job.appPage()}, and run this again to deploy it.`),
+    atDeadline: (err) =>
+      new UserError(
+        `The ${what} could not be read before the deadline (${job.deadlineNote()}): Scalingo's API still failed (${describeFailure(err)}). Nothing was deployed by this run: see ${job.appPage()}, and run this again to deploy it.`,
+      ),
   });
 }
 
@@ -38,12 +44,20 @@ export function lookup<T>(job: AppRun, what: string, read: () => Promise<T>): Pr
  * yet), its link and its newest deployments are read together, a poll interval apart, until the link shows or a
  * deployment it started by itself does; for at most CREATION_WAIT_MS, within the deadline. An outage is ridden out.
  */
-export async function whileCreated(job: AppRun, name: string, since: number, commit: string | undefined): Promise<{ ownLink: ScmRepoLink | null; started?: Deployment }> {
+export async function whileCreated(
+  job: AppRun,
+  name: string,
+  since: number,
+  commit: string | undefined,
+): Promise<{ ownLink: ScmRepoLink | null; started?: Deployment }> {
   const start = job.now();
   const until = Math.min(job.deadline, start + CREATION_WAIT_MS);
   let noted: number | undefined;
   for (;;) {
-    const [linkRead, lookRead] = await Promise.allSettled([readOwnLink(job, name), lookForSelfStarted(job, name, since, commit)]);
+    const [linkRead, lookRead] = await Promise.allSettled([
+      readOwnLink(job, name),
+      lookForSelfStarted(job, name, since, commit),
+    ]);
     if (linkRead.status === 'rejected') throw linkRead.reason;
     if (lookRead.status === 'rejected') throw lookRead.reason;
     const ownLink = linkRead.value;
@@ -51,18 +65,25 @@ export async function whileCreated(job: AppRun, name: string, since: number, com
     if (ownLink) return { ownLink };
     const now = job.now();
     if (now >= until) {
-      job.log.info(`Review app ${name} shows no link of its own after ${formatDuration(now - start)}: its auto-deploy is left as it is`);
+      job.log.info(
+        `Review app ${name} shows no link of its own after ${formatDuration(now - start)}: its auto-deploy is left as it is`,
+      );
       return { ownLink: null };
     }
     if (noted === undefined || now - noted >= CREATION_NOTE_MS) {
-      job.log.info(noted === undefined
-        ? `Review app ${name} is being created (no link of its own yet): waiting for it, and for a deployment it may start by itself`
-        : `Review app ${name} is still being created (${formatDuration(now - start)}): waiting`);
+      job.log.info(
+        noted === undefined
+          ? `Review app ${name} is being created (no link of its own yet): waiting for it, and for a deployment it may start by itself`
+          : `Review app ${name} is still being created (${formatDuration(now - start)}): waiting`,
+      );
       noted = now;
     }
     job.throwIfCancelled();
     // Two reads a round, slowing down as the request budget fills (a creation may take minutes).
-    await job.sleep(Math.min(Math.max(job.settings.pollIntervalMs, 2 * job.session.limiter.paceMs()), until - now), job.signal);
+    await job.sleep(
+      Math.min(Math.max(job.settings.pollIntervalMs, 2 * job.session.limiter.paceMs()), until - now),
+      job.signal,
+    );
     job.throwIfCancelled();
   }
 }
@@ -86,7 +107,12 @@ function readOwnLink(job: AppRun, name: string): Promise<ScmRepoLink | null> {
  * deployment was read before: the review app did not exist, or (422) was not known to this run. An outage is
  * ridden out to the deadline: deploying without knowing could start a second deployment.
  */
-function lookForSelfStarted(job: AppRun, name: string, since: number, commit: string | undefined): Promise<Deployment | undefined> {
+function lookForSelfStarted(
+  job: AppRun,
+  name: string,
+  since: number,
+  commit: string | undefined,
+): Promise<Deployment | undefined> {
   return lookup(job, `deployments of ${name}`, async () => {
     try {
       return newDeployment(await job.client.listDeployments(name, SELF_START_PAGE), undefined, since, commit);
@@ -103,7 +129,12 @@ function lookForSelfStarted(job: AppRun, name: string, since: number, commit: st
  * (its first deployment, decided before the step turned the auto-deploy off, showing up late) is said in one line.
  * One read; a failure says nothing.
  */
-export async function secondDeployment(job: AppRun, name: string, followed: Deployment, since: number): Promise<string | undefined> {
+export async function secondDeployment(
+  job: AppRun,
+  name: string,
+  followed: Deployment,
+  since: number,
+): Promise<string | undefined> {
   let recent: Deployment[];
   try {
     recent = await job.client.listDeployments(name, SELF_START_PAGE);
@@ -111,7 +142,9 @@ export async function secondDeployment(job: AppRun, name: string, followed: Depl
     job.log.debug(`deployments of ${name} not read: ${String(err)}`);
     return undefined;
   }
-  const other = recent.find((d) => d.id !== followed.id && d.created_at !== undefined && Date.parse(d.created_at) >= since - CLOCK_SKEW_MS);
+  const other = recent.find(
+    (d) => d.id !== followed.id && d.created_at !== undefined && Date.parse(d.created_at) >= since - CLOCK_SKEW_MS,
+  );
   if (!other) return undefined;
   return `Scalingo started deployment ${other.id} of ${name} by itself too (${other.status}), the review app's first deployment, decided before its auto-deploy was turned off: two deployments of one commit, which Scalingo runs one after the other; this step followed ${followed.id}.`;
 }

@@ -43,11 +43,20 @@ export type ReviewAppDecision =
   | { kind: 'dry-run'; message: string }
   | { kind: 'started'; name: string; deployment: Deployment; afterFollow?: (followed: Deployment) => Promise<void> };
 
-export async function reviewApp(job: AppRun, pr: PullRequestInfo, link: ScmRepoLink | null, reviewApps: ReviewApp[], progress: ReviewAppProgress): Promise<ReviewAppDecision> {
+export async function reviewApp(
+  job: AppRun,
+  pr: PullRequestInfo,
+  link: ScmRepoLink | null,
+  reviewApps: ReviewApp[],
+  progress: ReviewAppProgress,
+): Promise<ReviewAppDecision> {
   const s = job.settings;
   const t = job.terms;
   if (link?.deploy_review_apps_enabled) {
-    job.warn(`The link's automatic review apps are on: Scalingo creates and deploys review apps for ${t.pr()}s by itself too, so they are deployed twice. Set ${job.setting('review-apps', 'false')} to let this step manage them alone.`, 'Double deploy');
+    job.warn(
+      `The link's automatic review apps are on: Scalingo creates and deploys review apps for ${t.pr()}s by itself too, so they are deployed twice. Set ${job.setting('review-apps', 'false')} to let this step manage them alone.`,
+      'Double deploy',
+    );
   }
   if (pr.fork) {
     job.log.info(`${capital(t.pr(pr.number))} comes from a fork: its code will run on Scalingo in the review app.`);
@@ -57,16 +66,23 @@ export async function reviewApp(job: AppRun, pr: PullRequestInfo, link: ScmRepoL
   if (s.dryRun) return dryRun(job, pr, link, existing, progress);
 
   const made = await job.log.group(`Review app of ${t.pr(pr.number)}`, () =>
-    existing?.app_name ? redeploy(job, pr, link, existing, existing.app_name, progress) : create(job, pr, link, progress));
+    existing?.app_name
+      ? redeploy(job, pr, link, existing, existing.app_name, progress)
+      : create(job, pr, link, progress),
+  );
   const since = made.createdSince;
   return {
-    kind: 'started', name: made.name, deployment: made.deployment,
-    ...(since === undefined ? {} : {
-      afterFollow: async (followed: Deployment) => {
-        const line = await secondDeployment(job, made.name, followed, since);
-        if (line) job.warn(line, 'Second deployment');
-      },
-    }),
+    kind: 'started',
+    name: made.name,
+    deployment: made.deployment,
+    ...(since === undefined
+      ? {}
+      : {
+          afterFollow: async (followed: Deployment) => {
+            const line = await secondDeployment(job, made.name, followed, since);
+            if (line) job.warn(line, 'Second deployment');
+          },
+        }),
   };
 }
 
@@ -77,7 +93,14 @@ interface Made {
   createdSince?: number;
 }
 
-async function redeploy(job: AppRun, pr: PullRequestInfo, parentLink: ScmRepoLink | null, existing: ReviewApp, name: string, progress: ReviewAppProgress): Promise<Made> {
+async function redeploy(
+  job: AppRun,
+  pr: PullRequestInfo,
+  parentLink: ScmRepoLink | null,
+  existing: ReviewApp,
+  name: string,
+  progress: ReviewAppProgress,
+): Promise<Made> {
   progress.reviewApp(name);
   // Its link, and its newest deployment: the trigger adopts none older after an unclear answer.
   const [linkRead, newestRead] = await Promise.allSettled([
@@ -88,13 +111,20 @@ async function redeploy(job: AppRun, pr: PullRequestInfo, parentLink: ScmRepoLin
   if (newestRead.status === 'rejected') throw newestRead.reason;
   const ownLink = await settleAutoDeploy(job, name, linkRead.value);
   const branch = deployBranch(job, name, pr, ownLink, existing, parentLink, progress);
-  job.log.info(`Review app ${name} exists: redeploying branch ${branch.branch}${branch.from === 'event' ? '' : ` (from the ${branch.from})`}`);
+  job.log.info(
+    `Review app ${name} exists: redeploying branch ${branch.branch}${branch.from === 'event' ? '' : ` (from the ${branch.from})`}`,
+  );
   // The list names the deployment by its platform id (upstream_deployment_id) and an id of its own.
   const before = newestRead.value ?? existing.last_deployment?.upstream_deployment_id ?? existing.last_deployment?.id;
   return { name, deployment: await deployReviewApp(job, pr, name, branch, before) };
 }
 
-async function create(job: AppRun, pr: PullRequestInfo, parentLink: ScmRepoLink | null, progress: ReviewAppProgress): Promise<Made> {
+async function create(
+  job: AppRun,
+  pr: PullRequestInfo,
+  parentLink: ScmRepoLink | null,
+  progress: ReviewAppProgress,
+): Promise<Made> {
   const client = job.client;
   job.log.info(`Creating the review app of ${job.terms.pr(pr.number)}`);
   // Compared with Scalingo's `created_at`: the wall clock.
@@ -110,7 +140,9 @@ async function create(job: AppRun, pr: PullRequestInfo, parentLink: ScmRepoLink 
   } catch (err) {
     // Scalingo may have created it meanwhile (its own automatic review apps): use that one.
     if (err instanceof ScalingoApiError && err.status === 404 && notFound(err) !== 'app') {
-      throw new UserError(`Scalingo answered 404 to the creation of the review app of ${job.terms.pr(pr.number)} (pull_request_id ${pr.number})${said(err)}: check that ${job.terms.pr(pr.number)} is open in the repository linked to ${job.app}.`);
+      throw new UserError(
+        `Scalingo answered 404 to the creation of the review app of ${job.terms.pr(pr.number)} (pull_request_id ${pr.number})${said(err)}: check that ${job.terms.pr(pr.number)} is open in the repository linked to ${job.app}.`,
+      );
     }
     if (!(err instanceof ScalingoApiError && err.status === 422)) throw err;
     created = findReviewApp(await reviewAppsAfterCreation(job), pr.number);
@@ -118,7 +150,10 @@ async function create(job: AppRun, pr: PullRequestInfo, parentLink: ScmRepoLink 
     job.log.info(`Scalingo already has a review app for ${job.terms.pr(pr.number)}: deploying it`);
   }
   // The answer's body is not documented: the name from it, else from the list, else Scalingo's naming rule.
-  const name = created.app_name ?? findReviewApp(await reviewAppsAfterCreation(job), pr.number)?.app_name ?? `${job.app}-pr${pr.number}`;
+  const name =
+    created.app_name ??
+    findReviewApp(await reviewAppsAfterCreation(job), pr.number)?.app_name ??
+    `${job.app}-pr${pr.number}`;
   job.log.info(`Review app ${name} created`);
   progress.reviewApp(name);
 
@@ -131,11 +166,15 @@ async function create(job: AppRun, pr: PullRequestInfo, parentLink: ScmRepoLink 
   // One that Scalingo decided before the auto-deploy was turned off may still show up later: said after following.
   const started = creation.started;
   if (started) {
-    job.log.info(`Deployment ${started.id} of ${name} started by itself (${started.status}): following it, no deploy sent`);
+    job.log.info(
+      `Deployment ${started.id} of ${name} started by itself (${started.status}): following it, no deploy sent`,
+    );
     return { name, deployment: started, createdSince: since };
   }
   const branch = deployBranch(job, name, pr, ownLink, created.pull_request ? created : undefined, parentLink, progress);
-  job.log.info(`Deploying branch ${branch.branch} to ${name}: Scalingo holds a new review app's first deployment until the commit's checks pass, and this job is one of them`);
+  job.log.info(
+    `Deploying branch ${branch.branch} to ${name}: Scalingo holds a new review app's first deployment until the commit's checks pass, and this job is one of them`,
+  );
   return { name, deployment: await deployReviewApp(job, pr, name, branch, undefined), createdSince: since };
 }
 
@@ -143,7 +182,13 @@ async function create(job: AppRun, pr: PullRequestInfo, parentLink: ScmRepoLink 
  * The review app's manual_deploy, with the pull request's head commit as the one to prefer. A 404 that names
  * nothing, right after the links were read, is Scalingo refusing the branch: said with its answer and the branch.
  */
-async function deployReviewApp(job: AppRun, pr: PullRequestInfo, name: string, branch: ReviewAppBranch, before: Deployment | string | undefined): Promise<Deployment> {
+async function deployReviewApp(
+  job: AppRun,
+  pr: PullRequestInfo,
+  name: string,
+  branch: ReviewAppBranch,
+  before: Deployment | string | undefined,
+): Promise<Deployment> {
   try {
     return await trigger(job, name, branch.branch, before, reviewAppCommit(pr));
   } catch (err) {
@@ -151,16 +196,31 @@ async function deployReviewApp(job: AppRun, pr: PullRequestInfo, name: string, b
     if (!refused) throw err;
     const t = job.terms;
     if (branch.fork) {
-      throw new UserError(`${refused}: ${t.pr(pr.number)} comes from a fork, and Scalingo may not deploy a fork's branch by name. Let Scalingo make the review apps of forks itself (${job.setting('review-apps', 'true')} with ${job.setting('review-apps-from-forks', 'true')}), or push the branch to this repository.`);
+      throw new UserError(
+        `${refused}: ${t.pr(pr.number)} comes from a fork, and Scalingo may not deploy a fork's branch by name. Let Scalingo make the review apps of forks itself (${job.setting('review-apps', 'true')} with ${job.setting('review-apps-from-forks', 'true')}), or push the branch to this repository.`,
+      );
     }
-    throw new UserError(`${refused}: check that branch ${branch.branch} still exists in the repository (a ${t.pr()} whose branch was deleted cannot be deployed).`);
+    throw new UserError(
+      `${refused}: check that branch ${branch.branch} still exists in the repository (a ${t.pr()} whose branch was deleted cannot be deployed).`,
+    );
   }
 }
 
 /** The branch to deploy (see review-app-plan.ts `reviewAppBranch`); the repository's owner is the parent link's. */
-function deployBranch(job: AppRun, name: string, pr: PullRequestInfo, ownLink: ScmRepoLink | null, listed: ReviewApp | undefined, parentLink: ScmRepoLink | null, progress: ReviewAppProgress): ReviewAppBranch {
+function deployBranch(
+  job: AppRun,
+  name: string,
+  pr: PullRequestInfo,
+  ownLink: ScmRepoLink | null,
+  listed: ReviewApp | undefined,
+  parentLink: ScmRepoLink | null,
+  progress: ReviewAppProgress,
+): ReviewAppBranch {
   const branch = reviewAppBranch(pr, ownLink, listed, parentLink?.owner);
-  if (!branch) throw new UserError(`Review app ${name} has no link of its own and the ${job.terms.pr()}'s branch is unknown: run on a ${job.terms.pr()} event.`);
+  if (!branch)
+    throw new UserError(
+      `Review app ${name} has no link of its own and the ${job.terms.pr()}'s branch is unknown: run on a ${job.terms.pr()} event.`,
+    );
   progress.branch(branch.branch);
   return branch;
 }
@@ -183,13 +243,21 @@ async function settleAutoDeploy(job: AppRun, name: string, ownLink: ScmRepoLink 
   if (ownLink.auto_deploy_enabled === wanted) return ownLink;
   job.writing(`link update of ${name}`);
   const updated = await job.client.updateLink(name, { auto_deploy_enabled: wanted });
-  job.log.info(wanted
-    ? `Review app ${name}: its link's auto-deploy turned on, so Scalingo also deploys each push by itself once the checks pass (${job.setting('review-app-auto-deploy', 'true')})`
-    : `Review app ${name}: its link's auto-deploy turned off, so that only this step deploys it (${job.setting('review-app-auto-deploy', 'false')})`);
+  job.log.info(
+    wanted
+      ? `Review app ${name}: its link's auto-deploy turned on, so Scalingo also deploys each push by itself once the checks pass (${job.setting('review-app-auto-deploy', 'true')})`
+      : `Review app ${name}: its link's auto-deploy turned off, so that only this step deploys it (${job.setting('review-app-auto-deploy', 'false')})`,
+  );
   return { ...ownLink, ...updated };
 }
 
-async function dryRun(job: AppRun, pr: PullRequestInfo, parentLink: ScmRepoLink | null, existing: ReviewApp | undefined, progress: ReviewAppProgress): Promise<ReviewAppDecision> {
+async function dryRun(
+  job: AppRun,
+  pr: PullRequestInfo,
+  parentLink: ScmRepoLink | null,
+  existing: ReviewApp | undefined,
+  progress: ReviewAppProgress,
+): Promise<ReviewAppDecision> {
   const s = job.settings;
   const autoDeploy = `auto-deploy ${s.reviewAppAutoDeploy ? 'on' : 'off'}`;
   let what: string;
@@ -199,7 +267,8 @@ async function dryRun(job: AppRun, pr: PullRequestInfo, parentLink: ScmRepoLink 
     const ownLink = await job.client.getLink(name);
     const branch = reviewAppBranch(pr, ownLink, existing, parentLink?.owner)?.branch;
     if (branch) progress.branch(branch);
-    const change = ownLink && ownLink.auto_deploy_enabled !== s.reviewAppAutoDeploy ? `, set its link's ${autoDeploy}` : '';
+    const change =
+      ownLink && ownLink.auto_deploy_enabled !== s.reviewAppAutoDeploy ? `, set its link's ${autoDeploy}` : '';
     what = `redeploy review app ${name} (branch ${branch ?? '?'})${change}`;
   } else {
     const branch = reviewAppBranch(pr, null, undefined, parentLink?.owner)?.branch;

@@ -27,12 +27,17 @@ export function parseArgs(argv: readonly string[]): Parsed {
       continue;
     }
     // Not echoed: a stray argument may be a pasted token.
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument at position ${i + 1} (${arg.length} characters): settings are flags such as --app my-app, the token goes in SCALINGO_API_TOKEN (see --help)`);
+    if (!arg.startsWith('--'))
+      throw new UsageError(
+        `unexpected argument at position ${i + 1} (${arg.length} characters): settings are flags such as --app my-app, the token goes in SCALINGO_API_TOKEN (see --help)`,
+      );
     const eq = arg.indexOf('=');
     let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
     if (name === 'api-token' || name === 'github-token') {
-      throw new UsageError(`--${name} is not a flag: a token on the command line shows in process lists and shell history. Set the SCALINGO_API_TOKEN environment variable.`);
+      throw new UsageError(
+        `--${name} is not a flag: a token on the command line shows in process lists and shell history. Set the SCALINGO_API_TOKEN environment variable.`,
+      );
     }
     if (name === 'no-dotenv') {
       parsed.dotenv = false;
@@ -104,4 +109,3 @@ function flagLabel(f: InputSpec): string {
 function plain(markdown: string): string {
   return markdown.replace(/`/g, '');
 }
-

@@ -49,7 +49,11 @@ export function resolveCli(parsed: Parsed, env: Env): CliInvocation {
   try {
     const settings = parseSettings(raw, ctx.repositoryUrl ? { source: ctx.repositoryUrl } : {});
     if (ctx.event.kind === 'none' && settings.command === 'auto') {
-      throw new InputError('command', 'auto', 'outside a CI run there is no event to decide from: set --command link, deploy, review-app or unlink');
+      throw new InputError(
+        'command',
+        'auto',
+        'outside a CI run there is no event to decide from: set --command link, deploy, review-app or unlink',
+      );
     }
     return { settings, ctx, dotenv: parsed.dotenv ?? (env.GITLAB_CI === 'true' ? GITLAB_DOTENV : false) };
   } catch (err) {
@@ -59,7 +63,8 @@ export function resolveCli(parsed: Parsed, env: Env): CliInvocation {
 
 export async function runCli(argv: readonly string[], env: Env, io: Io = defaultIo): Promise<number> {
   const token = env.SCALINGO_API_TOKEN;
-  const say = (message: string): void => io.err(`scalingo-deploy: ${token ? message.split(token).join('***') : message}`);
+  const say = (message: string): void =>
+    io.err(`scalingo-deploy: ${token ? message.split(token).join('***') : message}`);
   try {
     return await runCommand(argv, env, io, say);
   } catch (err) {
@@ -93,7 +98,10 @@ async function runCommand(argv: readonly string[], env: Env, io: Io, say: (messa
 
   const log = textLogger(io, env);
   log.debug(`settings: ${JSON.stringify(describeSettings(settings))}`);
-  const report = await launch(settings, ctx, { log, userAgent: `scalingo-deploy/${VERSION} (${ctx.platform === 'local' ? 'cli' : ctx.platform})` });
+  const report = await launch(settings, ctx, {
+    log,
+    userAgent: `scalingo-deploy/${VERSION} (${ctx.platform === 'local' ? 'cli' : ctx.platform})`,
+  });
 
   io.out('');
   // A failure's message is printed once, on stderr, below the report.

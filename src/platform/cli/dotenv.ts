@@ -20,7 +20,9 @@ export const DOTENV_KEYS = {
 /** `SCALINGO_APPS` is the `apps` output: a JSON list, one object per app. */
 export function dotenv(report: StepReport): string {
   const values = outputs(report);
-  return Object.entries(DOTENV_KEYS)
-    .map(([key, output]) => `${key}=${values[output].replace(/[\r\n]/g, ' ')}`)
-    .join('\n') + '\n';
+  return (
+    Object.entries(DOTENV_KEYS)
+      .map(([key, output]) => `${key}=${values[output].replace(/[\r\n]/g, ' ')}`)
+      .join('\n') + '\n'
+  );
 }

@@ -15,7 +15,8 @@ export const defaultIo: Io = {
 
 export function textLogger(io: Io, env: Env): Logger {
   const gitlab = env.GITLAB_CI === 'true';
-  const debug = ['true', '1'].includes(env.SCALINGO_DEBUG ?? '') || env.CI_DEBUG_TRACE === 'true' || env.RUNNER_DEBUG === '1';
+  const debug =
+    ['true', '1'].includes(env.SCALINGO_DEBUG ?? '') || env.CI_DEBUG_TRACE === 'true' || env.RUNNER_DEBUG === '1';
   let section = 0;
   return {
     info: (line) => io.out(line),
@@ -26,7 +27,11 @@ export function textLogger(io: Io, env: Env): Logger {
     group: async (title, fn) => {
       const id = `scalingo_${++section}`;
       const ts = (): number => Math.floor(Date.now() / 1000);
-      io.out(gitlab ? `\x1b[0Ksection_start:${ts()}:${id}[collapsed=false]\r\x1b[0K\x1b[36;1m${title}\x1b[0m` : `== ${title}`);
+      io.out(
+        gitlab
+          ? `\x1b[0Ksection_start:${ts()}:${id}[collapsed=false]\r\x1b[0K\x1b[36;1m${title}\x1b[0m`
+          : `== ${title}`,
+      );
       try {
         return await fn();
       } finally {

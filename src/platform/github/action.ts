@@ -94,7 +94,11 @@ function logSettings(settings: Settings, ctx: CiContext): void {
 function setOutputs(report: StepReport): void {
   const values = outputs(report);
   // GitHub drops, without a word, the job outputs that contain a secret: said once when `app` is one.
-  const dropped = checkSecretOutputs(process.env, values, report.runs.map((r) => r.parentApp));
+  const dropped = checkSecretOutputs(
+    process.env,
+    values,
+    report.runs.map((r) => r.parentApp),
+  );
   if (dropped) core.warning(dropped, { title: 'Outputs dropped by GitHub' });
   core.startGroup('Outputs');
   writeOutputs(values, true);
@@ -112,7 +116,9 @@ function writeOutputs(outputs: Record<string, string>, show: boolean): void {
       if (show) core.info(`${name}=${value}`);
     }
   } catch (err) {
-    core.warning(`Outputs not written to GITHUB_OUTPUT (${process.env.GITHUB_OUTPUT ?? 'not set'}): ${oneLine(err)}. Later steps will not see them.`);
+    core.warning(
+      `Outputs not written to GITHUB_OUTPUT (${process.env.GITHUB_OUTPUT ?? 'not set'}): ${oneLine(err)}. Later steps will not see them.`,
+    );
   }
 }
 
@@ -129,6 +135,8 @@ async function writeSummary(report: StepReport): Promise<void> {
   try {
     await core.summary.addRaw(renderSummary(report), true).write();
   } catch (err) {
-    core.warning(`Job summary not written to GITHUB_STEP_SUMMARY (${process.env.GITHUB_STEP_SUMMARY}): ${oneLine(err)}.`);
+    core.warning(
+      `Job summary not written to GITHUB_STEP_SUMMARY (${process.env.GITHUB_STEP_SUMMARY}): ${oneLine(err)}.`,
+    );
   }
 }

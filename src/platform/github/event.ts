@@ -48,7 +48,10 @@ export function githubContext(env: Env, payload: GitHubPayload): CiContext {
   const sha = env.GITHUB_SHA;
   const server = (env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, '');
   const repositoryUrl = env.GITHUB_REPOSITORY ? `${server}/${env.GITHUB_REPOSITORY}` : undefined;
-  const runUrl = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : undefined;
+  const runUrl =
+    env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+      ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+      : undefined;
 
   const event = githubEvent(eventName, ref, sha, payload);
   const ctx: CiContext = { platform: 'github', terms: GITHUB_TERMS, eventName, event, serverUrl: server };
@@ -77,7 +80,10 @@ export function readPayload(path: string | undefined): { payload: GitHubPayload;
     return { payload: {}, problem: `${path} is not JSON` };
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return { payload: {}, problem: `${path} holds ${parsed === null ? 'null' : Array.isArray(parsed) ? 'a list' : `a ${typeof parsed}`}, not an event object` };
+    return {
+      payload: {},
+      problem: `${path} holds ${parsed === null ? 'null' : Array.isArray(parsed) ? 'a list' : `a ${typeof parsed}`}, not an event object`,
+    };
   }
   return { payload: parsed as GitHubPayload };
 }
@@ -88,11 +94,19 @@ export function readPayload(path: string | undefined): { payload: GitHubPayload;
  */
 export function githubContextFromEnv(env: Env, onProblem?: (line: string) => void): CiContext {
   const { payload, problem } = readPayload(env.GITHUB_EVENT_PATH);
-  if (problem && onProblem) onProblem(`The event payload is not usable (${problem}): deciding from the event name ${env.GITHUB_EVENT_NAME ?? '(none)'} alone.`);
+  if (problem && onProblem)
+    onProblem(
+      `The event payload is not usable (${problem}): deciding from the event name ${env.GITHUB_EVENT_NAME ?? '(none)'} alone.`,
+    );
   return githubContext(env, payload);
 }
 
-function githubEvent(eventName: string, ref: string | undefined, sha: string | undefined, payload: GitHubPayload): CiEvent {
+function githubEvent(
+  eventName: string,
+  ref: string | undefined,
+  sha: string | undefined,
+  payload: GitHubPayload,
+): CiEvent {
   const branch = refBranch(ref);
   const tag = refTag(ref);
   const withSha = <T extends object>(o: T): T => (sha ? { ...o, sha } : o);
@@ -110,7 +124,9 @@ function githubEvent(eventName: string, ref: string | undefined, sha: string | u
       const headRepo = pr.head?.repo;
       const baseName = pr.base?.repo?.full_name;
       // A deleted fork leaves `head.repo` null; otherwise a fork is a head repository other than the base one.
-      const fork = headRepo === null || (headRepo?.full_name !== undefined && baseName !== undefined && headRepo.full_name !== baseName);
+      const fork =
+        headRepo === null ||
+        (headRepo?.full_name !== undefined && baseName !== undefined && headRepo.full_name !== baseName);
       const info: CiEvent = {
         kind: 'pull-request',
         action: PR_ACTIONS[rawAction] ?? 'other',
@@ -121,14 +137,20 @@ function githubEvent(eventName: string, ref: string | undefined, sha: string | u
       if (pr.base?.ref) info.pr.baseBranch = pr.base.ref;
       if (pr.html_url) info.pr.url = pr.html_url;
       if (pr.head?.sha) info.pr.sha = pr.head.sha;
-      if (Array.isArray(pr.labels)) info.pr.labels = pr.labels.flatMap((l) => (typeof l?.name === 'string' ? [l.name] : []));
+      if (Array.isArray(pr.labels))
+        info.pr.labels = pr.labels.flatMap((l) => (typeof l?.name === 'string' ? [l.name] : []));
       if (typeof pr.draft === 'boolean') info.pr.draft = pr.draft;
       if (rawAction === 'labeled' && typeof payload.label?.name === 'string') info.label = payload.label.name;
       return info;
     }
     case 'workflow_dispatch':
     case 'schedule':
-      return withSha({ kind: 'manual', trigger: eventName, ...(branch !== undefined ? { branch } : {}), ...(tag !== undefined ? { tag } : {}) });
+      return withSha({
+        kind: 'manual',
+        trigger: eventName,
+        ...(branch !== undefined ? { branch } : {}),
+        ...(tag !== undefined ? { tag } : {}),
+      });
     default:
       return withSha({ kind: 'other', name: eventName, ...(branch !== undefined ? { branch } : {}) });
   }

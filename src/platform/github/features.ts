@@ -77,16 +77,27 @@ export class GitHubFeatures {
    * Runs GitHub calls, retried and throttled by the client's plugins, and given up at the call's deadline even while a
    * plugin waits; a failure is one warning that says what happened and what to grant.
    */
-  private async attempt(what: string, permission: string, fn: (o: Octokit, request: CallBudget) => Promise<void>): Promise<void> {
+  private async attempt(
+    what: string,
+    permission: string,
+    fn: (o: Octokit, request: CallBudget) => Promise<void>,
+  ): Promise<void> {
     if (!this.opts.token || !this.owner || !this.repo) {
-      if (!this.skippedSaid) this.opts.log.warning(`${what} skipped: no GitHub token or repository (set \`github-token\`).`);
+      if (!this.skippedSaid)
+        this.opts.log.warning(`${what} skipped: no GitHub token or repository (set \`github-token\`).`);
       this.skippedSaid = true;
       return;
     }
     const budgetMs = this.opts.timeoutMs + spacingAllowanceMs(this.opts.apps.length);
     const now = this.opts.tuning?.now ?? Date.now;
     let limitNote: string | undefined;
-    const budget: CallBudget = { signal: AbortSignal.timeout(budgetMs), deadline: now() + budgetMs, noteLimit: (note) => { limitNote = note; } };
+    const budget: CallBudget = {
+      signal: AbortSignal.timeout(budgetMs),
+      deadline: now() + budgetMs,
+      noteLimit: (note) => {
+        limitNote = note;
+      },
+    };
     let stop: (() => void) | undefined;
     const stopped = new Promise<'stopped'>((resolve) => {
       stop = () => resolve('stopped');
@@ -100,10 +111,16 @@ export class GitHubFeatures {
       if (limitNote) {
         this.opts.log.warning(`${what} given up: ${limitNote}.`, 'GitHub API');
       } else if (budget.signal.aborted) {
-        this.opts.log.warning(`${what} given up: GitHub did not answer within ${budgetMs / 1000} s (request-timeout-seconds, plus the pauses GitHub asks for between writes).`, 'GitHub API');
+        this.opts.log.warning(
+          `${what} given up: GitHub did not answer within ${budgetMs / 1000} s (request-timeout-seconds, plus the pauses GitHub asks for between writes).`,
+          'GitHub API',
+        );
       } else {
         const status = (err as { status?: number }).status;
-        this.opts.log.warning(`${what} failed${status ? ` (${status})` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}. The workflow needs \`permissions: ${permission}\`; pull requests from forks get a read-only token.`, 'GitHub API');
+        this.opts.log.warning(
+          `${what} failed${status ? ` (${status})` : ''}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}. The workflow needs \`permissions: ${permission}\`; pull requests from forks get a read-only token.`,
+          'GitHub API',
+        );
       }
     } finally {
       if (stop) budget.signal.removeEventListener('abort', stop);
@@ -113,25 +130,44 @@ export class GitHubFeatures {
   async started(e: DeploymentEvent): Promise<void> {
     const sha = this.sha(e.pullRequest?.sha);
     if (this.wantsComment() && e.reviewApp) {
-      await this.upsertComment({ app: e.parentApp, reviewApp: e.reviewApp, status: e.status, ...opt('appUrl', e.appUrl), dashboardUrl: e.dashboardUrl, ...opt('sha', sha) });
+      await this.upsertComment({
+        app: e.parentApp,
+        reviewApp: e.reviewApp,
+        status: e.status,
+        ...opt('appUrl', e.appUrl),
+        dashboardUrl: e.dashboardUrl,
+        ...opt('sha', sha),
+      });
     }
     if (this.opts.deployment && !this.opts.dryRun && sha) {
       const review = e.reviewApp !== undefined;
       const environment = this.environmentOf(e.app, e.parentApp, review ? e.pullRequest?.number : undefined);
       await this.attempt('GitHub deployment', 'deployments: write', async (o, request) => {
         const created = await o.rest.repos.createDeployment({
-          owner: this.owner!, repo: this.repo!, ref: sha, environment,
-          auto_merge: false, required_contexts: [], transient_environment: review, production_environment: !review,
+          owner: this.owner!,
+          repo: this.repo!,
+          ref: sha,
+          environment,
+          auto_merge: false,
+          required_contexts: [],
+          transient_environment: review,
+          production_environment: !review,
           description: `Scalingo deployment ${e.deploymentId} of ${e.app}`,
-          payload: { scalingo_app: e.app, scalingo_deployment: e.deploymentId }, request,
+          payload: { scalingo_app: e.app, scalingo_deployment: e.deploymentId },
+          request,
         });
         const id = (created.data as { id?: number }).id;
         if (typeof id !== 'number') throw new Error('GitHub did not create the deployment');
         this.deploymentIds.set(e.parentApp, id);
         await o.rest.repos.createDeploymentStatus({
-          owner: this.owner!, repo: this.repo!, deployment_id: id, state: 'in_progress',
-          ...opt('log_url', this.opts.ctx.runUrl), ...opt('environment_url', e.appUrl),
-          description: 'Deploying on Scalingo', request,
+          owner: this.owner!,
+          repo: this.repo!,
+          deployment_id: id,
+          state: 'in_progress',
+          ...opt('log_url', this.opts.ctx.runUrl),
+          ...opt('environment_url', e.appUrl),
+          description: 'Deploying on Scalingo',
+          request,
         });
       });
     }
@@ -141,18 +177,29 @@ export class GitHubFeatures {
     const pr = report.pullRequest;
     if (this.wantsComment() && pr && report.reviewApp) {
       const closed = report.action?.kind === 'review-app-closed';
-      await this.upsertComment({
-        app: report.parentApp,
-        reviewApp: report.reviewApp,
-        status: closed ? 'closed' : (report.deployment?.status ?? report.outcome),
-        ...opt('appUrl', report.appUrl),
-        ...opt('dashboardUrl', report.dashboardUrl),
-        ...opt('sha', this.sha(pr.sha)),
-        ...opt('gitRef', report.deployment?.gitRef),
-        ...opt('note', closed ? report.notes[0] : !report.ok ? report.message
-          : report.deployment?.followed === false ? `Deployment ${report.deployment.id} started (${report.deployment.status} then); this run did not follow it, so whether it succeeds is not known here.` : undefined),
-        ...opt('tail', report.outcome === 'failed' ? report.deployment?.outputTail : undefined),
-      }, closed);
+      await this.upsertComment(
+        {
+          app: report.parentApp,
+          reviewApp: report.reviewApp,
+          status: closed ? 'closed' : (report.deployment?.status ?? report.outcome),
+          ...opt('appUrl', report.appUrl),
+          ...opt('dashboardUrl', report.dashboardUrl),
+          ...opt('sha', this.sha(pr.sha)),
+          ...opt('gitRef', report.deployment?.gitRef),
+          ...opt(
+            'note',
+            closed
+              ? report.notes[0]
+              : !report.ok
+                ? report.message
+                : report.deployment?.followed === false
+                  ? `Deployment ${report.deployment.id} started (${report.deployment.status} then); this run did not follow it, so whether it succeeds is not known here.`
+                  : undefined,
+          ),
+          ...opt('tail', report.outcome === 'failed' ? report.deployment?.outputTail : undefined),
+        },
+        closed,
+      );
     }
     if (this.opts.deployment && !this.opts.dryRun && report.action?.kind === 'review-app-closed') {
       const number = report.action.pr.number;
@@ -163,13 +210,24 @@ export class GitHubFeatures {
     const id = this.deploymentIds.get(report.parentApp);
     if (id !== undefined) {
       const started = report.outcome === 'success' && report.deployment?.followed === false;
-      const state = started ? 'in_progress' : report.outcome === 'success' ? 'success' : report.outcome === 'failed' ? 'failure' : 'error';
+      const state = started
+        ? 'in_progress'
+        : report.outcome === 'success'
+          ? 'success'
+          : report.outcome === 'failed'
+            ? 'failure'
+            : 'error';
       await this.attempt('GitHub deployment status', 'deployments: write', async (o, request) => {
         await o.rest.repos.createDeploymentStatus({
-          owner: this.owner!, repo: this.repo!, deployment_id: id, state,
-          ...opt('log_url', report.dashboardUrl ?? this.opts.ctx.runUrl), ...opt('environment_url', report.appUrl),
+          owner: this.owner!,
+          repo: this.repo!,
+          deployment_id: id,
+          state,
+          ...opt('log_url', report.dashboardUrl ?? this.opts.ctx.runUrl),
+          ...opt('environment_url', report.appUrl),
           description: `Scalingo: ${report.deployment?.status ?? report.outcome}`.slice(0, 140),
-          auto_inactive: true, request,
+          auto_inactive: true,
+          request,
         });
       });
     }
@@ -184,7 +242,10 @@ export class GitHubFeatures {
    * pull request. In a step of several apps, a given environment is a prefix: each app keeps its own environment.
    */
   private environmentOf(app: string, parentApp: string, pullRequest: number | undefined): string {
-    const named = this.opts.environment && this.opts.apps.length !== 1 ? `${this.opts.environment}/${parentApp}` : this.opts.environment;
+    const named =
+      this.opts.environment && this.opts.apps.length !== 1
+        ? `${this.opts.environment}/${parentApp}`
+        : this.opts.environment;
     if (!named) return app;
     return pullRequest === undefined ? named : `${named}-pr${pullRequest}`;
   }
@@ -194,27 +255,53 @@ export class GitHubFeatures {
    * longer shows them as active. The environment itself stays: `GITHUB_TOKEN` cannot delete environments.
    */
   private async deactivate(environment: string, pullRequest: number): Promise<void> {
-    await this.attempt(`Marking the deployments of GitHub environment ${environment} inactive`, 'deployments: write', async (o, request) => {
-      const owner = this.owner!;
-      const repo = this.repo!;
-      let marked = 0;
-      // Page by page by hand: octokit's paginator does not pass the abort signal on.
-      for (let page = 1; ; page++) {
-        const { data } = await o.rest.repos.listDeployments({ owner, repo, environment, per_page: 100, page, request });
-        for (const deployment of data) {
-          const { data: [latest] } = await o.rest.repos.listDeploymentStatuses({ owner, repo, deployment_id: deployment.id, per_page: 1, request });
-          if (latest?.state === 'inactive') continue;
-          await o.rest.repos.createDeploymentStatus({
-            owner, repo, deployment_id: deployment.id, state: 'inactive', description: `Pull request #${pullRequest} closed`, request,
+    await this.attempt(
+      `Marking the deployments of GitHub environment ${environment} inactive`,
+      'deployments: write',
+      async (o, request) => {
+        const owner = this.owner!;
+        const repo = this.repo!;
+        let marked = 0;
+        // Page by page by hand: octokit's paginator does not pass the abort signal on.
+        for (let page = 1; ; page++) {
+          const { data } = await o.rest.repos.listDeployments({
+            owner,
+            repo,
+            environment,
+            per_page: 100,
+            page,
+            request,
           });
-          marked++;
+          for (const deployment of data) {
+            const {
+              data: [latest],
+            } = await o.rest.repos.listDeploymentStatuses({
+              owner,
+              repo,
+              deployment_id: deployment.id,
+              per_page: 1,
+              request,
+            });
+            if (latest?.state === 'inactive') continue;
+            await o.rest.repos.createDeploymentStatus({
+              owner,
+              repo,
+              deployment_id: deployment.id,
+              state: 'inactive',
+              description: `Pull request #${pullRequest} closed`,
+              request,
+            });
+            marked++;
+          }
+          if (data.length < 100) break;
         }
-        if (data.length < 100) break;
-      }
-      this.opts.log.info(marked > 0
-        ? `GitHub environment ${environment}: ${marked} deployment(s) marked inactive (pull request #${pullRequest} closed)`
-        : `GitHub environment ${environment}: no active deployment to mark inactive`);
-    });
+        this.opts.log.info(
+          marked > 0
+            ? `GitHub environment ${environment}: ${marked} deployment(s) marked inactive (pull request #${pullRequest} closed)`
+            : `GitHub environment ${environment}: no active deployment to mark inactive`,
+        );
+      },
+    );
   }
 
   /** One comment per app, found by its hidden marker: updated on every run, created only the first time. */
@@ -236,7 +323,14 @@ export class GitHubFeatures {
         const marker = commentMarker(this.opts.apps);
         // Page by page by hand: octokit's paginator does not pass the abort signal on.
         for (let page = 1; this.commentId === undefined; page++) {
-          const { data } = await o.rest.issues.listComments({ owner, repo, issue_number: number, per_page: 100, page, request });
+          const { data } = await o.rest.issues.listComments({
+            owner,
+            repo,
+            issue_number: number,
+            per_page: 100,
+            page,
+            request,
+          });
           this.commentId = data.find((c) => c.body?.includes(marker))?.id;
           if (data.length < 100) break;
         }

@@ -34,7 +34,11 @@ export interface OctokitTuning {
 /** Most waits for a rate limit in one call. */
 export const MAX_LIMIT_WAITS = 3;
 
-export async function loadOctokit(token: string, apiUrl: string | undefined, tuning: OctokitTuning = {}): Promise<Octokit> {
+export async function loadOctokit(
+  token: string,
+  apiUrl: string | undefined,
+  tuning: OctokitTuning = {},
+): Promise<Octokit> {
   // One chunk name for the three: the bundle gets one lazy file, read only when GitHub is called.
   const [{ getOctokit }, { retry }, { throttling }, { default: Bottleneck }] = await Promise.all([
     import(/* webpackChunkName: "github" */ '@actions/github'),
@@ -44,30 +48,50 @@ export async function loadOctokit(token: string, apiUrl: string | undefined, tun
   ]);
   // The throttling's own write queues are shared by every client of the process; a client of its own spacing (tests)
   // gets queues of its own.
-  const spacing = tuning.writeSpacingMs === undefined ? {} : {
-    write: new Bottleneck.Group({ id: 'scalingo-deploy-write', maxConcurrent: 1, minTime: tuning.writeSpacingMs }),
-    notifications: new Bottleneck.Group({ id: 'scalingo-deploy-notifications', maxConcurrent: 1, minTime: 3 * tuning.writeSpacingMs }),
-  };
+  const spacing =
+    tuning.writeSpacingMs === undefined
+      ? {}
+      : {
+          write: new Bottleneck.Group({
+            id: 'scalingo-deploy-write',
+            maxConcurrent: 1,
+            minTime: tuning.writeSpacingMs,
+          }),
+          notifications: new Bottleneck.Group({
+            id: 'scalingo-deploy-notifications',
+            maxConcurrent: 1,
+            minTime: 3 * tuning.writeSpacingMs,
+          }),
+        };
   const unit = tuning.retryUnitMs ?? 1000;
   const now = tuning.now ?? Date.now;
-  const onLimit = (kind: string) => (retryAfter: number, options: { request?: Partial<CallBudget> }, _o: unknown, retryCount: number): boolean => {
-    const budget = options.request;
-    const left = budget?.deadline === undefined ? Infinity : budget.deadline - now();
-    const waitMs = retryAfter * unit;
-    if (retryCount < MAX_LIMIT_WAITS && waitMs < left && !budget?.signal?.aborted) return true;
-    budget?.noteLimit?.(retryCount >= MAX_LIMIT_WAITS
-        ? `GitHub's ${kind} rate limit held after ${MAX_LIMIT_WAITS} waits`
-        : `GitHub's ${kind} rate limit asked to wait ${Math.ceil(retryAfter)} s, more than the ${Math.max(0, Math.floor(left / unit))} s left for this call (request-timeout-seconds)`);
-    return false;
-  };
-  return getOctokit(token, {
-    ...(apiUrl ? { baseUrl: apiUrl } : {}),
-    retry: { retries: 2, retryAfterBaseValue: unit, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
-    throttle: {
-      ...spacing,
-      retryAfterBaseValue: unit,
-      onRateLimit: onLimit('primary'),
-      onSecondaryRateLimit: onLimit('secondary'),
+  const onLimit =
+    (kind: string) =>
+    (retryAfter: number, options: { request?: Partial<CallBudget> }, _o: unknown, retryCount: number): boolean => {
+      const budget = options.request;
+      const left = budget?.deadline === undefined ? Infinity : budget.deadline - now();
+      const waitMs = retryAfter * unit;
+      if (retryCount < MAX_LIMIT_WAITS && waitMs < left && !budget?.signal?.aborted) return true;
+      budget?.noteLimit?.(
+        retryCount >= MAX_LIMIT_WAITS
+          ? `GitHub's ${kind} rate limit held after ${MAX_LIMIT_WAITS} waits`
+          : `GitHub's ${kind} rate limit asked to wait ${Math.ceil(retryAfter)} s, more than the ${Math.max(0, Math.floor(left / unit))} s left for this call (request-timeout-seconds)`,
+      );
+      return false;
+    };
+  return getOctokit(
+    token,
+    {
+      ...(apiUrl ? { baseUrl: apiUrl } : {}),
+      retry: { retries: 2, retryAfterBaseValue: unit, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+      throttle: {
+        ...spacing,
+        retryAfterBaseValue: unit,
+        onRateLimit: onLimit('primary'),
+        onSecondaryRateLimit: onLimit('secondary'),
+      },
     },
-  }, retry, throttling);
+    retry,
+    throttling,
+  );
 }

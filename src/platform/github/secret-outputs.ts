@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A line that gives `app` (the step's input) or `SCALINGO_APP` (env at any level) a value read from `secrets.`. */
-const APP_FROM_SECRET = /^[ \t]*(?:-[ \t]+)?["']?(app|SCALINGO_APP)["']?[ \t]*:[^#\n]*\$\{\{[^}]*\bsecrets\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)/gm;
+const APP_FROM_SECRET =
+  /^[ \t]*(?:-[ \t]+)?["']?(app|SCALINGO_APP)["']?[ \t]*:[^#\n]*\$\{\{[^}]*\bsecrets\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)/gm;
 
 /**
  * The secret that gives the app in a workflow's text (`secrets.NAME` → `NAME`), or undefined. `SCALINGO_APP` only
@@ -41,22 +42,30 @@ export function workflowFile(workflowRef: string | undefined, repository: string
 /** The outputs whose value contains one of the apps, in their order: what GitHub drops when the apps are secret. */
 export function outputsNaming(outputs: Record<string, string>, apps: readonly string[]): string[] {
   const names = apps.filter((a) => a !== '');
-  return Object.entries(outputs).filter(([, value]) => names.some((a) => value.includes(a))).map(([name]) => name);
+  return Object.entries(outputs)
+    .filter(([, value]) => names.some((a) => value.includes(a)))
+    .map(([name]) => name);
 }
 
 /** The one warning, or undefined when there is nothing to say. */
 export function secretOutputsWarning(secret: string, file: string, dropped: readonly string[]): string | undefined {
   if (dropped.length === 0) return undefined;
   const list = dropped.map((o) => `\`${o}\``).join(', ');
-  return `\`app\` comes from a secret (\`secrets.${secret}\` in ${file}): GitHub drops a job output that contains a secret's value, `
-    + `so the outputs ${list} of this step reach later jobs empty. An app name is not a secret: give \`app\` a plain value or a variable (\`\${{ vars.SCALINGO_APP }}\`).`;
+  return (
+    `\`app\` comes from a secret (\`secrets.${secret}\` in ${file}): GitHub drops a job output that contains a secret's value, ` +
+    `so the outputs ${list} of this step reach later jobs empty. An app name is not a secret: give \`app\` a plain value or a variable (\`\${{ vars.SCALINGO_APP }}\`).`
+  );
 }
 
 /**
  * Reads the running workflow (under `GITHUB_WORKSPACE`) and returns the warning to give, if any. Never throws: a file
  * that cannot be read means nothing is said.
  */
-export function checkSecretOutputs(env: NodeJS.ProcessEnv, outputs: Record<string, string>, apps: readonly string[]): string | undefined {
+export function checkSecretOutputs(
+  env: NodeJS.ProcessEnv,
+  outputs: Record<string, string>,
+  apps: readonly string[],
+): string | undefined {
   const file = workflowFile(env.GITHUB_WORKFLOW_REF, env.GITHUB_REPOSITORY);
   const workspace = env.GITHUB_WORKSPACE;
   if (!file || !workspace) return undefined;

@@ -7,5 +7,6 @@ export const GITHUB_TERMS: Terms = {
   platformName: 'GitHub',
   pr: (n) => (n === undefined ? 'pull request' : `pull request #${n}`),
   prRef: (n) => `#${n}`,
-  secretsHint: '`api-token: ${{ secrets.SCALINGO_API_TOKEN }}` on the step (or the SCALINGO_API_TOKEN environment variable), after adding the secret in the repository settings.',
+  secretsHint:
+    '`api-token: ${{ secrets.SCALINGO_API_TOKEN }}` on the step (or the SCALINGO_API_TOKEN environment variable), after adding the secret in the repository settings.',
 };
