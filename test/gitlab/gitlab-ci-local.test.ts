@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeScalingo, type FakeScalingo, type FakeScalingoOptions } from '../support/fake-scalingo.js';
 import { leaks } from '../support/runner.js';
 import {
+  MERGE_REQUEST,
   PROJECT_URL,
   Project,
   TOKEN,
@@ -32,16 +33,6 @@ if (!RSYNC && !IN_CI) {
 const GITLAB_WORLD: FakeScalingoOptions = {
   integrations: [{ scm_type: 'gitlab', url: 'https://gitlab.com', username: 'gitlab-user' }],
   links: { 'my-app': { source: PROJECT_URL, branch: 'main' } },
-};
-
-const MERGE_REQUEST = {
-  CI_PIPELINE_SOURCE: 'merge_request_event',
-  CI_MERGE_REQUEST_IID: '42',
-  CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature-42',
-  CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main',
-  CI_MERGE_REQUEST_PROJECT_ID: '1001',
-  CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '1001',
-  CI_MERGE_REQUEST_TITLE: 'Add a feature',
 };
 
 // The tests run at once (gitlab-ci-local runs a few at a time, see helpers.ts): each has its own fake Scalingo, project

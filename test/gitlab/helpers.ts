@@ -34,6 +34,17 @@ export const TOKEN = 'tk-us-test-0123456789abcdef';
 /** The origin of the throw-away projects; gitlab-ci-local derives CI_PROJECT_URL and CI_SERVER_URL from it. */
 export const PROJECT_URL = 'https://gitlab.com/group/project';
 
+/** The predefined variables of merge request !42's pipeline, from feature-42 into main of the same project. */
+export const MERGE_REQUEST = {
+  CI_PIPELINE_SOURCE: 'merge_request_event',
+  CI_MERGE_REQUEST_IID: '42',
+  CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature-42',
+  CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main',
+  CI_MERGE_REQUEST_PROJECT_ID: '1001',
+  CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '1001',
+  CI_MERGE_REQUEST_TITLE: 'Add a feature',
+};
+
 /** Template inputs that are not scalingo-deploy settings. */
 export const TEMPLATE_ONLY_INPUTS = [
   'stage',

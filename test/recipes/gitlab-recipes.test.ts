@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeScalingo, type FakeScalingo, type FakeScalingoOptions } from '../support/fake-scalingo.js';
 import {
+  MERGE_REQUEST,
   PROJECT_URL,
   Project,
   TOKEN,
@@ -50,15 +51,6 @@ const WORLD: FakeScalingoOptions = {
   links: { 'my-app': { source: PROJECT_URL, branch: 'main', auto_deploy_enabled: false } },
 };
 
-const MERGE_REQUEST = {
-  CI_PIPELINE_SOURCE: 'merge_request_event',
-  CI_MERGE_REQUEST_IID: '42',
-  CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature-42',
-  CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main',
-  CI_MERGE_REQUEST_PROJECT_ID: '1001',
-  CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '1001',
-  CI_MERGE_REQUEST_TITLE: 'Add a feature',
-};
 const push = (branch: string) => ({
   CI_PIPELINE_SOURCE: 'push',
   CI_COMMIT_BRANCH: branch,
